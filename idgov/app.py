@@ -1,0 +1,48 @@
+"""Flask application factory: settings, services, middleware, error handling, blueprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from idgov.config import Settings, load_settings, resolve_secret
+from idgov.logs import configure_logging
+from idgov.web import health
+from idgov.web.api import meta
+from idgov.web.context import close_session
+from idgov.web.middleware import register_middleware
+from idgov.web.problems import register_problem_handlers
+from idgov.wiring import Services, build_services
+
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the app. Nothing connects here: the database is first used by a request."""
+    settings = settings or (services.settings if services else load_settings())
+    services = services or build_services(settings)
+    configure_logging(settings.logging.level, settings.logging.format)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=resolve_secret(settings.server.secret_key, Path.cwd()),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.server.base_url.startswith("https://"),
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["idgov"] = services
+    if settings.server.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+    register_middleware(app, https=settings.server.base_url.startswith("https://"))
+    register_problem_handlers(app)
+    app.teardown_appcontext(close_session)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(meta.bp)
+    return app

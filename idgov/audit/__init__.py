@@ -1,0 +1,1 @@
+"""Hash-chained, append-only audit trail (21 CFR 11.10(e))."""

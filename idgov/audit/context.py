@@ -1,0 +1,47 @@
+"""Who is acting and from where: the actor and request metadata every audit event carries."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+ActorType = Literal["identity", "client", "system", "cli"]
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: ActorType
+    id: str
+    name: str
+
+
+SYSTEM_ACTOR = Actor(type="system", id="idgov", name="idgov system")
+
+
+def cli_actor() -> Actor:
+    """The operating-system account running an `idgov` command."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(type="cli", id=user, name=f"{user} (command line)")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    actor: Actor
+    request_id: str | None = None
+    source_address: str | None = None
+
+
+ContextProvider = Callable[[], AuditContext]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    type: str
+    id: str

@@ -1,0 +1,152 @@
+"""The `idgov` command: init, serve, worker, db, audit, keys, demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from idgov.audit.cli import audit
+from idgov.command_context import command_services
+from idgov.db import current_revision, head_revision, transaction, upgrade_database
+from idgov.errors import IdgovError
+from idgov.keys.cli import keys
+from idgov.keys.store import PURPOSES
+from idgov.wiring import Services
+
+
+class IdgovGroup(click.Group):
+    """Turns IdgovError into a one-line message and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IdgovError as exc:
+            click.echo(f"idgov: error: {exc.detail}", err=True)
+            sys.exit(1)
+        except OperationalError as exc:
+            # An unreachable or locked database: say so plainly, without a traceback.
+            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            click.echo(f"idgov: error: database unreachable: {first_line}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=IdgovGroup)
+@click.version_option(package_name="idgov")
+def main() -> None:
+    """idgov: Part 11 identity rules, e-signatures, access reviews and audit trail."""
+
+
+@main.command()
+def init() -> None:
+    """Create the database, secrets and signing keys (safe to run again)."""
+    services = command_services()
+    for reference in (services.settings.server.secret_key, services.settings.keys.passphrase):
+        created = _create_secret_file(reference)
+        if created:
+            click.echo(f"created secret file {created} (mode 0600)")
+    upgrade_database(services.engine)
+    click.echo("database is at the current schema")
+    with transaction(services.sessions) as session:
+        for purpose in PURPOSES:
+            if services.keys.active(session, purpose) is None:
+                key = services.keys.create(session, purpose, reason="created by idgov init")
+                click.echo(f"created {purpose} signing key {key.kid} ({key.alg})")
+        checkpoint = services.checkpoints.issue(session)
+    click.echo(f"audit checkpoint issued at event {checkpoint.size}")
+
+
+def _create_secret_file(reference: str) -> Path | None:
+    if not reference.startswith("file://"):
+        return None
+    path = Path(reference[len("file://") :])
+    if path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default: server.host).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: server.port).")
+@click.option("--with-worker", is_flag=True, help="Also run the background worker in-process.")
+def serve(host: str | None, port: int | None, with_worker: bool) -> None:
+    """Run the development server (production: gunicorn wsgi:app)."""
+    from werkzeug.serving import run_simple
+
+    from idgov.app import create_app
+    from idgov.jobs.worker import Worker
+
+    services = command_services()
+    _require_current_schema(services)
+    app = create_app(services=services)
+    host = host or services.settings.server.host
+    port = port or services.settings.server.port
+    if with_worker:
+        worker = Worker(services)
+        threading.Thread(target=worker.run_forever, name="idgov-worker", daemon=True).start()
+    click.echo(f"idgov is serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every due job once, then exit.")
+def worker(once: bool) -> None:
+    """Run background jobs (checkpoints; later: alerts, sync, reminders)."""
+    from idgov.jobs.worker import Worker
+
+    services = command_services()
+    _require_current_schema(services)
+    runner = Worker(services)
+    if once:
+        runner.run_once()
+        return
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        runner.stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    runner.run_forever()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations up to the current schema."""
+    services = command_services()
+    upgrade_database(services.engine)
+    click.echo(f"database is at {current_revision(services.engine)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    click.echo(current_revision(command_services().engine) or "empty (run `idgov init`)")
+
+
+def _require_current_schema(services: Services) -> None:
+    revision, expected = current_revision(services.engine), head_revision()
+    if revision != expected:
+        raise IdgovError(
+            f"database schema is {revision or 'empty'}, expected {expected}: run `idgov init`"
+        )
+
+
+main.add_command(audit)
+main.add_command(keys)

@@ -1,0 +1,164 @@
+"""Typed, frozen settings: defaults < TOML file (IDGOV_CONFIG) < IDGOV_SECTION__KEY env vars."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from idgov.errors import ConfigurationError
+
+DEFAULT_CONFIG_FILE = Path("config/idgov.toml")
+ENV_PREFIX = "IDGOV_"
+ENV_SEPARATOR = "__"
+# IDGOV_* variables that are not settings: the config file path, test-only variables,
+# and names carrying no "__" (free for env:// secret references such as IDGOV_KEY_PASSPHRASE).
+RESERVED_ENV = {"IDGOV_CONFIG"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    base_url: str = "http://127.0.0.1:8080"
+    secret_key: str = "file://instance/secret_key"  # noqa: S105 - a reference, not a secret
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///instance/idgov.db"
+    pool_size: int = Field(default=5, ge=1, le=200)
+    connect_timeout_seconds: int = Field(default=5, ge=1, le=120)
+    echo: bool = False
+
+
+class KeySettings(_Section):
+    passphrase: str = "file://instance/keys.passphrase"  # noqa: S105 - a reference
+    algorithm: Literal["EdDSA", "ES256"] = "EdDSA"
+
+
+class AuditSettings(_Section):
+    checkpoint_interval_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class WorkerSettings(_Section):
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+
+
+class Settings(_Section):
+    """Every setting idgov reads; config/idgov.example.toml documents each one."""
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    keys: KeySettings = KeySettings()
+    audit: AuditSettings = AuditSettings()
+    logging: LoggingSettings = LoggingSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Build Settings from defaults, TOML file and environment; errors name the culprit."""
+    env = os.environ if environ is None else environ
+    path = config_file or _config_path(env)
+    values: dict[str, dict[str, Any]] = {}
+    sources: dict[tuple[str, str], str] = {}
+    if path is not None:
+        for section, key, value in _read_toml(path):
+            values.setdefault(section, {})[key] = value
+            sources[(section, key)] = str(path)
+    for name, raw in env.items():
+        section_key = _env_setting(name)
+        if section_key is None:
+            continue
+        section, key = section_key
+        values.setdefault(section, {})[key] = raw
+        sources[(section, key)] = f"environment variable {name}"
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, sources, path)) from None
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    explicit = env.get("IDGOV_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigurationError(f"{path}: configuration file not found (from IDGOV_CONFIG)")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _read_toml(path: Path) -> list[tuple[str, str, Any]]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot be read: {exc}") from None
+    items: list[tuple[str, str, Any]] = []
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(
+                f"{path}: key '{section}': settings belong in a [section] table"
+            )
+        items.extend((section, key, value) for key, value in table.items())
+    return items
+
+
+def _env_setting(name: str) -> tuple[str, str] | None:
+    if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV or name.startswith("IDGOV_TEST_"):
+        return None
+    rest = name[len(ENV_PREFIX) :]
+    if ENV_SEPARATOR not in rest:
+        return None
+    section, _, key = rest.partition(ENV_SEPARATOR)
+    return section.lower(), key.lower()
+
+
+def _describe(exc: ValidationError, sources: dict[tuple[str, str], str], path: Path | None) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        dotted = ".".join(loc)
+        origin = sources.get((loc[0], loc[1])) if len(loc) >= 2 else None
+        origin = origin or (str(path) if path else "settings")
+        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"{origin}: key '{dotted}': {message}")
+    return "; ".join(problems)
+
+
+def resolve_secret(reference: str, base_dir: Path | None = None) -> str:
+    """Resolve a secret reference: env://NAME, file://path (relative to base_dir), or a literal."""
+    if reference.startswith("env://"):
+        name = reference[len("env://") :]
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigurationError(f"secret {reference}: environment variable {name} is not set")
+        return value
+    if reference.startswith("file://"):
+        path = Path(reference[len("file://") :])
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigurationError(f"secret {reference}: cannot read {path}: {exc}") from None
+        if not value:
+            raise ConfigurationError(f"secret {reference}: {path} is empty")
+        return value
+    return reference

@@ -1,0 +1,150 @@
+"""Database plumbing: declarative Base, UTC timestamps, engines, sessions and Alembic glue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from idgov.config import DatabaseSettings
+from idgov.errors import ConfigurationError
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive UTC) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC time is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_database_url(raw: str) -> URL:
+    """Parse a database URL; psycopg 3 is the PostgreSQL driver whatever the URL says."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(f"database.url: not a database URL: {raw!r}") from None
+    if url.get_backend_name() == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.get_backend_name() != "sqlite":
+        raise ConfigurationError(
+            f"database.url: unsupported database {url.get_backend_name()!r} "
+            "(use sqlite:/// or postgresql://)"
+        )
+    return url
+
+
+def make_engine(settings: DatabaseSettings) -> Engine:
+    """Create the engine; nothing connects until first use."""
+    url = parse_database_url(settings.url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings)
+    return create_engine(
+        url,
+        echo=settings.echo,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": settings.connect_timeout_seconds},
+    )
+
+
+def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, echo=settings.echo, connect_args={"timeout": settings.connect_timeout_seconds}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so that BEGIN is ours (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={settings.connect_timeout_seconds * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads and then
+        # writes (a lockout counter, the audit chain head) cannot fail half-way with SQLITE_BUSY.
+        # Read-only work (audit verify, exports) asks for a deferred BEGIN instead.
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work commits together, or rolls back together on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", "idgov:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations up to `revision` in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of idgov ships."""
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", "idgov:migrations")
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect().execution_options(readonly=True) as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,89 @@
+"""The IdgovError tree: each error maps to an RFC 9457 problem type and HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Problem types are URNs: stable, absolute (RFC 9457 section 3.1.1), and not tied to a host name.
+PROBLEM_BASE = "urn:idgov:problem:"
+
+
+class IdgovError(Exception):
+    """Base of every error idgov reports to a user, operator or host."""
+
+    type_slug = "internal-error"
+    title = "Internal error"
+    status = 500
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.type_slug
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem details object for this error."""
+        problem: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            problem["instance"] = instance
+        problem.update(self.extensions)
+        return problem
+
+
+class ConfigurationError(IdgovError):
+    """Settings that cannot be used: names the file, key and problem."""
+
+    type_slug = "configuration-error"
+    title = "Configuration error"
+    status = 500
+
+
+class InvalidRequest(IdgovError):
+    type_slug = "invalid-request"
+    title = "Invalid request"
+    status = 400
+
+
+class UnprocessableRequest(InvalidRequest):
+    status = 422
+
+
+class NotFound(IdgovError):
+    type_slug = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class MethodNotAllowed(IdgovError):
+    type_slug = "method-not-allowed"
+    title = "Method not allowed"
+    status = 405
+
+
+class ServiceUnavailable(IdgovError):
+    type_slug = "service-unavailable"
+    title = "Service unavailable"
+    status = 503
+
+
+class KeyUnavailable(ServiceUnavailable):
+    """A signing key cannot be loaded or decrypted: refuse, never sign without it."""
+
+    type_slug = "key-unavailable"
+    title = "Signing key unavailable"
+
+
+class AuditIntegrityError(IdgovError):
+    """The audit chain cannot be appended to or does not verify."""
+
+    type_slug = "audit-integrity"
+    title = "Audit trail integrity failure"
+    status = 500

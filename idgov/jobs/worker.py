@@ -1,0 +1,72 @@
+"""The worker loop: runs each scheduled job under its lease until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from idgov.db import transaction
+from idgov.errors import IdgovError
+from idgov.jobs.leases import JobLeases
+from idgov.wiring import Services
+
+log = logging.getLogger("idgov.worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Session], object]
+    lease: timedelta = timedelta(minutes=5)
+
+
+def scheduled_jobs(services: Services) -> list[Job]:
+    """Every job the worker runs; later features add theirs here."""
+    return [
+        Job(
+            "audit-checkpoint",
+            lambda session: services.checkpoints.issue_if_due(
+                session, services.checkpoint_interval
+            ),
+        ),
+    ]
+
+
+class Worker:
+    def __init__(self, services: Services, jobs: list[Job] | None = None) -> None:
+        self._services = services
+        self._jobs = jobs if jobs is not None else scheduled_jobs(services)
+        self._leases = JobLeases(services.clock, f"{socket.gethostname()}:{os.getpid()}")
+        self.stopping = threading.Event()
+
+    def run_once(self) -> None:
+        for job in self._jobs:
+            try:
+                self._run(job)
+            except (IdgovError, SQLAlchemyError) as exc:
+                # A failing job is logged and retried on the next tick; it never stops the others.
+                log.error("job failed", extra={"job": job.name, "error": str(exc)})
+
+    def _run(self, job: Job) -> None:
+        with transaction(self._services.sessions) as session:
+            if not self._leases.acquire(session, job.name, job.lease):
+                return
+        with transaction(self._services.sessions) as session:
+            job.run(session)
+            self._leases.finish(session, job.name)
+
+    def run_forever(self) -> None:
+        interval = self._services.settings.worker.poll_interval_seconds
+        log.info("worker started", extra={"jobs": [job.name for job in self._jobs]})
+        while not self.stopping.is_set():
+            self.run_once()
+            self.stopping.wait(interval)
+        log.info("worker stopped")

@@ -1,0 +1,90 @@
+"""Compact JWS (RFC 7515) with EdDSA/Ed25519 (RFC 8037) and ES256 (RFC 7518 section 3.4)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = Ed25519PublicKey | ec.EllipticCurvePublicKey
+ES256_COORDINATE = 32
+
+
+class JwsError(ValueError):
+    """A token that is malformed or whose signature does not verify."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise JwsError("not base64url") from exc
+
+
+def _json_part(value: dict[str, Any]) -> str:
+    return b64url(json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+
+
+def sign_compact(header: dict[str, Any], payload: dict[str, Any], key: PrivateKey) -> str:
+    signing_input = f"{_json_part(header)}.{_json_part(payload)}".encode("ascii")
+    if isinstance(key, Ed25519PrivateKey):
+        signature = key.sign(signing_input)
+    else:
+        # ES256 signatures are the raw r || s pair, 32 bytes each (RFC 7518 section 3.4).
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(ES256_COORDINATE, "big") + s.to_bytes(ES256_COORDINATE, "big")
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """The protected header, unverified: only to pick the key by `kid`."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise JwsError("not a compact JWS (three dot-separated parts expected)")
+    return _decode_json(parts[0], "header")
+
+
+def verify_compact(token: str, key: PublicKey) -> dict[str, Any]:
+    """Verify the signature with `key` and return the payload."""
+    header = read_header(token)
+    head, body, sig = token.split(".")
+    signing_input = f"{head}.{body}".encode("ascii")
+    signature = b64url_decode(sig)
+    try:
+        if isinstance(key, Ed25519PublicKey):
+            if header.get("alg") != "EdDSA":
+                raise JwsError("algorithm does not match the key")
+            key.verify(signature, signing_input)
+        else:
+            if header.get("alg") != "ES256" or len(signature) != 2 * ES256_COORDINATE:
+                raise JwsError("algorithm does not match the key")
+            r = int.from_bytes(signature[:ES256_COORDINATE], "big")
+            s = int.from_bytes(signature[ES256_COORDINATE:], "big")
+            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise JwsError("signature does not verify") from exc
+    return _decode_json(body, "payload")
+
+
+def _decode_json(part: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(b64url_decode(part))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JwsError(f"{what} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise JwsError(f"{what} is not a JSON object")
+    return value

@@ -1,0 +1,1 @@
+"""Thin HTTP layer: parse, call one service method, serialize."""

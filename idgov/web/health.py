@@ -1,0 +1,46 @@
+"""Liveness (/healthz) and readiness (/readyz: database reachable, audit chain head readable)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from idgov.audit.models import AuditHead
+from idgov.errors import ServiceUnavailable
+from idgov.web.api.openapi import api_doc
+from idgov.web.api.schemas import Health, Readiness
+from idgov.web.context import db_session
+from idgov.web.problems import problem_response
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@api_doc(summary="Process is up", response=Health, tags=["operations"])
+def healthz() -> Response:
+    return jsonify(Health(status="ok").model_dump())
+
+
+@bp.get("/readyz")
+@api_doc(
+    summary="Database reachable and audit chain head readable",
+    response=Readiness,
+    tags=["operations"],
+    errors=[503],
+)
+def readyz() -> Response:
+    try:
+        head = db_session().execute(select(AuditHead.seq)).scalar_one_or_none()
+    except SQLAlchemyError:
+        return problem_response(
+            ServiceUnavailable("database unreachable").to_problem("/readyz"), 503
+        )
+    if head is None:
+        return problem_response(
+            ServiceUnavailable("audit chain head missing: run `idgov db upgrade`").to_problem(
+                "/readyz"
+            ),
+            503,
+        )
+    return jsonify(Readiness(status="ready", audit_events=head).model_dump())

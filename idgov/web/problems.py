@@ -1,0 +1,62 @@
+"""Every error answers as RFC 9457 problem+json, including 404, 405 and 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from idgov.errors import PROBLEM_BASE, IdgovError
+
+log = logging.getLogger("idgov.web")
+PROBLEM_TYPES = {
+    400: "invalid-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-request",
+}
+
+
+def problem_response(problem: dict[str, object], status: int) -> Response:
+    return Response(json.dumps(problem), status=status, mimetype="application/problem+json")
+
+
+def register_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(IdgovError)
+    def _idgov_error(error: IdgovError) -> Response:
+        if error.status >= 500:
+            log.error("request failed: %s", error.detail)
+        return problem_response(error.to_problem(request.path), error.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        problem: dict[str, object] = {
+            "type": PROBLEM_BASE + PROBLEM_TYPES.get(status, "http-error"),
+            "title": error.name,
+            "status": status,
+            "detail": error.description or error.name,
+            "instance": request.path,
+        }
+        response = problem_response(problem, status)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # Never leak internals: the detail is generic, the log has the traceback.
+        log.exception("unhandled error", exc_info=error)
+        problem: dict[str, object] = {
+            "type": PROBLEM_BASE + "internal-error",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "The request could not be completed; it has been logged.",
+            "instance": request.path,
+        }
+        return problem_response(problem, 500)

@@ -1,0 +1,44 @@
+"""Pytest plugin: real slapd, SMTP and webhook servers on loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness.slapd import SlapdServer
+from tests.harness.smtp import CapturingSmtpServer
+from tests.harness.webhook import WebhookReceiver
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
+    """One seeded OpenLDAP server for the whole run; a test that stops it must start() it."""
+    server = SlapdServer(tmp_path_factory.mktemp("slapd"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[CapturingSmtpServer]:
+    """A fresh, empty SMTP sink for each test."""
+    server = CapturingSmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A fresh webhook receiver (answers 204 unless scripted) for each test."""
+    receiver = WebhookReceiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
