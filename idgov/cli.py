@@ -150,3 +150,10 @@ def _require_current_schema(services: Services) -> None:
 
 main.add_command(audit)
 main.add_command(keys)
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Initialise the embedded default and seed a demo organisation (safe to run again)."""
+    ctx.invoke(init)
