@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
-from idgov.errors import ConfigurationError
+from idgov.errors import ConfigurationError, ServiceUnavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +84,13 @@ def make_engine(settings: DatabaseSettings) -> Engine:
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceUnavailable(
+                f"database unreachable: cannot create the directory of {url.database}: "
+                f"{exc.strerror or exc}"
+            ) from None
     engine = create_engine(
         url, echo=settings.echo, connect_args={"timeout": settings.connect_timeout_seconds}
     )

@@ -58,22 +58,31 @@ def _q(value: str | None) -> str:
     return "null" if value is None else _quote(value)
 
 
-def hash_input(f: HashedFields) -> str:
-    """The canonical JSON document that is hashed; documented in docs/audit-trail.md."""
-    return (
+def hash_input_parts(f: HashedFields) -> tuple[str, str, str]:
+    """The hashed document split around prev_hash and seq: (a, b, c) such that the document
+    is a + quoted(prev_hash) + b + str(seq) + c. PostgreSQL appends fill in the two values
+    from the locked chain head in the same statement (see audit/append.py)."""
+    before_prev = (
         f'{{"action":{_q(f.action)}'
         f',"actor":{{"id":{_q(f.actor_id)},"name":{_q(f.actor_name)},"type":{_q(f.actor_type)}}}'
         f',"event_id":{_q(f.event_id)}'
         f',"new":{f.new_values}'
         f',"occurred_at":{_q(f.occurred_at)}'
         f',"old":{f.old_values}'
-        f',"prev_hash":{_q(f.prev_hash)}'
-        f',"reason":{_q(f.reason)}'
-        f',"request_id":{_q(f.request_id)}'
-        f',"seq":{f.seq}'
+        ',"prev_hash":'
+    )
+    before_seq = f',"reason":{_q(f.reason)},"request_id":{_q(f.request_id)},"seq":'
+    rest = (
         f',"source_address":{_q(f.source_address)}'
         f',"target":{{"id":{_q(f.target_id)},"type":{_q(f.target_type)}}}}}'
     )
+    return before_prev, before_seq, rest
+
+
+def hash_input(f: HashedFields) -> str:
+    """The canonical JSON document that is hashed; documented in docs/audit-trail.md."""
+    before_prev, before_seq, rest = hash_input_parts(f)
+    return f"{before_prev}{_q(f.prev_hash)}{before_seq}{f.seq}{rest}"
 
 
 def event_hash(fields: HashedFields) -> str:

@@ -6,16 +6,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from idgov.audit.canonical import HashedFields, canonical_json, event_hash, redact
+from idgov.audit.append import append_event
+from idgov.audit.canonical import HashedFields, canonical_json, redact
 from idgov.audit.context import ACTION_PATTERN, Actor, AuditContext, ContextProvider, Target
-from idgov.audit.models import AuditEvent, AuditHead
-from idgov.clock import Clock, iso_utc, parse_iso_utc
-from idgov.errors import AuditIntegrityError
-
-HEAD_ROW_ID = 1
+from idgov.clock import Clock, iso_utc
 
 
 class AuditTrail:
@@ -43,30 +39,14 @@ class AuditTrail:
         """Append one event and return the fields as hashed.
 
         `action` is `area:subject:action` (e.g. `policy:password:changed`). Values under
-        secret-looking keys are redacted. Appends are serialized on the chain-head row: on
-        PostgreSQL the UPDATE takes its row lock until commit, on SQLite the write lock is
-        held from BEGIN IMMEDIATE, so concurrent writers never fork the chain or leave gaps.
+        secret-looking keys are redacted: secrets never reach audit values. Appends are
+        serialized on the chain-head row (audit/append.py): no forks, no gaps.
         """
         if not ACTION_PATTERN.match(action):
             raise ValueError(f"audit action {action!r} is not area:subject:action")
         context = self._context()
         fields = self._fields(context, actor or context.actor, action, target, old, new, reason)
-        claimed = session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ROW_ID)
-            .values(seq=AuditHead.seq + 1)
-            .returning(AuditHead.seq, AuditHead.hash)
-        ).one_or_none()
-        if claimed is None:
-            raise AuditIntegrityError(
-                "the audit chain head is missing; run `idgov db upgrade` on this database"
-            )
-        seq, prev_hash = claimed
-        fields = HashedFields(**{**_as_dict(fields), "seq": seq, "prev_hash": prev_hash})
-        digest = event_hash(fields)
-        session.execute(insert(AuditEvent).values(**_as_row(fields), hash=digest))
-        session.execute(update(AuditHead).where(AuditHead.id == HEAD_ROW_ID).values(hash=digest))
-        return fields
+        return append_event(session, fields)
 
     def _fields(
         self,
@@ -95,13 +75,3 @@ class AuditTrail:
             source_address=context.source_address,
             prev_hash="",
         )
-
-
-def _as_dict(fields: HashedFields) -> dict[str, Any]:
-    return {name: getattr(fields, name) for name in HashedFields.__slots__}
-
-
-def _as_row(fields: HashedFields) -> dict[str, Any]:
-    row = _as_dict(fields)
-    row["occurred_at"] = parse_iso_utc(fields.occurred_at)
-    return row

@@ -1,0 +1,76 @@
+"""Shared benchmark plumbing: scratch databases and printed figures with ratios to bounds."""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from idgov.config import DatabaseSettings, KeySettings, Settings
+from idgov.db import make_engine, parse_database_url, upgrade_database
+from idgov.wiring import Services, build_services
+
+POSTGRES_SERVER = os.environ.get(
+    "IDGOV_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def scratch_database(kind: str) -> Iterator[str]:
+    """A migrated, empty database ("sqlite" or "postgresql"), dropped afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            _migrate(url)
+            yield url
+        return
+    server = parse_database_url(POSTGRES_SERVER)
+    name = f"idgov_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(DatabaseSettings(url=url))
+    upgrade_database(engine)
+    engine.dispose()
+
+
+def bench_services(url: str, pool_size: int = 8) -> Services:
+    return build_services(
+        Settings(
+            database=DatabaseSettings(url=url, pool_size=pool_size),
+            keys=KeySettings(passphrase="bench-passphrase"),
+        )
+    )
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(name: str, value: float, unit: str, bound: float, higher_is_better: bool = True) -> bool:
+    """Print one figure and its ratio to the bound (>= 1.0 means the bound is met)."""
+    ratio = value / bound if higher_is_better else bound / value
+    verdict = "meets" if ratio >= 1 else "MISSES"
+    relation = ">=" if higher_is_better else "<="
+    print(
+        f"{name}: {value:,.1f} {unit} (bound {relation} {bound:,.0f} {unit}; "
+        f"ratio {ratio:.2f}, {verdict})"
+    )
+    return ratio >= 1
