@@ -54,39 +54,90 @@ class HashedFields:
     prev_hash: str
 
 
+# The hashed document, keys in sorted order (docs/audit-trail.md). Split around prev_hash and
+# seq so that PostgreSQL appends can fill those two in from the locked head (audit/append.py).
+BEFORE_PREV = (
+    '{"action":%s,"actor":{"id":%s,"name":%s,"type":%s},"event_id":%s,"new":%s,'
+    '"occurred_at":%s,"old":%s,"prev_hash":'
+)
+BEFORE_SEQ = ',"reason":%s,"request_id":%s,"seq":'
+REST = ',"source_address":%s,"target":{"id":%s,"type":%s}}'
+_DOCUMENT = BEFORE_PREV + "%s" + BEFORE_SEQ + "%d" + REST
+
+
 def _q(value: str | None) -> str:
     return "null" if value is None else _quote(value)
 
 
+def hash_row(
+    seq: int,
+    event_id: str,
+    occurred_at: str,
+    actor_type: str,
+    actor_id: str,
+    actor_name: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    old_values: str,
+    new_values: str,
+    reason: str | None,
+    request_id: str | None,
+    source_address: str | None,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the canonical document; arguments in HashedFields order, as stored.
+
+    This is the hot loop of `idgov audit verify`: plain string formatting with the C JSON
+    string encoder, which gives exactly what canonical_json() gives for the same document.
+    """
+    document = _DOCUMENT % (
+        _quote(action),
+        _quote(actor_id),
+        _quote(actor_name),
+        _quote(actor_type),
+        _quote(event_id),
+        new_values,
+        _quote(occurred_at),
+        old_values,
+        _quote(prev_hash),
+        _q(reason),
+        _q(request_id),
+        seq,
+        _q(source_address),
+        _quote(target_id),
+        _quote(target_type),
+    )
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
 def hash_input_parts(f: HashedFields) -> tuple[str, str, str]:
-    """The hashed document split around prev_hash and seq: (a, b, c) such that the document
-    is a + quoted(prev_hash) + b + str(seq) + c. PostgreSQL appends fill in the two values
-    from the locked chain head in the same statement (see audit/append.py)."""
-    before_prev = (
-        f'{{"action":{_q(f.action)}'
-        f',"actor":{{"id":{_q(f.actor_id)},"name":{_q(f.actor_name)},"type":{_q(f.actor_type)}}}'
-        f',"event_id":{_q(f.event_id)}'
-        f',"new":{f.new_values}'
-        f',"occurred_at":{_q(f.occurred_at)}'
-        f',"old":{f.old_values}'
-        ',"prev_hash":'
+    """(a, b, c) such that the hashed document is a + quoted(prev_hash) + b + str(seq) + c."""
+    return (
+        BEFORE_PREV
+        % (
+            _quote(f.action),
+            _quote(f.actor_id),
+            _quote(f.actor_name),
+            _quote(f.actor_type),
+            _quote(f.event_id),
+            f.new_values,
+            _quote(f.occurred_at),
+            f.old_values,
+        ),
+        BEFORE_SEQ % (_q(f.reason), _q(f.request_id)),
+        REST % (_q(f.source_address), _quote(f.target_id), _quote(f.target_type)),
     )
-    before_seq = f',"reason":{_q(f.reason)},"request_id":{_q(f.request_id)},"seq":'
-    rest = (
-        f',"source_address":{_q(f.source_address)}'
-        f',"target":{{"id":{_q(f.target_id)},"type":{_q(f.target_type)}}}}}'
-    )
-    return before_prev, before_seq, rest
 
 
 def hash_input(f: HashedFields) -> str:
-    """The canonical JSON document that is hashed; documented in docs/audit-trail.md."""
+    """The canonical JSON document that is hashed."""
     before_prev, before_seq, rest = hash_input_parts(f)
     return f"{before_prev}{_q(f.prev_hash)}{before_seq}{f.seq}{rest}"
 
 
-def event_hash(fields: HashedFields) -> str:
-    return hashlib.sha256(hash_input(fields).encode("utf-8")).hexdigest()
+def event_hash(f: HashedFields) -> str:
+    return hash_row(*(getattr(f, name) for name in HashedFields.__slots__))
 
 
 def reference_document(f: HashedFields) -> dict[str, Any]:

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 
-from idgov.audit.canonical import HashedFields, event_hash
-from idgov.audit.models import GENESIS_HASH, AuditEvent, AuditHead
-from idgov.clock import iso_utc
+from idgov.audit.canonical import hash_row
+from idgov.audit.models import GENESIS_HASH, AuditHead
 
-STREAM_BATCH = 5000
-HASHED_COLUMNS = [
-    AuditEvent.seq,
-    AuditEvent.event_id,
-    AuditEvent.occurred_at,
-    AuditEvent.actor_type,
-    AuditEvent.actor_id,
-    AuditEvent.actor_name,
-    AuditEvent.action,
-    AuditEvent.target_type,
-    AuditEvent.target_id,
-    AuditEvent.old_values,
-    AuditEvent.new_values,
-    AuditEvent.reason,
-    AuditEvent.request_id,
-    AuditEvent.source_address,
-    AuditEvent.prev_hash,
-    AuditEvent.hash,
-]
+FETCH_BATCH = 10_000
+# Columns in HashedFields order, then the stored hash. occurred_at is read as the exact text
+# the hash covers (ISO 8601 UTC, microseconds, Z), formatted by the database itself.
+_SELECT = (
+    "SELECT seq, event_id, {occurred_at}, actor_type, actor_id, actor_name, action, "
+    "target_type, target_id, old_values, new_values, reason, request_id, source_address, "
+    "prev_hash, hash FROM audit_events WHERE seq BETWEEN {start:d} AND {end:d} ORDER BY seq"
+)
+OCCURRED_AT_TEXT = {
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (always 6 digits).
+    "sqlite": "replace(occurred_at, ' ', 'T') || 'Z'",
+    "postgresql": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +44,20 @@ class ChainReport:
         return self.first_bad_seq is None
 
 
+@dataclass
+class _Walk:
+    """What one walk up to the head found."""
+
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    bad_seq: int | None = None
+    problem: str | None = None
+    hashes_at: dict[int, str] = field(default_factory=dict)
+
+
 class ChainVerifier:
-    """Reads the chain in seq order on a read-only connection; memory stays flat."""
+    """Verifies the chain up to the head read at the start; appends made meanwhile are
+    outside the walk, so a busy system verifies without false alarms."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -58,72 +65,73 @@ class ChainVerifier:
     def verify(self, remember: frozenset[int] = frozenset()) -> ChainReport:
         """Verify the whole chain; `remember` asks for the hashes at some sizes (checkpoints)."""
         with self._engine.connect().execution_options(readonly=True) as conn, conn.begin():
-            return self._walk(conn, remember)
-
-    def _walk(self, conn: Connection, remember: frozenset[int]) -> ChainReport:
-        expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-        hashes_at: dict[int, str] = {0: GENESIS_HASH} if 0 in remember else {}
-        statement = select(*HASHED_COLUMNS).order_by(AuditEvent.seq)
-        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
-        with streaming.execute(statement) as rows:  # closes the server-side cursor early too
-            for row in rows:
-                problem = _check_row(row, expected_seq, prev_hash)
-                if problem is not None:
-                    bad_seq, text = problem
-                    return ChainReport(
-                        checked, expected_seq - 1, prev_hash, bad_seq, text, hashes_at
-                    )
-                prev_hash = row.hash
-                if row.seq in remember:
-                    hashes_at[row.seq] = row.hash
-                expected_seq += 1
-                checked += 1
-        last_seq = expected_seq - 1
-        head = conn.execute(select(AuditHead.seq, AuditHead.hash)).first()
-        if head is None:
-            return ChainReport(checked, last_seq, prev_hash, last_seq + 1, "chain head row missing")
-        if head.seq > last_seq:
-            return ChainReport(
-                checked,
-                last_seq,
-                prev_hash,
-                last_seq + 1,
-                f"the head records {head.seq} events but the chain ends at {last_seq}: "
-                "events were removed from the end",
-                hashes_at,
-            )
-        if head.seq != last_seq or head.hash != prev_hash:
-            return ChainReport(
-                checked, last_seq, prev_hash, last_seq, "the head does not match the last event"
-            )
-        return ChainReport(checked, last_seq, prev_hash, hashes_at=hashes_at)
+            head = conn.execute(select(AuditHead.seq, AuditHead.hash)).first()
+            if head is None:
+                return ChainReport(0, 0, GENESIS_HASH, 1, "chain head row missing")
+            walk = _walk(conn, head.seq, remember)
+        return _report(walk, head.seq, head.hash, remember)
 
 
-def _check_row(row: Row[Any], expected_seq: int, prev_hash: str) -> tuple[int, str] | None:
-    if row.seq != expected_seq:
-        return expected_seq, f"event {expected_seq} is missing (next stored event is {row.seq})"
-    if row.prev_hash != prev_hash:
-        return row.seq, (
-            f"event {row.seq} does not link to event {row.seq - 1}: "
-            "an earlier event was altered, removed or reordered"
+def _walk(conn: Connection, head_seq: int, remember: frozenset[int]) -> _Walk:
+    walk = _Walk()
+    with _rows(conn, 1, head_seq) as rows:
+        # The hot loop: plain tuples from the driver, no ORM, no per-row objects.
+        for row in rows:
+            seq, expected = row[0], walk.last_seq + 1
+            if seq != expected:
+                walk.bad_seq = expected
+                walk.problem = f"event {expected} is missing (next stored event is {seq})"
+                return walk
+            if row[14] != walk.last_hash:
+                walk.bad_seq = seq
+                walk.problem = (
+                    f"event {seq} does not link to event {seq - 1}: "
+                    "an earlier event was altered, removed or reordered"
+                )
+                return walk
+            if hash_row(*row[:15]) != row[15]:
+                walk.bad_seq = seq
+                walk.problem = f"event {seq} was altered: its content does not match its hash"
+                return walk
+            walk.last_seq, walk.last_hash = seq, row[15]
+            if seq in remember:
+                walk.hashes_at[seq] = walk.last_hash
+    return walk
+
+
+@contextmanager
+def _rows(conn: Connection, start: int, end: int) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """Stream raw driver rows in seq order: a server-side cursor on PostgreSQL."""
+    dialect = conn.dialect.name
+    sql = _SELECT.format(occurred_at=OCCURRED_AT_TEXT[dialect], start=start, end=end)
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    postgres = dialect == "postgresql"
+    # The driver's own cursor (psycopg named cursor / sqlite3), typed loosely by SQLAlchemy.
+    cursor: Any = raw.cursor(f"idgov_audit_verify_{start}") if postgres else raw.cursor()
+    try:
+        if postgres:
+            cursor.itersize = FETCH_BATCH
+        cursor.arraysize = FETCH_BATCH
+        cursor.execute(sql)
+        yield iter(cursor)
+    finally:
+        cursor.close()
+
+
+def _report(walk: _Walk, head_seq: int, head_hash: str, remember: frozenset[int]) -> ChainReport:
+    hashes_at = {0: GENESIS_HASH} if 0 in remember else {}
+    hashes_at.update(walk.hashes_at)
+    last, last_hash = walk.last_seq, walk.last_hash
+    if walk.bad_seq is not None:
+        return ChainReport(last, last, last_hash, walk.bad_seq, walk.problem, hashes_at)
+    if last < head_seq:
+        problem = (
+            f"the head records {head_seq} events but the chain ends at {last}: "
+            "events were removed from the end"
         )
-    fields = HashedFields(
-        seq=row.seq,
-        event_id=row.event_id,
-        occurred_at=iso_utc(row.occurred_at),
-        actor_type=row.actor_type,
-        actor_id=row.actor_id,
-        actor_name=row.actor_name,
-        action=row.action,
-        target_type=row.target_type,
-        target_id=row.target_id,
-        old_values=row.old_values,
-        new_values=row.new_values,
-        reason=row.reason,
-        request_id=row.request_id,
-        source_address=row.source_address,
-        prev_hash=row.prev_hash,
-    )
-    if event_hash(fields) != row.hash:
-        return row.seq, f"event {row.seq} was altered: its content does not match its hash"
-    return None
+        return ChainReport(last, last, last_hash, last + 1, problem, hashes_at)
+    if last_hash != head_hash:
+        problem = "the head does not match the last event"
+        return ChainReport(last, last, last_hash, last, problem, hashes_at)
+    return ChainReport(last, last, last_hash, hashes_at=hashes_at)

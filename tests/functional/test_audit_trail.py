@@ -38,7 +38,9 @@ def append(services: Services, count: int, clock: FrozenClock | None = None) -> 
 
 
 @pytest.mark.req("AUD-1")
-def test_event_records_who_when_what_target_values_reason(services: Services, clock: FrozenClock) -> None:
+def test_event_records_who_when_what_target_values_reason(
+    services: Services, clock: FrozenClock
+) -> None:
     trail = AuditTrail(clock, lambda: AuditContext(ALICE, "req-1", "192.0.2.7"))
     with transaction(services.sessions) as session:
         trail.record(
@@ -52,7 +54,10 @@ def test_event_records_who_when_what_target_values_reason(services: Services, cl
     with services.sessions() as session:
         event = session.scalars(select(AuditEvent)).one()
     assert (event.seq, event.actor_type, event.actor_id, event.actor_name) == (
-        1, "identity", "id-alice", "Alice Example",
+        1,
+        "identity",
+        "id-alice",
+        "Alice Example",
     )
     assert event.occurred_at == clock.now()
     assert event.action == "policy:password:changed"
@@ -60,16 +65,22 @@ def test_event_records_who_when_what_target_values_reason(services: Services, cl
     assert event.old_values == '{"min_length":12}'
     assert event.new_values == '{"min_length":14,"password":"<redacted>"}'
     assert (event.reason, event.request_id, event.source_address) == (
-        "tightened after review", "req-1", "192.0.2.7",
+        "tightened after review",
+        "req-1",
+        "192.0.2.7",
     )
     assert event.prev_hash == GENESIS_HASH
 
 
 @pytest.mark.req("AUD-1")
 def test_event_rolls_back_with_the_change_it_records(services: Services) -> None:
-    with pytest.raises(RuntimeError), transaction(services.sessions) as session:
-        services.trail.record(session, "test:widget:created", Target("widget", "1"))
-        raise RuntimeError("the change failed")
+    def failing_change() -> None:
+        with transaction(services.sessions) as session:
+            services.trail.record(session, "test:widget:created", Target("widget", "1"))
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     with services.sessions() as session:
         assert session.scalars(select(AuditEvent)).all() == []
         assert session.execute(select(AuditHead.seq)).scalar_one() == 0
@@ -78,12 +89,17 @@ def test_event_rolls_back_with_the_change_it_records(services: Services) -> None
 
 
 def test_action_must_be_area_subject_action(services: Services) -> None:
-    with pytest.raises(ValueError, match="area:subject:action"), transaction(services.sessions) as s:
+    with (
+        pytest.raises(ValueError, match="area:subject:action"),
+        transaction(services.sessions) as s,
+    ):
         services.trail.record(s, "not-an-action", Target("x", "1"))
 
 
 @pytest.mark.req("AUD-3")
-def test_chain_links_every_event_to_the_previous_hash(services: Services, clock: FrozenClock) -> None:
+def test_chain_links_every_event_to_the_previous_hash(
+    services: Services, clock: FrozenClock
+) -> None:
     append(services, 5, clock)
     with services.sessions() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
@@ -91,14 +107,20 @@ def test_chain_links_every_event_to_the_previous_hash(services: Services, clock:
     previous = GENESIS_HASH
     for event in events:
         assert event.prev_hash == previous
-        fields = HashedFields(**{
-            name: (iso_utc(event.occurred_at) if name == "occurred_at" else getattr(event, name))
-            for name in HashedFields.__slots__
-        })
+        fields = HashedFields(
+            **{
+                name: (
+                    iso_utc(event.occurred_at) if name == "occurred_at" else getattr(event, name)
+                )
+                for name in HashedFields.__slots__
+            }
+        )
         assert event_hash(fields) == event.hash
         previous = event.hash
     report = services.verifier.verify()
-    assert report.ok and report.events_checked == 5 and report.head_hash == previous
+    assert report.ok
+    assert report.events_checked == 5
+    assert report.head_hash == previous
 
 
 @pytest.mark.req("AUD-2")
@@ -179,8 +201,10 @@ def _concurrent_appends(services: Services, writers: int, each: int) -> list[Bas
             barrier.wait()
             for n in range(each):
                 with transaction(services.sessions) as session:
-                    services.trail.record(session, "test:widget:changed", Target("w", f"{index}-{n}"))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                    services.trail.record(
+                        session, "test:widget:changed", Target("w", f"{index}-{n}")
+                    )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]

@@ -58,10 +58,12 @@ class PostgresDatabases:
     def url_for(self, name: str) -> str:
         return self.server.set(database=name).render_as_string(hide_password=False)
 
-    def create(self) -> str:
+    def create(self, *, migrated: bool = True) -> str:
+        """A new database: a copy of the migrated template, or an empty one."""
         name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        template = f' TEMPLATE "{self.template}"' if migrated else ""
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
         self._created.append(name)
         return self.url_for(name)
 

@@ -15,7 +15,14 @@ from idgov.audit.canonical import (
     reference_document,
 )
 
-TRICKY = ['plain', 'quote " and \\ backslash', "line\nbreak\ttab", "Zoë Ω 東京 🙂", "\u2028", "\x00"]
+TRICKY = [
+    "plain",
+    'quote " and \\ backslash',
+    "line\nbreak\ttab",
+    "Zoë Ω 東京 🙂",
+    "\u2028",
+    "\x00",
+]
 
 
 def fields(text: str, reason: str | None = "why", old: object = None) -> HashedFields:
@@ -30,7 +37,9 @@ def fields(text: str, reason: str | None = "why", old: object = None) -> HashedF
         target_type="policy",
         target_id=text,
         old_values=canonical_json(old),
-        new_values=canonical_json({"min_length": 12, "name": text, "nested": {"b": 1, "a": [1, 2]}}),
+        new_values=canonical_json(
+            {"min_length": 12, "name": text, "nested": {"b": 1, "a": [1, 2]}}
+        ),
         reason=reason,
         request_id=None,
         source_address="127.0.0.1",
@@ -59,7 +68,9 @@ def test_any_field_change_changes_the_hash() -> None:
             changed = canonical_json({"other": 1})
         else:
             changed = (value or "") + "!"
-        altered = HashedFields(**{**{n: getattr(base, n) for n in HashedFields.__slots__}, name: changed})
+        altered = HashedFields(
+            **{**{n: getattr(base, n) for n in HashedFields.__slots__}, name: changed}
+        )
         assert event_hash(altered) != event_hash(base), name
 
 
