@@ -48,6 +48,21 @@ class AuditSettings(_Section):
     checkpoint_interval_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
 
 
+class PolicySettings(_Section):
+    # The baseline password policy before any versioned change (docs/policies.md).
+    profile: Literal["gxp-classic", "nist-800-63b"] = "gxp-classic"
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None  # a secret reference
+    from_address: str = "idgov@localhost"
+    timeout_seconds: int = Field(default=10, ge=1, le=120)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -64,6 +79,8 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     keys: KeySettings = KeySettings()
     audit: AuditSettings = AuditSettings()
+    policy: PolicySettings = PolicySettings()
+    smtp: SmtpSettings = SmtpSettings()
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
 

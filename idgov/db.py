@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
-from idgov.errors import ConfigurationError, ServiceUnavailable
+from idgov.errors import ConfigurationError, RecordedRefusal, ServiceUnavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -122,9 +122,23 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits together, or rolls back together on any error."""
-    with factory() as session, session.begin():
-        yield session
+    """A session whose work commits together, or rolls back together on any error.
+
+    A RecordedRefusal is the exception: the service recorded the refused attempt (audit event,
+    failure count, alert) and changed nothing else, so that record is committed before the
+    refusal goes on up.
+    """
+    with factory() as session:
+        session.begin()
+        try:
+            yield session
+        except RecordedRefusal:
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:

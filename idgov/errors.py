@@ -87,3 +87,68 @@ class AuditIntegrityError(IdgovError):
     type_slug = "audit-integrity"
     title = "Audit trail integrity failure"
     status = 500
+
+
+class Unauthenticated(IdgovError):
+    type_slug = "unauthenticated"
+    title = "Authentication required"
+    status = 401
+
+
+class InvalidCredentials(IdgovError):
+    """Same answer for a wrong password and an unknown username (LOCK-3)."""
+
+    type_slug = "invalid-credentials"
+    title = "Invalid credentials"
+    status = 401
+
+
+class Forbidden(IdgovError):
+    type_slug = "forbidden"
+    title = "Not allowed"
+    status = 403
+
+
+class NotEligible(IdgovError):
+    type_slug = "not-eligible"
+    title = "Not eligible to sign"
+    status = 403
+
+
+class Conflict(IdgovError):
+    type_slug = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class Locked(IdgovError):
+    type_slug = "locked"
+    title = "Identity locked"
+    status = 423
+
+
+class RecordedRefusal(IdgovError):
+    """A refusal whose audit event and alert must be kept: `db.transaction` commits what the
+    service recorded before the refusal, then re-raises (nothing else was changed)."""
+
+
+class IdentifierReused(RecordedRefusal):
+    """UNQ-1: a username or subject already belongs to someone else."""
+
+    type_slug = "identifier-reused"
+    title = "Identifier belongs to another identity"
+    status = 409
+
+
+class AuthenticationRefused(RecordedRefusal):
+    """A failed authentication: the failure count and alerts it raised are kept (LOCK-1)."""
+
+    type_slug = "invalid-credentials"
+    title = "Invalid credentials"
+    status = 401
+
+
+class LockedRefusal(RecordedRefusal):
+    type_slug = "locked"
+    title = "Identity locked"
+    status = 423

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from idgov.alerts.outbox import AlertOutbox
 from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import SYSTEM_ACTOR, AuditContext
 from idgov.audit.trail import AuditTrail
@@ -17,7 +18,10 @@ from idgov.audit.verify import ChainVerifier
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
+from idgov.identity.ledger import IdentifierLedger
+from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
+from idgov.policies.store import PolicyStore
 
 current_audit_context: ContextVar[AuditContext] = ContextVar(
     "current_audit_context",
@@ -35,6 +39,10 @@ class Services:
     keys: KeyStore
     checkpoints: CheckpointService
     verifier: ChainVerifier
+    policies: PolicyStore
+    alerts: AlertOutbox
+    ledger: IdentifierLedger
+    identities: IdentityService
 
     @property
     def checkpoint_interval(self) -> timedelta:
@@ -48,6 +56,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     keys = KeyStore(
         _PassphraseSource(settings.keys.passphrase), settings.keys.algorithm, clock, trail
     )
+    policies = PolicyStore(clock, trail, settings.policy.profile)
+    alerts = AlertOutbox(clock, trail, policies)
+    ledger = IdentifierLedger(clock, trail, alerts)
     return Services(
         settings=settings,
         clock=clock,
@@ -57,6 +68,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         keys=keys,
         checkpoints=CheckpointService(keys, clock, settings.server.base_url),
         verifier=ChainVerifier(engine),
+        policies=policies,
+        alerts=alerts,
+        ledger=ledger,
+        identities=IdentityService(clock, trail, ledger),
     )
 
 

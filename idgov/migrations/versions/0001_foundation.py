@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from idgov.db import UTCDateTime
+from idgov.migrations.triggers import refuse_changes
 
 revision = "0001_foundation"
 down_revision = None
@@ -16,7 +17,6 @@ branch_labels = None
 depends_on = None
 
 GENESIS_HASH = "0" * 64
-APPEND_ONLY_MESSAGE = "is append-only (21 CFR 11.10(e), AUD-2)"
 
 
 def upgrade() -> None:
@@ -91,34 +91,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_leases")),
     )
 
-    _refuse_changes("audit_events", update=True)
-    _refuse_changes("audit_checkpoints", update=True)
-    _refuse_changes("audit_head", update=False)  # the head moves forward; it is never removed
-
-
-def _refuse_changes(table: str, *, update: bool) -> None:
-    """AUD-2: the database itself refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL)."""
-    events = ["DELETE", "UPDATE"] if update else ["DELETE"]
-    if op.get_bind().dialect.name == "sqlite":
-        for event in events:
-            op.execute(
-                f"CREATE TRIGGER {table}_refuse_{event.lower()} BEFORE {event} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} {APPEND_ONLY_MESSAGE}'); END"
-            )
-        return
-    op.execute(
-        "CREATE OR REPLACE FUNCTION idgov_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN RAISE EXCEPTION 'table % {APPEND_ONLY_MESSAGE}', TG_TABLE_NAME "
-        "USING ERRCODE = 'insufficient_privilege'; END $$"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE {' OR '.join(events)} ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION idgov_refuse_change()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION idgov_refuse_change()"
-    )
+    refuse_changes("audit_events", update=True)
+    refuse_changes("audit_checkpoints", update=True)
+    refuse_changes("audit_head", update=False)  # the head moves forward; it is never removed
 
 
 def downgrade() -> None:

@@ -1,0 +1,63 @@
+"""Alert outbox: one alert, one delivery row per recipient and channel, retried until done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idgov.db import Base, UTCDateTime
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48), index=True)  # lockout, attack, identifier-reuse
+    severity: Mapped[str] = mapped_column(String(16))
+    identity_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
+    source_address: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(300))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON: who, what, counts, next steps
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
+    notify_round: Mapped[int] = mapped_column(Integer, default=1)
+    last_notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertDelivery(Base):
+    """Delivered once per recipient per round: the unique key makes a duplicate impossible."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "round", "channel", "recipient", name="uq_alert_delivery"),
+    )
+
+
+class AuthFailure(Base):
+    """Every failed authentication, known username or not (LOCK-3): attack patterns are
+    counted from here (unknown usernames; one source across many usernames)."""
+
+    __tablename__ = "auth_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(300))  # as normalized; may match nobody
+    identity_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
+    source_address: Mapped[str | None] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # login, signing
+    reason: Mapped[str] = mapped_column(String(32))  # bad-password, unknown-user, locked

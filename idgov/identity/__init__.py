@@ -1,0 +1,1 @@
+"""Identity registry: people, their never-reassigned identifiers, verification, certification."""

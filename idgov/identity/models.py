@@ -1,0 +1,102 @@
+"""Identity tables: people, the identifier ledger, verifications, certifications, roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idgov.db import Base, UTCDateTime
+
+
+class IdentityStatus(StrEnum):
+    PENDING_VERIFICATION = "pending_verification"
+    ACTIVE = "active"
+    LOCKED = "locked"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SECURITY_OFFICER = "security_officer"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+
+
+class Identity(Base):
+    """A person. The id is stable forever; deactivation keeps the row (REC-1)."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # normalized, see ledger
+    printed_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
+    status: Mapped[str] = mapped_column(String(24), default=IdentityStatus.PENDING_VERIFICATION)
+    provider: Mapped[str] = mapped_column(String(64), default="local")
+    # Consecutive failed authentications (login and signing together, LOCK-1). Updated only by
+    # single atomic UPDATE statements, never read-modify-write (DESIGN: rules of the house).
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_while_locked: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdentityRole(Base):
+    __tablename__ = "identity_roles"
+
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class IdentifierBinding(Base):
+    """The ledger: a username or provider subject belongs to one identity forever (UNQ-1).
+
+    Append-only in the database (UPDATE and DELETE refused by triggers), so no code path,
+    however wrong, can hand an identifier to somebody else.
+    """
+
+    __tablename__ = "identifier_bindings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "username" or "subject"
+    namespace: Mapped[str] = mapped_column(String(300))  # "" for usernames; provider for subjects
+    value: Mapped[str] = mapped_column(String(300))
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("kind", "namespace", "value", name="uq_identifier"),)
+
+
+class IdentityVerification(Base):
+    """Someone other than the person recorded verifying who they are (IDV-1, 11.100(b))."""
+
+    __tablename__ = "identity_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), index=True)
+    verified_by: Mapped[str] = mapped_column(ForeignKey("identities.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    evidence_type: Mapped[str] = mapped_column(String(64))
+    evidence_reference: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SignatureCertification(Base):
+    """The person's acknowledgement that their e-signature binds like a handwritten one
+    (TRN-1, 11.100(c)); the statement text is kept as acknowledged."""
+
+    __tablename__ = "signature_certifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), index=True)
+    certified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    statement: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(32))  # "web" or "api"
+    source_address: Mapped[str | None] = mapped_column(String(64))

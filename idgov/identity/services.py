@@ -1,0 +1,303 @@
+"""IdentityService: create people, move them through their states, verify and certify them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from idgov.audit.context import Target
+from idgov.audit.trail import AuditTrail
+from idgov.clock import Clock
+from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger
+from idgov.identity.models import (
+    Identity,
+    IdentityRole,
+    IdentityStatus,
+    IdentityVerification,
+    Role,
+    SignatureCertification,
+)
+from idgov.identity.usernames import normalize_username
+
+S = IdentityStatus
+# Who may move an identity from one state to another; everything else is refused (SEQ-1 spirit).
+TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING_VERIFICATION: {S.ACTIVE, S.SUSPENDED, S.DEACTIVATED},
+    S.ACTIVE: {S.LOCKED, S.SUSPENDED, S.DEACTIVATED},
+    S.LOCKED: {S.ACTIVE, S.SUSPENDED, S.DEACTIVATED},
+    S.SUSPENDED: {S.ACTIVE, S.DEACTIVATED},
+    S.DEACTIVATED: {S.PENDING_VERIFICATION},  # only through rehire
+}
+VERIFIER_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
+MAX_NAME = 200
+MAX_EMAIL = 254
+
+
+@dataclass(frozen=True)
+class NewIdentity:
+    username: str
+    printed_name: str
+    email: str
+    manager_id: str | None = None
+    roles: tuple[str, ...] = ()
+    provider: str = "local"
+    subject: str | None = None
+
+
+class IdentityService:
+    def __init__(self, clock: Clock, trail: AuditTrail, ledger: IdentifierLedger) -> None:
+        self._clock = clock
+        self._trail = trail
+        self._ledger = ledger
+
+    def get(self, session: Session, identity_id: str) -> Identity:
+        found = session.get(Identity, identity_id)
+        if found is None:
+            raise NotFound(f"no identity {identity_id!r}")
+        return found
+
+    def by_username(self, session: Session, username: str) -> Identity | None:
+        return session.scalar(select(Identity).where(Identity.username == username))
+
+    def create(self, session: Session, new: NewIdentity, reason: str | None = None) -> Identity:
+        """A new person in state pending_verification. A username or subject that belongs to
+        anyone else, even a deactivated identity, is refused and alerted (UNQ-1)."""
+        username = normalize_username(new.username)
+        printed_name = _text(new.printed_name, "printed_name", MAX_NAME)
+        email = _email(new.email)
+        roles = _roles(new.roles)
+        claimant = f"new identity '{printed_name}'"
+        self._ledger.refuse_if_taken(session, USERNAME, "", username, claimant)
+        if new.subject:
+            self._ledger.refuse_if_taken(session, SUBJECT, new.provider, new.subject, claimant)
+        if new.manager_id is not None:
+            self.get(session, new.manager_id)
+        now = self._clock.now()
+        identity = Identity(
+            id=str(uuid.uuid4()),
+            username=username,
+            printed_name=printed_name,
+            email=email,
+            manager_id=new.manager_id,
+            status=S.PENDING_VERIFICATION,
+            provider=new.provider,
+            failed_attempts=0,
+            attempts_while_locked=0,
+            created_at=now,
+            status_changed_at=now,
+        )
+        session.add(identity)
+        session.flush()
+        session.add_all(IdentityRole(identity_id=identity.id, role=role) for role in roles)
+        self._trail.record(
+            session,
+            "identity:identity:created",
+            Target("identity", identity.id),
+            new={
+                "username": username,
+                "printed_name": printed_name,
+                "email": email,
+                "manager_id": new.manager_id,
+                "roles": sorted(roles),
+                "provider": new.provider,
+                "status": identity.status,
+            },
+            reason=reason,
+        )
+        self._ledger.bind(session, USERNAME, "", username, identity)
+        if new.subject:
+            self._ledger.bind(session, SUBJECT, new.provider, new.subject, identity)
+        return identity
+
+    def roles(self, session: Session, identity_id: str) -> set[str]:
+        return set(
+            session.scalars(
+                select(IdentityRole.role).where(IdentityRole.identity_id == identity_id)
+            )
+        )
+
+    def set_roles(
+        self, session: Session, identity: Identity, roles: Iterable[str], reason: str
+    ) -> None:
+        wanted, before = _roles(roles), self.roles(session, identity.id)
+        if wanted == before:
+            return
+        session.execute(delete(IdentityRole).where(IdentityRole.identity_id == identity.id))
+        session.add_all(IdentityRole(identity_id=identity.id, role=role) for role in wanted)
+        self._trail.record(
+            session,
+            "identity:roles:changed",
+            Target("identity", identity.id),
+            old={"roles": sorted(before)},
+            new={"roles": sorted(wanted)},
+            reason=_reason(reason),
+        )
+
+    def set_manager(
+        self, session: Session, identity: Identity, manager_id: str | None, reason: str
+    ) -> None:
+        """Refuses a manager loop (A manages B manages A) and self-management."""
+        seen = {identity.id}
+        cursor = manager_id
+        while cursor is not None:
+            if cursor in seen:
+                raise InvalidRequest("that manager would create a management loop", field="manager")
+            seen.add(cursor)
+            cursor = self.get(session, cursor).manager_id
+        old = identity.manager_id
+        identity.manager_id = manager_id
+        self._trail.record(
+            session,
+            "identity:manager:changed",
+            Target("identity", identity.id),
+            old={"manager_id": old},
+            new={"manager_id": manager_id},
+            reason=_reason(reason),
+        )
+
+    def transition(self, session: Session, identity: Identity, status: str, reason: str) -> None:
+        """Move to `status` if the state machine allows it; audited with who and why."""
+        if status not in TRANSITIONS.get(identity.status, set()):
+            raise Conflict(
+                f"an identity cannot go from {identity.status} to {status}", field="status"
+            )
+        old = identity.status
+        identity.status = status
+        identity.status_changed_at = self._clock.now()
+        if status != S.LOCKED:
+            identity.locked_at = None
+        self._trail.record(
+            session,
+            f"identity:status:{status.replace('_', '-')}",
+            Target("identity", identity.id),
+            old={"status": old},
+            new={"status": status},
+            reason=_reason(reason),
+        )
+
+    def rehire(
+        self,
+        session: Session,
+        identity: Identity,
+        reason: str,
+        provider: str | None = None,
+        subject: str | None = None,
+    ) -> None:
+        """A returning person gets their own identity back (never a new one); identity
+        verification is needed again before they may sign."""
+        if identity.status != S.DEACTIVATED:
+            raise Conflict("only a deactivated identity can be rehired", field="status")
+        if subject:
+            self._ledger.bind(session, SUBJECT, provider or identity.provider, subject, identity)
+        self.transition(session, identity, S.PENDING_VERIFICATION, reason)
+
+    def record_verification(
+        self,
+        session: Session,
+        identity: Identity,
+        verifier: Identity,
+        evidence_type: str,
+        evidence_reference: str | None = None,
+        note: str | None = None,
+    ) -> IdentityVerification:
+        """IDV-1: someone other than the person, an admin or security officer, vouches for
+        who they are. A pending identity becomes active."""
+        if verifier.id == identity.id:
+            raise Forbidden("nobody may verify their own identity (11.100(b))")
+        if not self.roles(session, verifier.id) & VERIFIER_ROLES:
+            raise Forbidden("identity verification needs an admin or a security officer")
+        record = IdentityVerification(
+            identity_id=identity.id,
+            verified_by=verifier.id,
+            verified_at=self._clock.now(),
+            evidence_type=_text(evidence_type, "evidence_type", 64),
+            evidence_reference=evidence_reference,
+            note=note,
+        )
+        session.add(record)
+        self._trail.record(
+            session,
+            "identity:verification:recorded",
+            Target("identity", identity.id),
+            new={
+                "verified_by": verifier.id,
+                "evidence_type": record.evidence_type,
+                "evidence_reference": evidence_reference,
+            },
+            reason=note,
+        )
+        if identity.status == S.PENDING_VERIFICATION:
+            self.transition(session, identity, S.ACTIVE, "identity verified")
+        return record
+
+    def certify(
+        self,
+        session: Session,
+        identity: Identity,
+        statement: str,
+        method: str,
+        source_address: str | None,
+    ) -> SignatureCertification:
+        """TRN-1: the person acknowledges that their e-signature binds like a handwritten one."""
+        record = SignatureCertification(
+            identity_id=identity.id,
+            certified_at=self._clock.now(),
+            statement=statement,
+            method=method,
+            source_address=source_address,
+        )
+        session.add(record)
+        self._trail.record(
+            session,
+            "identity:certification:recorded",
+            Target("identity", identity.id),
+            new={"statement": statement, "method": method},
+        )
+        return record
+
+    def is_verified(self, session: Session, identity: Identity) -> bool:
+        return _latest(session, IdentityVerification, identity.id) is not None
+
+    def is_certified(self, session: Session, identity: Identity) -> bool:
+        return _latest(session, SignatureCertification, identity.id) is not None
+
+
+def _latest(
+    session: Session, model: type[IdentityVerification] | type[SignatureCertification], who: str
+) -> object | None:
+    return session.scalars(select(model.id).where(model.identity_id == who).limit(1)).first()
+
+
+def _text(value: object, field: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"{field} is required", field=field)
+    if len(value) > limit:
+        raise InvalidRequest(f"{field} is longer than {limit} characters", field=field)
+    return value.strip()
+
+
+def _email(value: object) -> str:
+    email = _text(value, "email", MAX_EMAIL)
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or " " in email:
+        raise InvalidRequest("email is not an e-mail address", field="email")
+    return email
+
+
+def _roles(roles: Iterable[str]) -> set[str]:
+    wanted = set(roles)
+    unknown = wanted - {role.value for role in Role}
+    if unknown:
+        raise InvalidRequest(f"unknown roles: {', '.join(sorted(unknown))}", field="roles")
+    return wanted
+
+
+def _reason(reason: str) -> str:
+    if not reason or not reason.strip():
+        raise InvalidRequest("a reason is required", field="reason")
+    return reason.strip()

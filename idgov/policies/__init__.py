@@ -1,0 +1,1 @@
+"""Policies: versioned documents (CHG-1) and pure rule evaluators."""

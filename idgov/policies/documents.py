@@ -1,0 +1,95 @@
+"""Policy documents: typed, range-checked; two password profiles (gxp-classic, nist-800-63b)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PolicyKind = Literal["password", "lockout", "alerting", "session"]
+Profile = Literal["gxp-classic", "nist-800-63b"]
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PasswordPolicy(_Policy):
+    """PWD-1..4. `max_age_days` None means no forced rotation (NIST SP 800-63B 5.1.1.2)."""
+
+    profile: Profile = "gxp-classic"
+    min_length: int = Field(default=12, ge=8, le=128)
+    max_length: int = Field(default=128, ge=16, le=1024)
+    blocklist: bool = True
+    forbid_personal_data: bool = True  # no username or name inside the password
+    history_count: int = Field(default=12, ge=0, le=50)
+    max_age_days: int | None = Field(default=90, ge=1, le=3650)
+    warn_days: list[int] = Field(default=[14, 7, 1], max_length=10)
+    min_age_days: int = Field(default=1, ge=0, le=30)
+    temporary_valid_hours: int = Field(default=72, ge=1, le=720)
+    # argon2id parameters (RFC 9106); raising them re-hashes on the next login.
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=8192, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=4, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PasswordPolicy:
+        if self.max_length < self.min_length:
+            raise ValueError("max_length must not be below min_length")
+        if any(day < 1 or day > 365 for day in self.warn_days):
+            raise ValueError("warn_days must be between 1 and 365")
+        return self
+
+
+class LockoutPolicy(_Policy):
+    """LOCK-1..3."""
+
+    max_failures: int = Field(default=5, ge=1, le=20)
+    # None: only a security officer unlocks (LOCK-2). A number: the lock lifts by itself after
+    # that many minutes, and the lift is still alerted.
+    timed_unlock_minutes: int | None = Field(default=None, ge=1, le=10080)
+    attack_window_minutes: int = Field(default=15, ge=1, le=1440)
+    unknown_username_threshold: int = Field(default=10, ge=1, le=10000)
+    source_distinct_usernames_threshold: int = Field(default=5, ge=2, le=10000)
+
+
+class Webhook(_Policy):
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret: str = Field(description="secret reference (env:// or file://) for the HMAC key")
+
+
+class AlertingPolicy(_Policy):
+    """ALERT-1: who hears about lockouts and attacks, and how soon they are told again."""
+
+    security_emails: list[str] = Field(default_factory=list, max_length=50)
+    notify_manager: bool = True
+    webhooks: list[Webhook] = Field(default_factory=list, max_length=10)
+    renotify_minutes: int = Field(default=60, ge=5, le=10080)
+    max_backoff_seconds: int = Field(default=300, ge=5, le=3600)
+
+
+class SessionPolicy(_Policy):
+    """ACC-3."""
+
+    idle_minutes: int = Field(default=15, ge=1, le=720)
+    absolute_hours: int = Field(default=8, ge=1, le=72)
+    max_concurrent: int | None = Field(default=None, ge=1, le=100)
+
+
+POLICY_MODELS: dict[str, type[_Policy]] = {
+    "password": PasswordPolicy,
+    "lockout": LockoutPolicy,
+    "alerting": AlertingPolicy,
+    "session": SessionPolicy,
+}
+
+
+def default_policy(kind: str, profile: Profile) -> _Policy:
+    """The baseline before any change: the password profile picks the password defaults."""
+    if kind == "password" and profile == "nist-800-63b":
+        # NIST SP 800-63B 5.1.1.2: no periodic rotation, longer minimum, blocklist; credentials
+        # are reviewed periodically instead (access reviews).
+        return PasswordPolicy(
+            profile="nist-800-63b", min_length=15, max_age_days=None, warn_days=[], min_age_days=0
+        )
+    return POLICY_MODELS[kind]()

@@ -1,0 +1,1 @@
+"""Identity sources: one module per provider (local; LDAP and OIDC follow)."""

@@ -1,0 +1,1 @@
+"""Sessions for people: idle timeout, absolute lifetime, caps, revocation (ACC-3)."""
