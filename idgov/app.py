@@ -9,10 +9,16 @@ from flask import Flask
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.logs import configure_logging
 from idgov.web import health
+from idgov.web.api import alerts as api_alerts
+from idgov.web.api import identities as api_identities
 from idgov.web.api import meta
+from idgov.web.api import policies as api_policies
+from idgov.web.api import session as api_session
+from idgov.web.auth import register_auth
 from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
 from idgov.web.problems import register_problem_handlers
+from idgov.web.ui import account, login
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -41,8 +47,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     register_middleware(app, https=settings.server.base_url.startswith("https://"))
+    register_auth(app)  # after the middleware: needs its request id and audit context
     register_problem_handlers(app)
     app.teardown_appcontext(close_session)
     app.register_blueprint(health.bp)
     app.register_blueprint(meta.bp)
+    app.register_blueprint(api_session.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(account.bp)
+    for admin_api in (api_identities, api_policies, api_alerts):
+        app.register_blueprint(admin_api.bp)
     return app

@@ -1,4 +1,4 @@
-"""The `idgov` command: init, serve, worker, db, audit, keys, demo."""
+"""The `idgov` command: init, serve, worker, db, alerts, audit, keys, demo."""
 
 from __future__ import annotations
 
@@ -12,14 +12,21 @@ from types import FrameType
 from typing import Any
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from idgov.alerts.cli import alerts
 from idgov.audit.cli import audit
 from idgov.command_context import command_services
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
+from idgov.demo import DEMO_PEOPLE, seed_demo
 from idgov.errors import IdgovError
+from idgov.identity.cli import identities
+from idgov.identity.models import Identity, Role
+from idgov.identity.services import NewIdentity
 from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
+from idgov.policies.cli import policy
 from idgov.wiring import Services
 
 
@@ -46,8 +53,14 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
-    """Create the database, secrets and signing keys (safe to run again)."""
+@click.option("--admin-username", help="Create the first administrator with this username.")
+@click.option("--admin-name", help="The first administrator's printed name.")
+@click.option("--admin-email", help="The first administrator's e-mail address.")
+def init(admin_username: str | None, admin_name: str | None, admin_email: str | None) -> None:
+    """Create the database, secrets, signing keys and first administrator (safe to run again)."""
+    wanted = [admin_username, admin_name, admin_email]
+    if any(wanted) and not all(wanted):
+        raise click.UsageError("--admin-username, --admin-name and --admin-email go together")
     services = command_services()
     for reference in (services.settings.server.secret_key, services.settings.keys.passphrase):
         created = _create_secret_file(reference)
@@ -60,8 +73,27 @@ def init() -> None:
             if services.keys.active(session, purpose) is None:
                 key = services.keys.create(session, purpose, reason="created by idgov init")
                 click.echo(f"created {purpose} signing key {key.kid} ({key.alg})")
+    if admin_username and admin_name and admin_email:
+        _first_admin(services, admin_username, admin_name, admin_email)
+    with transaction(services.sessions) as session:
         checkpoint = services.checkpoints.issue(session)
     click.echo(f"audit checkpoint issued at event {checkpoint.size}")
+
+
+def _first_admin(services: Services, username: str, name: str, email: str) -> None:
+    """The first administrator (admin and security officer), with a temporary password shown
+    once. Another administrator must verify them before they can sign (IDV-1)."""
+    with transaction(services.sessions) as session:
+        if session.scalars(select(Identity.id).limit(1)).first() is not None:
+            raise IdgovError("identities exist already: the first administrator is created once")
+        admin = services.identities.create(
+            session,
+            NewIdentity(username, name, email, roles=(Role.ADMIN, Role.SECURITY_OFFICER)),
+            reason="first administrator, created by idgov init",
+        )
+        temporary = services.passwords.bootstrap_temporary(session, admin)
+    click.echo(f"created the first administrator {admin.username}")
+    click.echo(f"temporary password (shown once, change it at first login): {temporary}")
 
 
 def _create_secret_file(reference: str) -> Path | None:
@@ -103,7 +135,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every due job once, then exit.")
 def worker(once: bool) -> None:
-    """Run background jobs (checkpoints; later: alerts, sync, reminders)."""
+    """Run background jobs (alert delivery, checkpoints; later: sync, reminders)."""
     from idgov.jobs.worker import Worker
 
     services = command_services()
@@ -148,7 +180,10 @@ def _require_current_schema(services: Services) -> None:
         )
 
 
+main.add_command(alerts)
 main.add_command(audit)
+main.add_command(identities)
+main.add_command(policy)
 main.add_command(keys)
 
 
@@ -157,3 +192,15 @@ main.add_command(keys)
 def demo(ctx: click.Context) -> None:
     """Initialise the embedded default and seed a demo organisation (safe to run again)."""
     ctx.invoke(init)
+    services = command_services()
+    created = seed_demo(services)
+    base = services.settings.server.base_url.rstrip("/")
+    click.echo(
+        f"demo organisation: {len(created)} people created"
+        if created
+        else "demo organisation present"
+    )
+    click.echo(f"log in at {base}/login as any of (demo passwords, for this demo only):")
+    for person in DEMO_PEOPLE:
+        roles = ", ".join(person.roles) or "staff"
+        click.echo(f"  {person.username:<12} {person.password:<22} {person.printed_name} ({roles})")

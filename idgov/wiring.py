@@ -10,7 +10,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from idgov.alerts.attacks import AttackDetector
+from idgov.alerts.channels import EmailChannel, WebhookChannel, resolve_from_cwd
+from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
+from idgov.alerts.services import AlertService
 from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import SYSTEM_ACTOR, AuditContext
 from idgov.audit.trail import AuditTrail
@@ -18,10 +22,16 @@ from idgov.audit.verify import ChainVerifier
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
+from idgov.identity.access import AccessControl
+from idgov.identity.authentication import AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
+from idgov.identity.lockout import LockoutService
 from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
 from idgov.policies.store import PolicyStore
+from idgov.providers.aging import PasswordAgingNotifier
+from idgov.providers.local import LocalPasswords
+from idgov.sessions.services import SessionService
 
 current_audit_context: ContextVar[AuditContext] = ContextVar(
     "current_audit_context",
@@ -41,8 +51,16 @@ class Services:
     verifier: ChainVerifier
     policies: PolicyStore
     alerts: AlertOutbox
+    alert_dispatcher: AlertDispatcher
+    alert_service: AlertService
     ledger: IdentifierLedger
     identities: IdentityService
+    web_sessions: SessionService
+    access: AccessControl
+    passwords: LocalPasswords
+    password_aging: PasswordAgingNotifier
+    lockout: LockoutService
+    auth: AuthenticationService
 
     @property
     def checkpoint_interval(self) -> timedelta:
@@ -52,6 +70,7 @@ class Services:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     engine = make_engine(settings.database)
+    sessions = make_session_factory(engine)
     trail = AuditTrail(clock, current_audit_context.get)
     keys = KeyStore(
         _PassphraseSource(settings.keys.passphrase), settings.keys.algorithm, clock, trail
@@ -59,19 +78,51 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
     ledger = IdentifierLedger(clock, trail, alerts)
+    web_sessions = SessionService(clock, trail, policies)
+    identities = IdentityService(clock, trail, ledger, sessions=web_sessions)
+    passwords = LocalPasswords(clock, trail, policies, sessions=web_sessions)
+    lockout = LockoutService(clock, trail, alerts, identities, sessions=web_sessions)
+    auth = AuthenticationService(
+        sessions,
+        trail,
+        policies,
+        identities,
+        lockout,
+        AttackDetector(clock, alerts),
+        passwords,
+    )
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         trail=trail,
         keys=keys,
         checkpoints=CheckpointService(keys, clock, settings.server.base_url),
         verifier=ChainVerifier(engine),
         policies=policies,
         alerts=alerts,
+        alert_dispatcher=AlertDispatcher(
+            clock,
+            sessions,
+            trail,
+            policies,
+            alerts,
+            email=EmailChannel(settings.smtp, clock),
+            webhook=WebhookChannel(),
+            secrets=resolve_from_cwd,
+            # A claimed row is re-sent only after this: longer than any one SMTP exchange.
+            claim=timedelta(seconds=max(120, 4 * settings.smtp.timeout_seconds)),
+        ),
+        alert_service=AlertService(clock, trail, identities),
         ledger=ledger,
-        identities=IdentityService(clock, trail, ledger),
+        identities=identities,
+        web_sessions=web_sessions,
+        access=AccessControl(trail, identities),
+        passwords=passwords,
+        password_aging=PasswordAgingNotifier(clock, policies, alerts),
+        lockout=lockout,
+        auth=auth,
     )
 
 

@@ -39,8 +39,11 @@ class AlertOutbox:
         severity: str = "high",
         identity: Identity | None = None,
         source_address: str | None = None,
+        recipients: list[tuple[str, str]] | None = None,
     ) -> Alert:
-        """Record the alert and one pending delivery per recipient; the worker sends them."""
+        """Record the alert and one pending delivery per recipient; the worker sends them.
+        `recipients` ((channel, address) pairs) replaces the policy's recipients: notices
+        meant for the person themself (password expiry, PWD-3), not the security unit."""
         now = self._clock.now()
         alert = Alert(
             id=str(uuid.uuid4()),
@@ -56,7 +59,7 @@ class AlertOutbox:
         )
         session.add(alert)
         session.flush()
-        self.schedule_round(session, alert)
+        self.schedule_round(session, alert, recipients=recipients)
         self._trail.record(
             session,
             f"alert:{kind}:raised",
@@ -65,15 +68,14 @@ class AlertOutbox:
         )
         return alert
 
-    def schedule_round(self, session: Session, alert: Alert) -> list[AlertDelivery]:
-        """Pending deliveries for this alert's current round to every configured recipient."""
-        policy = self._policies.current(session, AlertingPolicy)
-        recipients: list[tuple[str, str]] = [("email", a) for a in policy.security_emails]
-        if policy.notify_manager and alert.identity_id:
-            manager = _manager_email(session, alert.identity_id)
-            if manager and ("email", manager) not in recipients:
-                recipients.append(("email", manager))
-        recipients += [("webhook", hook.url) for hook in policy.webhooks]
+    def schedule_round(
+        self, session: Session, alert: Alert, *, recipients: list[tuple[str, str]] | None = None
+    ) -> list[AlertDelivery]:
+        """Pending deliveries for this alert's current round to every configured recipient,
+        or to `recipients` when given."""
+        if recipients is None:
+            recipients = self._policy_recipients(session, alert)
+        recipients = list(dict.fromkeys(recipients))  # one delivery per recipient per round
         deliveries = [
             AlertDelivery(
                 alert_id=alert.id,
@@ -88,6 +90,16 @@ class AlertOutbox:
         ]
         session.add_all(deliveries)
         return deliveries
+
+    def _policy_recipients(self, session: Session, alert: Alert) -> list[tuple[str, str]]:
+        policy = self._policies.current(session, AlertingPolicy)
+        recipients: list[tuple[str, str]] = [("email", a) for a in policy.security_emails]
+        if policy.notify_manager and alert.identity_id:
+            manager = _manager_email(session, alert.identity_id)
+            if manager and ("email", manager) not in recipients:
+                recipients.append(("email", manager))
+        recipients += [("webhook", hook.url) for hook in policy.webhooks]
+        return recipients
 
 
 def _manager_email(session: Session, identity_id: str) -> str | None:

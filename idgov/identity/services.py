@@ -23,6 +23,7 @@ from idgov.identity.models import (
     SignatureCertification,
 )
 from idgov.identity.usernames import normalize_username
+from idgov.sessions.interfaces import SessionRevoker
 
 S = IdentityStatus
 # Who may move an identity from one state to another; everything else is refused (SEQ-1 spirit).
@@ -34,6 +35,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.DEACTIVATED: {S.PENDING_VERIFICATION},  # only through rehire
 }
 VERIFIER_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
+ENDS_SESSIONS = {S.LOCKED, S.SUSPENDED, S.DEACTIVATED}
 MAX_NAME = 200
 MAX_EMAIL = 254
 
@@ -50,10 +52,17 @@ class NewIdentity:
 
 
 class IdentityService:
-    def __init__(self, clock: Clock, trail: AuditTrail, ledger: IdentifierLedger) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        trail: AuditTrail,
+        ledger: IdentifierLedger,
+        sessions: SessionRevoker | None = None,
+    ) -> None:
         self._clock = clock
         self._trail = trail
         self._ledger = ledger
+        self._sessions = sessions
 
     def get(self, session: Session, identity_id: str) -> Identity:
         found = session.get(Identity, identity_id)
@@ -179,6 +188,9 @@ class IdentityService:
             new={"status": status},
             reason=_reason(reason),
         )
+        if status in ENDS_SESSIONS and self._sessions is not None:
+            # ACC-3: a locked, suspended or deactivated person is signed out everywhere.
+            self._sessions.revoke_all(session, identity.id, status)
 
     def rehire(
         self,

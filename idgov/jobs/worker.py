@@ -37,6 +37,16 @@ def scheduled_jobs(services: Services) -> list[Job]:
                 session, services.checkpoint_interval
             ),
         ),
+        # ALERT-1: every tick. The dispatcher opens short transactions of its own and sends
+        # with none open, so the job's session stays unused; a short lease lets another worker
+        # take over within seconds of a crash (row claims keep concurrent runs safe anyway).
+        Job(
+            "alert-delivery",
+            lambda _session: services.alert_dispatcher.deliver_due(),
+            lease=timedelta(seconds=30),
+        ),
+        Job("alert-renotify", services.alert_dispatcher.renotify_due, lease=timedelta(minutes=1)),
+        Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idgov.db import Base, UTCDateTime
@@ -22,3 +22,6 @@ class WebSession(Base):
     revoke_reason: Mapped[str | None] = mapped_column(String(64))
     source_address: Mapped[str | None] = mapped_column(String(64))
     csrf_token: Mapped[str] = mapped_column(String(64))
+    # A temporary or expired password: the session reaches only the password change and logout
+    # until the password is changed (CMP-2, PWD-3).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,131 @@
+"""AlertService: security officers list alerts and acknowledge them, audited (ALERT-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from idgov.alerts.messages import NOTICE
+from idgov.alerts.models import Alert, AlertDelivery
+from idgov.audit.context import Target
+from idgov.audit.trail import AuditTrail
+from idgov.clock import Clock
+from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.models import Identity, IdentityStatus, Role
+from idgov.identity.services import IdentityService
+
+AlertStatus = Literal["open", "acknowledged", "all"]
+STATUSES: tuple[str, ...] = ("open", "acknowledged", "all")
+MAX_NOTE = 1000
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AlertListing:
+    """One alert as a security officer sees it, with its delivery progress."""
+
+    alert: Alert
+    username: str | None  # the identity the alert is about, if any
+    acknowledged_by: str | None  # the officer's username
+    delivered: int
+    pending: int
+
+
+class AlertService:
+    def __init__(self, clock: Clock, trail: AuditTrail, identities: IdentityService) -> None:
+        self._clock = clock
+        self._trail = trail
+        self._identities = identities
+
+    def list(
+        self, session: Session, status: AlertStatus = "open", limit: int = 100
+    ) -> Sequence[AlertListing]:
+        """Newest first. `open`: unacknowledged alerts (notices, severity info, need no
+        acknowledgement and are left out); `acknowledged`: the handled ones; `all`: everything.
+        `delivered` and `pending` count the delivery rows of every notification round."""
+        if status not in STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        query = _listing_query().limit(limit)
+        if status == "open":
+            query = query.where(Alert.acknowledged_at.is_(None), Alert.severity != NOTICE)
+        elif status == "acknowledged":
+            query = query.where(Alert.acknowledged_at.is_not(None))
+        return _listings(session, query)
+
+    def listing(self, session: Session, alert_id: str) -> AlertListing:
+        """One alert as `list` shows it."""
+        found = _listings(session, _listing_query().where(Alert.id == alert_id))
+        if not found:
+            raise NotFound(f"no alert {alert_id!r}", field="alert_id")
+        return found[0]
+
+    def get(self, session: Session, alert_id: str) -> Alert:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id!r}", field="alert_id")
+        return alert
+
+    def acknowledge(self, session: Session, alert_id: str, officer: Identity, note: str) -> Alert:
+        """Only an active security officer acknowledges, with a note (audited as
+        `alert:<kind>:acknowledged`); re-notification stops. A second acknowledgement is a
+        Conflict, also when two officers acknowledge at the same moment."""
+        if Role.SECURITY_OFFICER not in self._identities.roles(session, officer.id):
+            raise Forbidden("only a security officer may acknowledge an alert")
+        if officer.status != IdentityStatus.ACTIVE:
+            raise Forbidden(f"officer {officer.username} is {officer.status}, not active")
+        if not isinstance(note, str) or not note.strip():
+            raise InvalidRequest("a note is required to acknowledge an alert", field="note")
+        if len(note) > MAX_NOTE:
+            raise InvalidRequest(f"note is longer than {MAX_NOTE} characters", field="note")
+        alert = self.get(session, alert_id)
+        now = self._clock.now()
+        # One conditional UPDATE: of two concurrent acknowledgements exactly one wins.
+        taken = session.execute(
+            update(Alert)
+            .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))
+            .values(acknowledged_at=now, acknowledged_by=officer.id)
+            .execution_options(synchronize_session=False)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            raise Conflict(f"alert {alert.id} is already acknowledged", field="alert_id")
+        session.refresh(alert)
+        self._trail.record(
+            session,
+            f"alert:{alert.kind}:acknowledged",
+            Target("alert", alert.id),
+            old={"acknowledged_at": None},
+            new={
+                "acknowledged_by": officer.id,
+                "officer_username": officer.username,
+                "notification": alert.notify_round,
+            },
+            reason=note.strip(),
+        )
+        return alert
+
+
+def _listing_query() -> Select[Alert, str, str, int, int]:
+    subject, officer = aliased(Identity), aliased(Identity)
+    delivered = func.count(case((AlertDelivery.status == "delivered", 1)))
+    pending = func.count(case((AlertDelivery.status == "pending", 1)))
+    return (
+        select(Alert, subject.username, officer.username, delivered, pending)
+        .outerjoin(subject, subject.id == Alert.identity_id)
+        .outerjoin(officer, officer.id == Alert.acknowledged_by)
+        .outerjoin(AlertDelivery, AlertDelivery.alert_id == Alert.id)
+        .group_by(Alert.id, subject.username, officer.username)
+        .order_by(Alert.raised_at.desc(), Alert.id)
+    )
+
+
+def _listings(session: Session, query: Select[Alert, str, str, int, int]) -> list[AlertListing]:
+    return [
+        AlertListing(alert, username, acknowledged_by, int(done), int(waiting))
+        for alert, username, acknowledged_by, done, waiting in session.execute(query)
+    ]

@@ -1,0 +1,204 @@
+"""Authentication with lockout: the one path for login and signing re-authentication.
+
+Three steps, so that no database lock is held while the password is hashed: read the identity
+(read-only), check the password (no database), then record the outcome in one write
+transaction. Failures on login and on signing count together (LOCK-1); unknown usernames are
+answered exactly like known ones, lockout included (LOCK-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from idgov.alerts.attacks import AttackDetector
+from idgov.audit.context import Target
+from idgov.audit.trail import AuditTrail
+from idgov.db import transaction
+from idgov.errors import AuthenticationRefused, InvalidRequest, LockedRefusal
+from idgov.identity.lockout import LockoutService
+from idgov.identity.models import Identity, IdentityStatus
+from idgov.identity.services import IdentityService
+from idgov.identity.usernames import normalize_username
+from idgov.policies.documents import LockoutPolicy
+from idgov.policies.store import PolicyStore
+from idgov.providers.interfaces import CredentialState, PasswordSource
+
+Channel = Literal["login", "signing"]
+GENERIC_FAILURE = "the username or password is not right"
+LOCKED_MESSAGE = (
+    "this account is locked after repeated failed attempts; a security officer must unlock it"
+)
+MAX_RECORDED_NAME = 200  # fits the audit target id
+CAN_AUTHENTICATE = (IdentityStatus.ACTIVE, IdentityStatus.PENDING_VERIFICATION)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    identity_id: str
+    username: str
+    credential: CredentialState
+
+
+class AuthenticationService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        trail: AuditTrail,
+        policies: PolicyStore,
+        identities: IdentityService,
+        lockout: LockoutService,
+        attacks: AttackDetector,
+        passwords: PasswordSource,
+    ) -> None:
+        self._sessions = sessions
+        self._trail = trail
+        self._policies = policies
+        self._identities = identities
+        self._lockout = lockout
+        self._attacks = attacks
+        self._passwords = passwords
+
+    def authenticate(
+        self, username: object, password: object, *, channel: Channel, source: str | None
+    ) -> AuthResult:
+        """The identity if the password is right and the identity may authenticate; otherwise
+        AuthenticationRefused (401) or LockedRefusal (423), with the attempt recorded."""
+        name = _normalized(username)
+        with self._sessions() as session:
+            session.connection(execution_options={"readonly": True})
+            found = self._identities.by_username(session, name) if name else None
+            prepared = self._passwords.prepare(session, found)
+        password_ok = self._passwords.check(prepared, password) and found is not None
+        with transaction(self._sessions) as session:
+            policy = self._policies.current(session, LockoutPolicy)
+            identity = session.get(Identity, found.id) if found else None
+            if identity is None:
+                self._refuse_unknown(session, name or _printable(username), source, channel, policy)
+            assert identity is not None
+            if identity.status == IdentityStatus.LOCKED:
+                if not self._lockout.timed_unlock_due(identity, policy):
+                    self._refuse_locked(session, identity, source, channel, policy)
+                self._lockout.timed_unlock(session, identity)
+            if identity.status not in CAN_AUTHENTICATE or not password_ok:
+                self._refuse(session, identity, source, channel, policy, password_ok)
+            assert isinstance(password, str)
+            if not self._lockout.reset(session, identity):  # locked meanwhile (LOCK-1)
+                self._refuse_locked(session, identity, source, channel, policy)
+            credential = self._passwords.after_success(session, identity, password, prepared)
+            self._trail.record(
+                session,
+                f"auth:{channel}:succeeded",
+                Target("identity", identity.id),
+                new={"must_change_password": credential.must_change},
+            )
+            return AuthResult(identity.id, identity.username, credential)
+
+    def _refuse(
+        self,
+        session: Session,
+        identity: Identity,
+        source: str | None,
+        channel: Channel,
+        policy: LockoutPolicy,
+        password_ok: bool,
+    ) -> None:
+        inactive = identity.status not in CAN_AUTHENTICATE
+        reason = "inactive" if inactive else "bad-password"
+        self._attacks.record_failure(
+            session,
+            username=identity.username,
+            identity_id=identity.id,
+            source=source,
+            channel=channel,
+            reason=reason,
+            policy=policy,
+        )
+        if inactive:
+            # Suspended and deactivated identities are refused like a wrong password, right
+            # password or not, and do not count toward a lock.
+            self._record_failure(session, identity, channel, reason, source, None)
+            raise AuthenticationRefused(GENERIC_FAILURE)
+        count = self._lockout.count_failure(session, identity, policy, source)
+        self._record_failure(session, identity, channel, reason, source, count.consecutive)
+        if count.consecutive >= policy.max_failures:
+            raise LockedRefusal(LOCKED_MESSAGE)
+        raise AuthenticationRefused(GENERIC_FAILURE)
+
+    def _refuse_locked(
+        self,
+        session: Session,
+        identity: Identity,
+        source: str | None,
+        channel: Channel,
+        policy: LockoutPolicy,
+    ) -> None:
+        self._attacks.record_failure(
+            session,
+            username=identity.username,
+            identity_id=identity.id,
+            source=source,
+            channel=channel,
+            reason="locked",
+            policy=policy,
+        )
+        self._lockout.count_attempt_while_locked(session, identity, source)
+        raise LockedRefusal(LOCKED_MESSAGE)
+
+    def _refuse_unknown(
+        self,
+        session: Session,
+        name: str,
+        source: str | None,
+        channel: Channel,
+        policy: LockoutPolicy,
+    ) -> None:
+        failures = self._attacks.record_failure(
+            session,
+            username=name,
+            identity_id=None,
+            source=source,
+            channel=channel,
+            reason="unknown-user",
+            policy=policy,
+        )
+        self._trail.record(
+            session,
+            f"auth:{channel}:failed",
+            Target("username", name),
+            new={"reason": "unknown-user", "source_address": source},
+        )
+        if failures >= policy.max_failures:
+            raise LockedRefusal(LOCKED_MESSAGE)  # as a known username would be
+        raise AuthenticationRefused(GENERIC_FAILURE)
+
+    def _record_failure(
+        self,
+        session: Session,
+        identity: Identity,
+        channel: Channel,
+        reason: str,
+        source: str | None,
+        consecutive: int | None,
+    ) -> None:
+        self._trail.record(
+            session,
+            f"auth:{channel}:failed",
+            Target("identity", identity.id),
+            new={"reason": reason, "failed_attempts": consecutive, "source_address": source},
+        )
+
+
+def _normalized(username: object) -> str | None:
+    try:
+        return normalize_username(username)
+    except InvalidRequest:
+        return None
+
+
+def _printable(username: object) -> str:
+    """A malformed username is still recorded for attack counting: escaped (no NUL or control
+    characters reach the database) and bounded."""
+    return repr(username)[:MAX_RECORDED_NAME]

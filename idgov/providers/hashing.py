@@ -1,0 +1,109 @@
+"""argon2id mechanics for local passwords: hasher, input limits, rehash test (PWD-1, RFC 9106)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+
+from argon2 import PasswordHasher, Type, extract_parameters
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import ARGON2_VERSION
+
+from idgov.policies.documents import PasswordPolicy
+from idgov.policies.password import EXPANSION, encodable, normalize
+
+# Never hash more than this, whatever the policy says: 1024 code points of 4 UTF-8 bytes.
+MAX_HASHED_BYTES = 4096
+# A hash of a random secret nobody knows, made with the default parameters (argon2id, t=3,
+# m=64 MiB, p=4: RFC 9106 section 4, second recommended option). Unknown usernames are checked
+# against it so that they cost as long as a real verification (LOCK-3).
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$NQxIdPZ9OWrFkCuadA8W7g"
+    "$thews/efvSsZoBfMyQbVLWy82pleOLKHncELjhaIcIs"
+)
+DEFAULT_PARAMETERS = (3, 65536, 4)
+# Temporary passwords are read out or typed by people: no 0/o, 1/l/i look-alikes.
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def hasher(policy: PasswordPolicy) -> PasswordHasher:
+    """argon2id with the policy's cost parameters, 16-byte salt and 32-byte tag (RFC 9106)."""
+    return PasswordHasher(
+        time_cost=policy.argon2_time_cost,
+        memory_cost=policy.argon2_memory_kib,
+        parallelism=policy.argon2_parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
+
+
+def hashable(password: object, policy: PasswordPolicy) -> str | None:
+    """The NFKC text to hash (NIST SP 800-63B 5.1.1.2), or None when it must not be hashed at
+    all: not a str, longer than the policy allows, or not encodable as UTF-8."""
+    if not isinstance(password, str) or len(password) > EXPANSION * policy.max_length:
+        return None
+    if not encodable(password):
+        return None
+    text = normalize(password)
+    if len(text) > policy.max_length or len(text.encode("utf-8")) > MAX_HASHED_BYTES:
+        return None
+    return text
+
+
+def matches(hashed: str, secret: str) -> bool:
+    """argon2 verification that answers False instead of raising; the parameters come from
+    the PHC string, so hashes made under older policies still verify."""
+    try:
+        return PasswordHasher().verify(hashed, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_raise(stored_hash: str, policy: PasswordPolicy) -> bool:
+    """True when argon2 says the hash differs from the policy and it is weaker on some axis:
+    raised parameters re-hash on the next login (PWD-1); lowered ones never weaken a hash."""
+    wanted = hasher(policy)
+    if not wanted.check_needs_rehash(stored_hash):
+        return False
+    try:
+        stored = extract_parameters(stored_hash)
+    except InvalidHashError:
+        return False
+    return (
+        stored.type is not Type.ID
+        or stored.version < ARGON2_VERSION
+        or stored.time_cost < wanted.time_cost
+        or stored.memory_cost < wanted.memory_cost
+        or stored.parallelism < wanted.parallelism
+        or stored.hash_len < wanted.hash_len
+        or stored.salt_len < wanted.salt_len
+    )
+
+
+def parameters(hashed: str) -> dict[str, object]:
+    """The cost parameters of a PHC string, for audit values (never the hash itself)."""
+    found = extract_parameters(hashed)
+    return {
+        "algorithm": found.type.name.lower(),
+        "time_cost": found.time_cost,
+        "memory_kib": found.memory_cost,
+        "parallelism": found.parallelism,
+    }
+
+
+@cache
+def dummy_hash(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    """A hash of an unknown random secret with these parameters (LOCK-3 timing)."""
+    if (time_cost, memory_kib, parallelism) == DEFAULT_PARAMETERS:
+        return DUMMY_HASH
+    made = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    return made.hash(secrets.token_urlsafe(32))
+
+
+def temporary_password(max_length: int) -> str:
+    """Four groups of five random characters (about 99 bits), or sixteen in one run (about 79
+    bits) when the policy's maximum length is shorter than the grouped form (CMP-2)."""
+    groups = ["".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(5)) for _ in range(4)]
+    grouped = "-".join(groups)
+    return grouped if len(grouped) <= max_length else "".join(groups)[:16]

@@ -1,0 +1,113 @@
+"""Schemas of the administration API: identities, policies, alerts (validate and document)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from idgov.clock import iso_utc
+from idgov.identity.models import Identity
+from idgov.web.api.schemas import Schema
+
+Reason = Field(min_length=1, max_length=2000, description="Why (audited)")
+
+
+class IdentityOut(Schema):
+    id: str
+    username: str
+    printed_name: str
+    email: str
+    status: str
+    manager_id: str | None
+    roles: list[str]
+    provider: str
+    failed_attempts: int
+    attempts_while_locked: int
+    locked_at: str | None
+    created_at: str
+
+    @classmethod
+    def of(cls, identity: Identity, roles: set[str]) -> IdentityOut:
+        return cls(
+            id=identity.id,
+            username=identity.username,
+            printed_name=identity.printed_name,
+            email=identity.email,
+            status=identity.status,
+            manager_id=identity.manager_id,
+            roles=sorted(roles),
+            provider=identity.provider,
+            failed_attempts=identity.failed_attempts,
+            attempts_while_locked=identity.attempts_while_locked,
+            locked_at=iso_utc(identity.locked_at) if identity.locked_at else None,
+            created_at=iso_utc(identity.created_at),
+        )
+
+
+class IdentityList(Schema):
+    identities: list[IdentityOut]
+
+
+class IdentityIn(Schema):
+    username: str = Field(min_length=1, max_length=64)
+    printed_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254)
+    manager_id: str | None = Field(default=None, max_length=36)
+    roles: list[str] = Field(default_factory=list, max_length=4)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class VerificationIn(Schema):
+    evidence_type: str = Field(min_length=1, max_length=64)
+    evidence_reference: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class StatusIn(Schema):
+    status: Literal["active", "suspended", "deactivated"]
+    reason: str = Reason
+
+
+class ReasonIn(Schema):
+    reason: str = Reason
+
+
+class TemporaryPassword(Schema):
+    temporary_password: str = Field(description="Shown once; must be changed at first login")
+    expires_at: str | None
+
+
+class PolicyOut(Schema):
+    kind: str
+    version: int
+    policy: dict[str, Any]
+
+
+class PolicyChangeIn(Schema):
+    changes: dict[str, Any] = Field(min_length=1)
+    reason: str = Reason
+
+
+class AlertOut(Schema):
+    id: str
+    kind: str
+    severity: str
+    summary: str
+    identity_id: str | None
+    username: str | None
+    source_address: str | None
+    raised_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None = Field(description="Username of the acknowledging officer")
+    deliveries_done: int
+    deliveries_pending: int
+    details: dict[str, Any]
+
+
+class AlertList(Schema):
+    alerts: list[AlertOut]
+
+
+class AcknowledgeIn(Schema):
+    note: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,168 @@
+"""Identity administration API (/api/v1/identities): create, verify, status, unlock, reset."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idgov.db import transaction
+from idgov.identity.models import Identity
+from idgov.identity.services import NewIdentity
+from idgov.web.api.admin_schemas import (
+    IdentityIn,
+    IdentityList,
+    IdentityOut,
+    ReasonIn,
+    StatusIn,
+    TemporaryPassword,
+    VerificationIn,
+)
+from idgov.web.api.openapi import api_doc
+from idgov.web.auth import roles_required, signed_in
+from idgov.web.context import services
+
+bp = Blueprint("api_identities", __name__, url_prefix="/api/v1/identities")
+READERS = ("admin", "security_officer", "auditor")
+ERRORS = [400, 401, 403, 404, 409, 422]
+
+
+def _out(session: Session, identity: Identity) -> IdentityOut:
+    return IdentityOut.of(identity, services().identities.roles(session, identity.id))
+
+
+def _me(session: Session) -> Identity:
+    return services().identities.get(session, signed_in()[0].id)
+
+
+def _json(model: IdentityOut | TemporaryPassword, status: int = 200) -> Response:
+    response = jsonify(model.model_dump())
+    response.status_code = status
+    return response
+
+
+@bp.get("")
+@roles_required(*READERS)
+@api_doc(
+    summary="Every identity, deactivated included",
+    response=IdentityList,
+    tags=["identities"],
+    errors=[401, 403],
+)
+def list_identities() -> Response:
+    with services().sessions() as session:
+        people = session.scalars(select(Identity).order_by(Identity.username)).all()
+        return jsonify(IdentityList(identities=[_out(session, p) for p in people]).model_dump())
+
+
+@bp.post("")
+@roles_required("admin")
+@api_doc(
+    summary="Register a person (pending verification)",
+    response=IdentityOut,
+    body=IdentityIn,
+    tags=["identities"],
+    errors=ERRORS,
+    status=201,
+)
+def create_identity(body: IdentityIn) -> Response:
+    new = NewIdentity(
+        body.username, body.printed_name, body.email, body.manager_id, tuple(body.roles)
+    )
+    with transaction(services().sessions) as session:
+        identity = services().identities.create(session, new, body.reason)
+        return _json(_out(session, identity), 201)
+
+
+@bp.get("/<identity_id>")
+@roles_required(*READERS)
+@api_doc(summary="One identity", response=IdentityOut, tags=["identities"], errors=[401, 403, 404])
+def get_identity(identity_id: str) -> Response:
+    with services().sessions() as session:
+        return _json(_out(session, services().identities.get(session, identity_id)))
+
+
+@bp.post("/<identity_id>/verification")
+@roles_required("admin", "security_officer")
+@api_doc(
+    summary="Record that you verified this person's identity (IDV-1)",
+    response=IdentityOut,
+    body=VerificationIn,
+    tags=["identities"],
+    errors=ERRORS,
+)
+def verify_identity(identity_id: str, body: VerificationIn) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        services().identities.record_verification(
+            session, person, _me(session), body.evidence_type, body.evidence_reference, body.note
+        )
+        return _json(_out(session, person))
+
+
+@bp.post("/<identity_id>/status")
+@roles_required("admin")
+@api_doc(
+    summary="Suspend, reactivate or deactivate (never deleted)",
+    response=IdentityOut,
+    body=StatusIn,
+    tags=["identities"],
+    errors=ERRORS,
+)
+def change_status(identity_id: str, body: StatusIn) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        services().identities.transition(session, person, body.status, body.reason)
+        return _json(_out(session, person))
+
+
+@bp.post("/<identity_id>/unlock")
+@roles_required("security_officer")
+@api_doc(
+    summary="Lift a lockout, with a reason (LOCK-2)",
+    response=IdentityOut,
+    body=ReasonIn,
+    tags=["identities"],
+    errors=ERRORS,
+)
+def unlock(identity_id: str, body: ReasonIn) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        services().lockout.unlock(session, person, _me(session), body.reason)
+        return _json(_out(session, person))
+
+
+@bp.post("/<identity_id>/rehire")
+@roles_required("admin")
+@api_doc(
+    summary="Relink a returning person to their own identity (UNQ-1)",
+    response=IdentityOut,
+    body=ReasonIn,
+    tags=["identities"],
+    errors=ERRORS,
+)
+def rehire(identity_id: str, body: ReasonIn) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        services().identities.rehire(session, person, body.reason)
+        return _json(_out(session, person))
+
+
+@bp.post("/<identity_id>/password-reset")
+@roles_required("admin", "security_officer")
+@api_doc(
+    summary="Issue a one-time temporary password (CMP-2: it cannot sign)",
+    response=TemporaryPassword,
+    body=ReasonIn,
+    tags=["identities"],
+    errors=ERRORS,
+)
+def reset_password(identity_id: str, body: ReasonIn) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        temporary = services().passwords.admin_reset(session, person, _me(session), body.reason)
+        status = services().passwords.status(session, person)
+    expires = status.expires_at.isoformat() if status.expires_at else None
+    response = _json(TemporaryPassword(temporary_password=temporary, expires_at=expires))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Server-rendered pages for people: Jinja templates, CSRF-protected forms, no scripts needed."""
