@@ -12,7 +12,13 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from idgov.config import DatabaseSettings, KeySettings, Settings
+from idgov.config import (
+    DatabaseSettings,
+    KeySettings,
+    LoggingSettings,
+    ServerSettings,
+    Settings,
+)
 from idgov.db import make_engine, parse_database_url, upgrade_database
 from idgov.wiring import Services, build_services
 
@@ -54,8 +60,10 @@ def _migrate(url: str) -> None:
 def bench_services(url: str, pool_size: int = 8) -> Services:
     return build_services(
         Settings(
+            server=ServerSettings(secret_key="bench-secret-key-" + "x" * 32),
             database=DatabaseSettings(url=url, pool_size=pool_size),
             keys=KeySettings(passphrase="bench-passphrase"),
+            logging=LoggingSettings(level="WARNING"),
         )
     )
 
@@ -69,8 +77,8 @@ def report(name: str, value: float, unit: str, bound: float, higher_is_better: b
     ratio = value / bound if higher_is_better else bound / value
     verdict = "meets" if ratio >= 1 else "MISSES"
     relation = ">=" if higher_is_better else "<="
-    print(
-        f"{name}: {value:,.1f} {unit} (bound {relation} {bound:,.0f} {unit}; "
-        f"ratio {ratio:.2f}, {verdict})"
+    shown, limit = (
+        (f"{value:,.2f}", f"{bound:,.2f}") if bound < 10 else (f"{value:,.1f}", f"{bound:,.0f}")
     )
+    print(f"{name}: {shown} {unit} (bound {relation} {limit} {unit}; ratio {ratio:.2f}, {verdict})")
     return ratio >= 1

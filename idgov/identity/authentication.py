@@ -26,7 +26,7 @@ from idgov.policies.documents import LockoutPolicy
 from idgov.policies.store import PolicyStore
 from idgov.providers.interfaces import CredentialState, PasswordSource
 
-Channel = Literal["login", "signing"]
+Channel = Literal["login", "signing", "password-change"]
 GENERIC_FAILURE = "the username or password is not right"
 LOCKED_MESSAGE = (
     "this account is locked after repeated failed attempts; a security officer must unlock it"

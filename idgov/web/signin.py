@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import g, request
 
 from idgov.db import transaction
+from idgov.errors import AuthenticationRefused, InvalidCredentials
 from idgov.identity.models import Identity
 from idgov.sessions.services import StartedSession
 from idgov.web.auth import COOKIE, act_as, current_web_session
@@ -61,6 +62,16 @@ def change_password(identity_id: str, current: object, new: object) -> StartedSe
     this one included, and they carry on in a fresh session with a new token: one
     transaction, so a refused change revokes nothing."""
     built = services()
+    with built.sessions() as session:
+        username = built.identities.get(session, identity_id).username
+    # The current password is checked through the lockout path first, so that the change form
+    # cannot be used to guess a password without counting toward the lock (LOCK-1).
+    try:
+        built.auth.authenticate(
+            username, current, channel="password-change", source=request.remote_addr
+        )
+    except AuthenticationRefused:
+        raise InvalidCredentials("the current password is not correct") from None
     with transaction(built.sessions) as session:
         identity = built.identities.get(session, identity_id)
         built.passwords.change(session, identity, current, new)

@@ -142,3 +142,30 @@ def test_certification_page_records_the_certification(
     home = client.get("/").get_data(as_text=True)
     assert "signature certification is recorded" in home
     assert "signature certification yet" not in home
+
+
+@pytest.mark.req("LOCK-1")
+def test_wrong_current_passwords_on_the_change_form_count_toward_the_lock(
+    client: FlaskClient, services: Services
+) -> None:
+    jdoe = person(services, "jdoe")
+    login(client, "jdoe")
+    token = page_csrf(client)
+    statuses = [
+        client.post(
+            "/account/password",
+            data={
+                "csrf_token": token,
+                "current_password": f"Guess-Number-{n}-xyz",
+                "new_password": NEW_PASSWORD,
+                "repeat_password": NEW_PASSWORD,
+            },
+        ).status_code
+        for n in range(5)
+    ]
+    assert statuses[:4] == [401] * 4
+    with services.sessions() as session:
+        locked = session.get(Identity, jdoe)
+        assert locked is not None
+        assert locked.status == "locked"
+    assert client.get("/").status_code == 302  # the lock ended the session (ACC-3)
