@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PolicyKind = Literal["password", "lockout", "alerting", "session"]
+PolicyKind = Literal["password", "lockout", "alerting", "session", "signing"]
 Profile = Literal["gxp-classic", "nist-800-63b"]
 
 
@@ -76,11 +76,49 @@ class SessionPolicy(_Policy):
     max_concurrent: int | None = Field(default=None, ge=1, le=100)
 
 
+class Meaning(_Policy):
+    """MAN-1: what a signature means, as printed with it."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")
+    statement: str = Field(min_length=1, max_length=500)
+    clients: list[str] | None = Field(
+        default=None, description="Host clients (by name) that may use it; None: every client"
+    )
+
+
+DEFAULT_MEANINGS = [
+    Meaning(code="authorship", statement="I am the author of this record."),
+    Meaning(code="review", statement="I have reviewed this record."),
+    Meaning(code="approval", statement="I approve this record."),
+    Meaning(code="responsibility", statement="I take responsibility for this record."),
+]
+
+
+class SigningPolicy(_Policy):
+    """CMP-1, MAN-1: the continuous signing session window, the token component, meanings."""
+
+    session_idle_minutes: int = Field(default=15, ge=1, le=120)
+    # Which identities must add a TOTP code (TOK-1): "holders" (anyone with an active token),
+    # "all" (an identity without a token cannot sign), or "roles" (holders of otp_roles).
+    require_otp: Literal["holders", "all", "roles"] = "holders"
+    otp_roles: list[str] = Field(default_factory=list, max_length=10)
+    meanings: list[Meaning] = Field(default=DEFAULT_MEANINGS, min_length=1, max_length=50)
+    max_batch: int = Field(default=500, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> SigningPolicy:
+        codes = [meaning.code for meaning in self.meanings]
+        if len(codes) != len(set(codes)):
+            raise ValueError("meaning codes must be unique")
+        return self
+
+
 POLICY_MODELS: dict[str, type[_Policy]] = {
     "password": PasswordPolicy,
     "lockout": LockoutPolicy,
     "alerting": AlertingPolicy,
     "session": SessionPolicy,
+    "signing": SigningPolicy,
 }
 
 

@@ -43,11 +43,12 @@ class PolicyStore:
             return baseline
         return model.model_validate_json(document)
 
-    def version(self, session: Session, kind: str) -> int:
-        found = session.scalar(
-            select(func.max(PolicyVersion.version)).where(PolicyVersion.kind == kind)
-        )
-        return int(found or 0)
+    def version(self, session: Session, kind: str, moment: datetime | None = None) -> int:
+        """The version in force at `moment` (now when None); 0 is the baseline."""
+        query = select(func.max(PolicyVersion.version)).where(PolicyVersion.kind == kind)
+        if moment is not None:
+            query = query.where(PolicyVersion.effective_at <= moment)
+        return int(session.scalar(query) or 0)
 
     def change(
         self, session: Session, kind: str, changes: dict[str, Any], reason: str, changed_by: str
@@ -67,8 +68,10 @@ class PolicyStore:
                 {"field": ".".join(str(p) for p in e["loc"]) or kind, "problem": e["msg"]}
                 for e in exc.errors()
             ]
-            fields = ", ".join(e["field"] for e in errors)
-            raise UnprocessableRequest(f"invalid policy values: {fields}", errors=errors) from None
+            described = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+            raise UnprocessableRequest(
+                f"invalid policy values: {described}", errors=errors
+            ) from None
         version = self.version(session, kind) + 1
         session.add(
             PolicyVersion(
