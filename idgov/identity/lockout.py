@@ -60,7 +60,7 @@ class LockoutService:
         ).scalar_one()
         if consecutive < policy.max_failures:
             return FailureCount(consecutive, locked_now=False)
-        now = self._clock.now()
+        now, before = self._clock.now(), identity.status
         locked = session.execute(
             update(Identity)
             .where(Identity.id == identity.id, Identity.status.in_(LOCKABLE))
@@ -70,7 +70,7 @@ class LockoutService:
         if locked is None:
             return FailureCount(consecutive, locked_now=False)
         session.refresh(identity)
-        self._record_lock(session, identity, consecutive, source, now)
+        self._record_lock(session, identity, consecutive, source, now, before)
         return FailureCount(consecutive, locked_now=True)
 
     def count_attempt_while_locked(
@@ -141,7 +141,9 @@ class LockoutService:
             "failed_attempts": identity.failed_attempts,
             "attempts_while_locked": identity.attempts_while_locked,
         }
-        self._identities.transition(session, identity, IdentityStatus.ACTIVE, reason)
+        # Back to active only if verified: a lock never skips identity verification (IDV-1).
+        settled = self._identities.settled_status(session, identity)
+        self._identities.transition(session, identity, settled, reason)
         identity.failed_attempts = 0
         identity.attempts_while_locked = 0
         self._trail.record(
@@ -160,12 +162,13 @@ class LockoutService:
         consecutive: int,
         source: str | None,
         now: datetime,
+        before: str,
     ) -> None:
         self._trail.record(
             session,
             "identity:status:locked",
             Target("identity", identity.id),
-            old={"status": IdentityStatus.ACTIVE},
+            old={"status": before},
             new={"status": IdentityStatus.LOCKED, "failed_attempts": consecutive},
             reason="consecutive authentication failures reached the lockout threshold",
         )

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from idgov.audit.context import Target
+from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -30,8 +31,8 @@ S = IdentityStatus
 TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_VERIFICATION: {S.ACTIVE, S.SUSPENDED, S.DEACTIVATED},
     S.ACTIVE: {S.LOCKED, S.SUSPENDED, S.DEACTIVATED},
-    S.LOCKED: {S.ACTIVE, S.SUSPENDED, S.DEACTIVATED},
-    S.SUSPENDED: {S.ACTIVE, S.DEACTIVATED},
+    S.LOCKED: {S.ACTIVE, S.PENDING_VERIFICATION, S.SUSPENDED, S.DEACTIVATED},
+    S.SUSPENDED: {S.ACTIVE, S.PENDING_VERIFICATION, S.DEACTIVATED},
     S.DEACTIVATED: {S.PENDING_VERIFICATION},  # only through rehire
 }
 VERIFIER_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
@@ -175,6 +176,10 @@ class IdentityService:
             raise Conflict(
                 f"an identity cannot go from {identity.status} to {status}", field="status"
             )
+        if status == S.ACTIVE and not self.is_verified(session, identity):
+            # IDV-1: only a recorded identity verification makes an identity active; no status
+            # change (reactivation, unlock) can skip it.
+            raise Conflict("record the identity verification first (IDV-1)", field="status")
         old = identity.status
         identity.status = status
         identity.status_changed_at = self._clock.now()
@@ -273,7 +278,25 @@ class IdentityService:
         return record
 
     def is_verified(self, session: Session, identity: Identity) -> bool:
-        return _latest(session, IdentityVerification, identity.id) is not None
+        """A verification recorded since the identity last (re)entered pending verification:
+        a rehired person is verified again before it counts (IDV-1). The audit trail orders
+        the two, even within one instant."""
+        verified = self._last_event(session, identity, "identity:verification:recorded")
+        reset = self._last_event(session, identity, "identity:status:pending-verification")
+        return verified is not None and (reset is None or verified > reset)
+
+    def settled_status(self, session: Session, identity: Identity) -> str:
+        """Where an identity returns to after a lock or suspension: active if verified."""
+        return S.ACTIVE if self.is_verified(session, identity) else S.PENDING_VERIFICATION
+
+    def _last_event(self, session: Session, identity: Identity, action: str) -> int | None:
+        return session.scalar(
+            select(func.max(AuditEvent.seq)).where(
+                AuditEvent.target_type == "identity",
+                AuditEvent.target_id == identity.id,
+                AuditEvent.action == action,
+            )
+        )
 
     def is_certified(self, session: Session, identity: Identity) -> bool:
         return _latest(session, SignatureCertification, identity.id) is not None

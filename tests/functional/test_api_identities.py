@@ -136,9 +136,7 @@ def test_used_username_is_refused_and_alerted(
 
 
 @pytest.mark.req("IDV-1")
-def test_security_officer_verifies_someone_else(
-    app: Flask, services: Services, team: Team
-) -> None:
+def test_security_officer_verifies_someone_else(app: Flask, services: Services, team: Team) -> None:
     officer = sign_in(app, "sam")
     evidence = {"evidence_type": "passport", "evidence_reference": "P-1234", "note": "in person"}
     verified = officer.post(f"{BASE}/{team.jdoe}/verification", evidence)
@@ -169,8 +167,10 @@ def test_suspension_signs_the_person_out(app: Flask, services: Services, team: T
     [event] = events(services, "identity:status:suspended")
     assert (event.actor_id, event.reason) == (team.admin, "investigation")
 
+    # jdoe was never verified: no status change may make them active (IDV-1).
     back = admin.post(f"{BASE}/{team.jdoe}/status", {"status": "active", "reason": "cleared"})
-    assert back.get_json()["status"] == "active"
+    problem(back, 409, "conflict")
+    assert "verification" in back.get_json()["detail"]
 
 
 def lock_out(app: Flask, username: str) -> None:

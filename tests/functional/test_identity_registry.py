@@ -162,3 +162,25 @@ def test_certification_keeps_the_statement_and_time(services: Services) -> None:
         )
         assert "John Doe" in record.statement
         assert services.identities.is_certified(session, me)
+
+
+@pytest.mark.req("IDV-1")
+def test_a_rehired_person_is_verified_again_before_becoming_active(services: Services) -> None:
+    officer = create(services, "officer", roles=(Role.SECURITY_OFFICER,))
+    person = create(services, "jdoe")
+    with transaction(services.sessions) as session:
+        me, them = session.get(Identity, person), session.get(Identity, officer)
+        assert me is not None
+        assert them is not None
+        services.identities.record_verification(session, me, them, "passport")
+        services.identities.transition(session, me, IdentityStatus.DEACTIVATED, "left")
+        services.identities.rehire(session, me, "returned")
+        assert not services.identities.is_verified(session, me)  # the old record no longer counts
+        with pytest.raises(Conflict, match="verification"):
+            services.identities.transition(session, me, IdentityStatus.ACTIVE, "skip it")
+    with transaction(services.sessions) as session:
+        me, them = session.get(Identity, person), session.get(Identity, officer)
+        assert me is not None
+        assert them is not None
+        services.identities.record_verification(session, me, them, "passport")
+    assert load(services, person).status == IdentityStatus.ACTIVE

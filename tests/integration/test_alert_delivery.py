@@ -98,7 +98,10 @@ def setup_people(services: Services, receiver: WebhookReceiver, **policy: object
             session,
             NewIdentity("sofficer", "Sam Officer", "sam@example.com", roles=("security_officer",)),
         )
-        services.identities.transition(session, officer, "active", "test setup")
+        admin = create(
+            session, NewIdentity("aadmin", "Ann Admin", "ann@example.com", roles=("admin",))
+        )
+        services.identities.record_verification(session, officer, admin, "badge")  # IDV-1
         hook = {"url": f"{receiver.url}{HOOK_PATH}", "secret": f"env://{HOOK_SECRET_ENV}"}
         changes = {"security_emails": list(SECURITY), "webhooks": [hook], **policy}
         services.policies.change(session, "alerting", changes, reason="test", changed_by="test")

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.identity.models import Identity
 from idgov.identity.services import NewIdentity
@@ -162,7 +163,7 @@ def reset_password(identity_id: str, body: ReasonIn) -> Response:
         person = services().identities.get(session, identity_id)
         temporary = services().passwords.admin_reset(session, person, _me(session), body.reason)
         status = services().passwords.status(session, person)
-    expires = status.expires_at.isoformat() if status.expires_at else None
+    expires = iso_utc(status.expires_at) if status.expires_at else None
     response = _json(TemporaryPassword(temporary_password=temporary, expires_at=expires))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -47,7 +47,7 @@ def show(kind: str) -> Response:
     model, moment = _model(kind), _moment()
     with services().sessions() as session:
         policy = services().policies.at(session, model, moment)
-        version = services().policies.version(session, kind)
+        version = services().policies.version(session, kind, moment)  # the one shown
     answer = PolicyOut(kind=kind, version=version, policy=policy.model_dump(mode="json"))
     return jsonify(answer.model_dump())
 
