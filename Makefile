@@ -49,8 +49,8 @@ run: install
 	$(BIN)/idgov serve --with-worker
 
 lint: install-test
-	$(BIN)/ruff check idgov tests bench
-	$(BIN)/ruff format --check idgov tests bench
+	$(BIN)/ruff check idgov tests bench docs/examples
+	$(BIN)/ruff format --check idgov tests bench docs/examples
 	$(BIN)/mypy
 
 unit: install-test
@@ -69,6 +69,7 @@ bench: install-test
 	-$(BIN)/python bench/audit_verify.py
 	-$(BIN)/python bench/login_throughput.py
 	-$(BIN)/python bench/lockout_alert_latency.py
+	-$(BIN)/python bench/signature_verify.py
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,9 +14,12 @@ from idgov.web.api import identities as api_identities
 from idgov.web.api import meta
 from idgov.web.api import policies as api_policies
 from idgov.web.api import session as api_session
+from idgov.web.api import signature_reads as api_signature_reads
+from idgov.web.api import signatures as api_signatures
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
+from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
 from idgov.web.ui import account, login
 from idgov.wiring import Services, build_services
@@ -55,6 +58,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_session.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(oauth_bp)  # host clients: POST /oauth/token (DEV-1)
+    app.register_blueprint(api_signatures.bp)  # host signing API (11.200)
+    app.register_blueprint(api_signature_reads.bp)  # reading and verifying (LNK-1, LNK-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -1,4 +1,4 @@
-"""The `idgov` command: init, serve, worker, db, alerts, audit, keys, demo."""
+"""The `idgov` command: init, serve, worker, db, alerts, audit, keys, signatures, verify, demo."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from idgov.alerts.cli import alerts
 from idgov.audit.cli import audit
+from idgov.clients.cli import clients
 from idgov.command_context import command_services
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
 from idgov.demo import DEMO_PEOPLE, seed_demo
@@ -27,6 +28,7 @@ from idgov.identity.services import NewIdentity
 from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
 from idgov.policies.cli import policy
+from idgov.signatures.cli import signatures, verify
 from idgov.wiring import Services
 
 
@@ -182,9 +184,12 @@ def _require_current_schema(services: Services) -> None:
 
 main.add_command(alerts)
 main.add_command(audit)
+main.add_command(clients)
 main.add_command(identities)
 main.add_command(policy)
 main.add_command(keys)
+main.add_command(signatures)
+main.add_command(verify)
 
 
 @main.command()

@@ -81,6 +81,14 @@ class KeyUnavailable(ServiceUnavailable):
     title = "Signing key unavailable"
 
 
+class ProviderUnavailable(ServiceUnavailable):
+    """Something a signature needs (database, key, identity source) cannot be reached: the
+    signature is refused (fail closed); `reason` says what."""
+
+    type_slug = "provider-unavailable"
+    title = "Provider unavailable"
+
+
 class AuditIntegrityError(IdgovError):
     """The audit chain cannot be appended to or does not verify."""
 
@@ -119,6 +127,14 @@ class Conflict(IdgovError):
     type_slug = "conflict"
     title = "Conflict"
     status = 409
+
+
+class OutOfSequence(Conflict):
+    """SEQ-1 and CMP-1: a signing step out of the declared order, or a signing session that is
+    not the caller's or has ended; `reason` says which."""
+
+    type_slug = "out-of-sequence"
+    title = "Out of sequence"
 
 
 class Locked(IdgovError):

@@ -19,6 +19,7 @@ from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import SYSTEM_ACTOR, AuditContext
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
+from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
@@ -32,6 +33,9 @@ from idgov.policies.store import PolicyStore
 from idgov.providers.aging import PasswordAgingNotifier
 from idgov.providers.local import LocalPasswords
 from idgov.sessions.services import SessionService
+from idgov.signatures.reads import SignatureReader
+from idgov.signatures.services import SignatureService
+from idgov.signatures.verification import SignatureVerifier
 
 current_audit_context: ContextVar[AuditContext] = ContextVar(
     "current_audit_context",
@@ -61,6 +65,10 @@ class Services:
     password_aging: PasswordAgingNotifier
     lockout: LockoutService
     auth: AuthenticationService
+    clients: ClientRegistry
+    signatures: SignatureService
+    signature_reader: SignatureReader
+    signature_verifier: SignatureVerifier
 
     @property
     def checkpoint_interval(self) -> timedelta:
@@ -123,6 +131,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         password_aging=PasswordAgingNotifier(clock, policies, alerts),
         lockout=lockout,
         auth=auth,
+        clients=ClientRegistry(clock, trail),
+        signatures=SignatureService(
+            sessions,
+            clock,
+            trail,
+            policies,
+            identities,
+            auth,
+            keys,
+            issuer=settings.server.base_url,
+        ),
+        signature_reader=SignatureReader(),
+        signature_verifier=SignatureVerifier(keys, settings.server.base_url),
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Literal, cast
+from typing import BinaryIO
 
 import click
 
@@ -14,6 +14,8 @@ from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
 from idgov.audit.export import AuditExporter, ExportFilter
 from idgov.command_context import command_services
 from idgov.db import transaction
+from idgov.exports.cli import as_utc, export_options, write_export
+from idgov.exports.streams import ExportFormat
 from idgov.keys.jws import JwsError
 
 
@@ -80,27 +82,13 @@ def checkpoint(output: Path | None) -> None:
         click.echo(f"checkpoint at event {issued.size} written to {output}")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @audit.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "html", "pdf"]), required=True)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write, or - for standard output.",
-)
-@click.option("--since", type=click.DateTime(), help="From this time (UTC), inclusive.")
-@click.option("--until", type=click.DateTime(), help="Up to this time (UTC), exclusive.")
+@export_options
 @click.option("--actor", help="Only events by this actor id.")
 @click.option("--target", help="Only events about this target: TYPE:ID or ID.")
 @click.option("--no-verify", is_flag=True, help="Skip the chain verification statement.")
 def export(
-    fmt: str,
+    fmt: ExportFormat,
     output: Path,
     since: datetime | None,
     until: datetime | None,
@@ -112,16 +100,10 @@ def export(
     services = command_services()
     chain = None if no_verify else services.verifier.verify()
     exporter = AuditExporter(services.engine, services.clock, services.settings.server.base_url)
-    selection = ExportFilter(since=_utc(since), until=_utc(until), actor=actor, target=target)
-    kind = cast(Literal["csv", "json", "html", "pdf"], fmt)
-    try:
-        if str(output) == "-":
-            exporter.write(kind, selection, sys.stdout.buffer, chain)
-            return
-        with output.open("wb") as handle:
-            count = exporter.write(kind, selection, handle, chain)
-    except ValueError as exc:
-        if str(output) != "-":
-            output.unlink(missing_ok=True)
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{count} events written to {output}", err=True)
+
+    def write(out: BinaryIO) -> int:
+        # Inside write_export: a bad filter is refused like a bad export, without a traceback.
+        selection = ExportFilter(as_utc(since), as_utc(until), actor, target)
+        return exporter.write(fmt, selection, out, chain)
+
+    write_export(output, write, "events")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 ActorType = Literal["identity", "client", "system", "cli"]
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$")
@@ -45,3 +46,9 @@ ContextProvider = Callable[[], AuditContext]
 class Target:
     type: str
     id: str
+
+
+def audited_path(path: str) -> str:
+    """A request path as audited: percent-encoded where it is not plain ASCII, so exact, and
+    free of NUL and control characters, which PostgreSQL text refuses or a reader would misread."""
+    return quote(path[:500], safe="/:@!$&'()*+,;=-._~", errors="replace")

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
@@ -19,12 +14,9 @@ from idgov.audit.canonical import HashedFields, reference_document
 from idgov.audit.models import AuditEvent
 from idgov.audit.verify import ChainReport
 from idgov.clock import Clock, iso_utc
+from idgov.exports import queries, streams
+from idgov.exports.streams import ExportFormat, write_csv, write_html, write_json
 
-ExportFormat = Literal["csv", "json", "html", "pdf"]
-STREAM_BATCH = 2000
-FLUSH_BYTES = 64 * 1024
-# HTML and PDF hold every event they render; past this, the caller must narrow or stream.
-RENDER_CAP = 50_000
 HASH_ALGORITHM = (
     'sha256 (hex) of the event\'s canonical JSON without its "hash" key: keys sorted, '
     "separators ',' and ':', no whitespace, not ASCII-escaped, UTF-8 (docs/audit-trail.md); "
@@ -36,12 +28,18 @@ CSV_COLUMNS = (
     "target_type", "target_id", "old_values", "new_values", "reason", "request_id",
     "source_address", "prev_hash", "hash",
 )
+# The PDF copy's table: in mm on landscape A4 (scaled to the page width), a time fits on
+# two lines, an action on one, a hash prefix on one.
+PDF_HEADINGS = (
+    "Seq", "Time (UTC)", "Actor", "Action", "Target", "Old → new values", "Reason", "Hash",
+)
+PDF_COLUMN_WIDTHS = (12, 26, 38, 30, 30, 81, 36, 24)
 # fmt: on
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection), so
-# free-text cells get a leading apostrophe (a reader strips it; the JSON export is verbatim).
-# The canonical JSON columns and the hashes stay exact: they never start with a trigger
-# character, and an inspector recomputes the hashes from them.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# Free-text cells are guarded against formula injection (streams.guard_cell). The canonical
+# JSON columns and the hashes stay exact: they never start with a trigger character, and an
+# inspector recomputes the hashes from them.
 UNGUARDED_COLUMNS = frozenset(
     {"seq", "occurred_at", "old_values", "new_values", "prev_hash", "hash"}
 )
@@ -57,28 +55,14 @@ class ExportFilter:
     target: str | None = None  # "type:id" matches type and id; a bare value matches the id
 
     def __post_init__(self) -> None:
-        for name in ("since", "until"):
-            moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                raise ValueError(f"export filter {name}: give an aware (UTC) time, not a naive one")
-        if self.since is not None and self.until is not None and self.until <= self.since:
-            raise ValueError("export filter: 'until' must be later than 'since'")
+        queries.check_window(self.since, self.until)
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conds: list[ColumnElement[bool]] = []
-        if self.since is not None:
-            conds.append(AuditEvent.occurred_at >= self.since)
-        if self.until is not None:
-            conds.append(AuditEvent.occurred_at < self.until)
+        conds = queries.window(AuditEvent.occurred_at, self.since, self.until)
         if self.actor is not None:
             conds.append(AuditEvent.actor_id == self.actor)
         if self.target is not None:
-            # Split at the first colon: a target id containing colons is given as type:id.
-            kind, colon, ident = self.target.partition(":")
-            if colon:
-                conds += [AuditEvent.target_type == kind, AuditEvent.target_id == ident]
-            else:
-                conds.append(AuditEvent.target_id == self.target)
+            conds += queries.type_and_id(self.target, AuditEvent.target_type, AuditEvent.target_id)
         return conds
 
     def describe(self) -> dict[str, str | None]:
@@ -140,31 +124,24 @@ class AuditExporter:
         chain: ChainReport | None = None,
     ) -> int:
         """Write the events matching `flt` in seq order; return how many were written."""
-        if fmt not in ("csv", "json", "html", "pdf"):
-            raise ValueError(f"unknown export format {fmt!r} (use csv, json, html or pdf)")
-        with self._engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with queries.read_snapshot(self._engine) as conn:
             count, last_seq = _count(conn, flt)
-            if fmt in ("html", "pdf") and count > RENDER_CAP:
-                raise ValueError(
-                    f"{count} events match this filter, but {fmt.upper()} exports hold at most "
-                    f"{RENDER_CAP}: narrow the filter (time range, actor or target) or export "
-                    "as CSV or JSON, which stream any number of events"
-                )
+            streams.check_request(fmt, count, "events", "time range, actor or target")
             rows = _stream(conn, flt, last_seq)
             generated = self._clock.now()
             if fmt == "csv":
-                return _write_csv(rows, out)
+                cells = ({**row._asdict(), "occurred_at": iso_utc(row.occurred_at)} for row in rows)
+                return write_csv(out, CSV_COLUMNS, cells, UNGUARDED_COLUMNS)
             if fmt == "json":
                 meta = self._metadata(generated, flt, count, chain)
-                return _write_json(rows, meta, out)
+                documents = ({**reference_document(_fields(row)), "hash": row.hash} for row in rows)
+                return write_json(out, meta, "events", documents)
             report = [_report_row(row) for row in rows]
             header = self._header(generated, flt, len(report), chain)
             if fmt == "html":
-                _write_html(header, report, out)
+                write_html("audit/export.html", out, h=header, rows=report)
             else:
-                from idgov.audit import export_pdf  # fpdf2 is slow to import; only PDF needs it
-
-                export_pdf.render_pdf(header, report, out)
+                _render_pdf(header, report, out)
             return len(report)
 
     def _metadata(
@@ -243,7 +220,7 @@ def _count(conn: Connection, flt: ExportFilter) -> tuple[int, int | None]:
 def _stream(conn: Connection, flt: ExportFilter, last_seq: int | None) -> Iterator[Row[Any]]:
     if last_seq is None:
         return
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
+    result = conn.execution_options(stream_results=True, yield_per=streams.STREAM_BATCH).execute(
         select(*[AuditEvent.__table__.c[name] for name in CSV_COLUMNS])
         .where(AuditEvent.seq <= last_seq, *flt.conditions())
         .order_by(AuditEvent.seq)
@@ -255,56 +232,6 @@ def _fields(row: Row[Any]) -> HashedFields:
     values = {name: getattr(row, name) for name in HashedFields.__slots__}
     values["occurred_at"] = iso_utc(row.occurred_at)
     return HashedFields(**values)
-
-
-class _Sink:
-    """Buffers text and writes it to the binary stream as UTF-8 in large pieces."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self.buffer = io.StringIO()
-
-    def write(self, text: str) -> None:
-        self.buffer.write(text)
-        if self.buffer.tell() >= FLUSH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        self._out.write(self.buffer.getvalue().encode("utf-8"))
-        self.buffer = io.StringIO()
-
-
-def _guard(column: str, value: object) -> str:
-    text = "" if value is None else str(value)
-    if column not in UNGUARDED_COLUMNS and text.startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
-
-def _write_csv(rows: Iterator[Row[Any]], out: BinaryIO) -> int:
-    sink = _Sink(out)
-    writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    written = 0
-    for row in rows:
-        values = {**row._asdict(), "occurred_at": iso_utc(row.occurred_at)}
-        writer.writerow([_guard(column, values[column]) for column in CSV_COLUMNS])
-        written += 1
-    sink.flush()
-    return written
-
-
-def _write_json(rows: Iterator[Row[Any]], meta: dict[str, Any], out: BinaryIO) -> int:
-    sink = _Sink(out)
-    sink.write('{"export":' + json.dumps(meta, ensure_ascii=False) + ',\n"events":[')
-    written = 0
-    for row in rows:
-        document = {**reference_document(_fields(row)), "hash": row.hash}
-        sink.write(("\n" if written == 0 else ",\n") + json.dumps(document, ensure_ascii=False))
-        written += 1
-    sink.write("\n]}\n")
-    sink.flush()
-    return written
 
 
 def _report_row(row: Row[Any]) -> ReportRow:
@@ -321,16 +248,27 @@ def _report_row(row: Row[Any]) -> ReportRow:
     )
 
 
-@cache
-def _templates() -> Environment:
-    # Autoescape always: actor names, reasons and values are user-controlled text.
-    return Environment(
-        loader=PackageLoader("idgov", "templates"), autoescape=True, undefined=StrictUndefined
-    )
+def _render_pdf(header: ReportHeader, rows: list[ReportRow], out: BinaryIO) -> None:
+    """The header block and the event table as a PDF document."""
+    from idgov.exports.pdf import Table, start_report  # fpdf2 is slow to import: PDF only
 
-
-def _write_html(header: ReportHeader, report: list[ReportRow], out: BinaryIO) -> None:
-    sink = _Sink(out)
-    for chunk in _templates().get_template("audit/export.html").generate(h=header, rows=report):
-        sink.write(chunk)
-    sink.flush()
+    lines = [
+        ("Events", str(header.event_count)),
+        ("Chain", header.chain_statement),
+        ("Hashes", header.hash_algorithm),
+    ]
+    pdf = start_report(header, lines, frozenset({"Chain"} if header.chain_ok is False else ()))
+    table = Table(pdf, PDF_HEADINGS, PDF_COLUMN_WIDTHS)
+    for event in rows:
+        cells = [
+            str(event.seq),
+            event.occurred_at.replace("T", "\n", 1),  # date above time: fits a narrow column
+            event.actor,
+            event.action,
+            event.target,
+            f"{event.old} → {event.new}",
+            event.reason,
+            event.hash_prefix,
+        ]
+        table.row(str(event.seq), cells)
+    out.write(bytes(pdf.output()))

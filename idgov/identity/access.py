@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from idgov.audit.context import Target
+from idgov.audit.context import Target, audited_path
 from idgov.audit.trail import AuditTrail
 from idgov.errors import RecordedRefusal
 from idgov.identity.models import Identity, Role
@@ -54,7 +54,7 @@ class AccessControl:
             new={
                 "operation": operation,
                 "method": method,
-                "path": path[:500],
+                "path": audited_path(path),
                 "required_roles": required,
                 "held_roles": sorted(held),
             },

@@ -58,9 +58,12 @@ def read_header(token: str) -> dict[str, Any]:
     return _decode_json(parts[0], "header")
 
 
-def verify_compact(token: str, key: PublicKey) -> dict[str, Any]:
-    """Verify the signature with `key` and return the payload."""
-    header = read_header(token)
+def verify_compact(
+    token: str, key: PublicKey, header: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Verify the signature with `key` and return the payload (`header`: read_header(token),
+    when the caller has it already)."""
+    header = read_header(token) if header is None else header
     head, body, sig = token.split(".")
     signing_input = f"{head}.{body}".encode("ascii")
     signature = b64url_decode(sig)

@@ -97,9 +97,14 @@ class KeyStore:
             raise KeyUnavailable(f"signing key {key.kid} has an unsupported type")
         return loaded
 
-    def public_key(self, session: Session, kid: str) -> PublicKey | None:
+    def public_key(
+        self, session: Session, kid: str, purpose: str | None = None
+    ) -> PublicKey | None:
+        """The public key `kid`, retired or not; None if unknown or of another `purpose`."""
         key = session.get(SigningKey, kid)
-        return None if key is None else load_public_jwk(json.loads(key.public_jwk))
+        if key is None or (purpose is not None and key.purpose != purpose):
+            return None
+        return load_public_jwk(json.loads(key.public_jwk))
 
     def jwks(self, session: Session) -> dict[str, Any]:
         """Every key ever used, with its purpose and validity window (RFC 7517 JWK Set)."""

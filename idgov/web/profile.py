@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idgov.identity.models import Identity, IdentityStatus
+from idgov.identity import eligibility
+from idgov.identity.models import Identity
 from idgov.web.context import services
-
-NOT_VERIFIED = (
-    "Your identity has not been verified yet: an administrator or security officer must record "
-    "it before you can sign (21 CFR 11.100(b))."
-)
-NOT_CERTIFIED = "You have not recorded your signature certification yet (21 CFR 11.100(c))."
-MUST_CHANGE = "Your password must be changed: a temporary or expired password cannot sign."
-INACTIVE = "Your identity is {status}: it cannot sign."
 
 
 @dataclass(frozen=True)
@@ -46,13 +39,9 @@ def signing_blockers(
     status: str, verified: bool, certified: bool, must_change_password: bool
 ) -> list[str]:
     """Every identity-side reason the person cannot sign now, in the order to fix them."""
-    blockers: list[str] = []
-    if status == IdentityStatus.PENDING_VERIFICATION or not verified:
-        blockers.append(NOT_VERIFIED)
-    elif status != IdentityStatus.ACTIVE:
-        blockers.append(INACTIVE.format(status=status.replace("_", " ")))
-    if not certified:
-        blockers.append(NOT_CERTIFIED)
-    if must_change_password:
-        blockers.append(MUST_CHANGE)
-    return blockers
+    # The session knows only that the password must change (temporary or expired); both
+    # blockers read the same to the person.
+    found = eligibility.signing_blockers(
+        status, verified, certified, temporary=must_change_password, expired=False
+    )
+    return [blocker.message for blocker in found]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from idgov.audit import export, export_pdf
+from idgov.audit import export
 from idgov.audit.context import Actor, AuditContext, Target
 from idgov.audit.export import AuditExporter, ExportFilter
 from idgov.audit.trail import AuditTrail
@@ -25,6 +25,7 @@ from idgov.audit.verify import ChainReport, ChainVerifier
 from idgov.clock import FrozenClock, iso_utc
 from idgov.config import DatabaseSettings
 from idgov.db import make_engine, make_session_factory, transaction, upgrade_database
+from idgov.exports import fonts, pdf, streams
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 ALICE = Actor(type="identity", id="alice", name="Alice Admin")
@@ -173,8 +174,8 @@ def test_streams_in_small_batches(
     recorder: Recorder, exporter: AuditExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     populate(recorder)
-    monkeypatch.setattr(export, "STREAM_BATCH", 2)
-    monkeypatch.setattr(export, "FLUSH_BYTES", 10)
+    monkeypatch.setattr(streams, "STREAM_BATCH", 2)
+    monkeypatch.setattr(streams, "FLUSH_BYTES", 10)
     assert csv_seqs(exporter, ExportFilter()) == [1, 2, 3, 4, 5, 6]
     assert json_seqs(exporter, ExportFilter()) == [1, 2, 3, 4, 5, 6]
 
@@ -371,7 +372,7 @@ def test_every_format_states_a_broken_chain(
 @pytest.fixture
 def core_font(monkeypatch: pytest.MonkeyPatch) -> None:
     """Force the Latin-1 core font: its text stays readable in the inflated PDF streams."""
-    monkeypatch.setattr(export_pdf, "find_unicode_font", lambda: None)
+    monkeypatch.setattr(pdf, "find_unicode_font", lambda: None)
 
 
 @pytest.mark.req("EXP-1")
@@ -411,7 +412,7 @@ def test_pdf_with_unicode_font_survives_non_latin_text(
     assert pages > 3
     assert re.search(rb"/Count %d\b" % pages, data)
     assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]
-    if export_pdf.find_unicode_font() is not None:
+    if fonts.find_unicode_font() is not None:
         assert b"DejaVu" in data  # the TrueType font is embedded
 
 
@@ -443,7 +444,7 @@ def test_rendered_formats_refuse_more_than_the_cap(
     recorder: Recorder, exporter: AuditExporter, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     populate(recorder)
-    monkeypatch.setattr(export, "RENDER_CAP", 3)
+    monkeypatch.setattr(streams, "RENDER_CAP", 3)
     out = io.BytesIO()
     with pytest.raises(ValueError, match=r"6 events match.*narrow the filter.*CSV or JSON"):
         exporter.write(fmt, ExportFilter(), out)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from idgov.web.api.schemas import Problem
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
     400: "Invalid request",
@@ -36,6 +37,7 @@ class ApiDoc:
     tags: list[str] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
     status: int = 200
+    query: type[BaseModel] | None = None
 
 
 def api_doc(
@@ -46,18 +48,23 @@ def api_doc(
     tags: list[str] | None = None,
     errors: list[int] | None = None,
     status: int = 200,
+    query: type[BaseModel] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Document a view; with `body`, validate the JSON body and pass it as `body=`."""
-    doc = ApiDoc(summary, response, body, tags or [], errors or [], status)
+    """Document a view; with `body`, validate the JSON body and pass it as `body=`; with
+    `query`, validate the query string and pass it as `query=`."""
+    doc = ApiDoc(summary, response, body, tags or [], errors or [], status, query)
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
-        if body is None:
+        if body is None and query is None:
             view.__dict__["api_doc"] = doc
             return view
 
         @functools.wraps(view)
         def validated(*args: P.args, **kwargs: P.kwargs) -> R:
-            kwargs["body"] = parse_body(body)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
             return view(*args, **kwargs)
 
         validated.__dict__["api_doc"] = doc
@@ -71,6 +78,16 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     payload = request.get_json(silent=True)
     if payload is None:
         raise UnprocessableRequest("the request body must be a JSON object", errors=[])
+    return _validate(model, payload)
+
+
+def parse_query(model: type[M]) -> M:
+    """Validate the query string (a repeated parameter counts once, its first value); a
+    problem names every bad field."""
+    return _validate(model, request.args.to_dict())
+
+
+def _validate(model: type[M], payload: object) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -115,6 +132,17 @@ def _operation(doc: ApiDoc, schemas: dict[str, Any]) -> dict[str, Any]:
             "content": problem,
         }
     operation: dict[str, Any] = {"summary": doc.summary, "tags": doc.tags, "responses": responses}
+    if doc.query is not None:
+        schema = doc.query.model_json_schema()
+        operation["parameters"] = [
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", []),
+                "schema": {k: v for k, v in spec.items() if k != "title"},
+            }
+            for name, spec in schema["properties"].items()
+        ]
     if doc.body is not None:
         operation["requestBody"] = {
             "required": True,

@@ -1,0 +1,41 @@
+"""Ports of the signing service: the one-time-code (TOTP) component of a signature."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+
+class OtpVerifier(Protocol):
+    """The token component of a signature (11.200(a)(1), CMP-1; TOK-1).
+
+    Contract for the token issue to plug in (wire a concrete verifier into SignatureService in
+    idgov/wiring.py):
+
+    - `holds_token` answers whether the identity has an active, tested token now. An identity
+      with one must add its code on every signing outside a continuous signing session; a
+      token overdue for its periodic test should make `holds_token` True and `verify` False, so
+      that the identity cannot sign until it passes (TOK-1).
+    - `verify` checks a code within the caller's write transaction. It must refuse a code that
+      was already used (replay), and it owns failure counting: a wrong code counts toward the
+      lockout exactly as a wrong password does (LOCK-1), through LockoutService, committed even
+      though the signature is refused (raise a RecordedRefusal, e.g. AuthenticationRefused, or
+      return False after recording in a transaction of its own).
+    """
+
+    def holds_token(self, session: Session, identity_id: str) -> bool: ...
+
+    def verify(self, session: Session, identity_id: str, code: str) -> bool: ...
+
+
+class NoTokens:
+    """Until tokens exist, no identity holds one: a code is never required, and a code sent
+    anyway is not a component of the signature. Under `require_otp = "all"` (or "roles") this
+    means nobody concerned can sign: not-eligible, reason no-token (fail closed)."""
+
+    def holds_token(self, session: Session, identity_id: str) -> bool:
+        return False
+
+    def verify(self, session: Session, identity_id: str, code: str) -> bool:
+        return False

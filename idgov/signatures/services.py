@@ -1,0 +1,270 @@
+"""SignatureService: step-up e-signatures that host applications request (11.50, 11.70, 11.200)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from idgov.audit.context import Actor, Target
+from idgov.audit.trail import AuditTrail
+from idgov.clock import Clock
+from idgov.db import transaction
+from idgov.errors import (
+    Conflict,
+    IdgovError,
+    InvalidCredentials,
+    KeyUnavailable,
+    NotEligible,
+    NotFound,
+    OutOfSequence,
+    ProviderUnavailable,
+)
+from idgov.identity.authentication import AuthenticationService, AuthResult
+from idgov.identity.models import Identity
+from idgov.identity.services import IdentityService
+from idgov.keys.store import KeyStore
+from idgov.policies.documents import Meaning, SigningPolicy
+from idgov.policies.store import PolicyStore
+from idgov.signatures import checks
+from idgov.signatures.interfaces import NoTokens, OtpVerifier
+from idgov.signatures.issuing import (
+    HostRef,
+    SessionState,
+    SignatureIssuer,
+    Signer,
+    SigningKeyPair,
+    SigningOutcome,
+)
+from idgov.signatures.requests import SignRequest
+from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
+from idgov.signatures.sessions import SigningSessions
+from idgov.signatures.tokens import Authentication, RecordRef
+
+NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
+DATABASE_DOWN = "the database cannot be reached: nothing was signed"
+CONCURRENT = "another declaration for this record type was made at the same moment: send it again"
+
+
+class HostClientLike(Protocol):
+    """What the service needs of the calling host client (DEV-1)."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class SignatureService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        trail: AuditTrail,
+        policies: PolicyStore,
+        identities: IdentityService,
+        auth: AuthenticationService,
+        keys: KeyStore,
+        issuer: str,
+        otp: OtpVerifier | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._trail = trail
+        self._policies = policies
+        self._identities = identities
+        self._auth = auth
+        self._keys = keys
+        self._otp: OtpVerifier = otp or NoTokens()
+        self._issuer = SignatureIssuer(trail, issuer)
+        self._signing_sessions = SigningSessions()
+        self._sequences = SequenceRules(trail)
+
+    def sign(
+        self, request: SignRequest, client: HostClientLike, source: str | None
+    ) -> SigningOutcome:
+        """Sign one record, or a batch all or nothing, after re-authentication (11.200(a)(1)).
+
+        Refusals: invalid-credentials 401 and locked 423 (the attempt counts toward the
+        lockout, LOCK-1), not-eligible 403 with `reasons`, out-of-sequence 409 (SEQ-1, or a
+        signing session not the caller's or ended), invalid-request 422, provider-unavailable
+        503 (no key, database down). Signatures, the session step and one audit event per
+        signature commit together or not at all (AUD-1).
+        """
+        host = HostRef(client.client_id, client.name)
+        with _fail_closed():
+            meaning, policy, keys = self._prepare(request, host)
+            # Every attempt goes through the one authentication path, so a wrong signing
+            # password counts toward the lockout like a wrong login password (LOCK-1).
+            auth = self._auth.authenticate(
+                request.username, request.password, channel="signing", source=source
+            )
+            try:
+                with transaction(self._sessions) as session:
+                    return self._signed(session, request, host, auth, meaning, policy, keys)
+            except (NotEligible, OutOfSequence) as refused:
+                self._record_refusal(auth, host, request, refused)
+                raise
+
+    def declare_sequence(
+        self, client: HostClientLike, record_type: str, meanings: list[str], allow_same: bool
+    ) -> DeclaredSequence:
+        """SEQ-1: declare (or replace) the client's signing order for a record type."""
+        record_type = checks.record_type_of(record_type)
+        try:
+            with _fail_closed(), transaction(self._sessions) as session:
+                policy = self._policies.current(session, SigningPolicy)
+                usable = {m.code for m in checks.usable_meanings(policy, client.name)}
+                return self._sequences.declare(
+                    session,
+                    client_id=client.client_id,
+                    record_type=record_type,
+                    meanings=meanings,
+                    allow_same_signer=allow_same,
+                    usable=usable,
+                    now=self._clock.now(),
+                    actor=Actor("client", client.client_id, client.name),
+                )
+        except IntegrityError:
+            # Two first declarations at once: the unique (client, record type) keeps one.
+            raise Conflict(CONCURRENT, field="record_type") from None
+
+    def sequence(self, client: HostClientLike, record_type: str) -> DeclaredSequence:
+        record_type = checks.record_type_of(record_type)
+        with _fail_closed(), self._sessions() as session:
+            found = self._sequences.get(session, client.client_id, record_type)
+        if found is None:
+            raise NotFound(f"no signing order is declared for {record_type!r} records")
+        return found
+
+    def _prepare(
+        self, request: SignRequest, host: HostRef
+    ) -> tuple[Meaning, SigningPolicy, SigningKeyPair]:
+        """Checks that need no password: meaning, batch, key; a refusal here costs nothing."""
+        with self._sessions() as session:
+            session.connection(execution_options={"readonly": True})
+            policy = self._policies.current(session, SigningPolicy)
+            meaning = checks.usable_meaning(policy, request.meaning, host.name)
+            checks.check_batch(request.targets, policy)
+            key = self._keys.active(session, "signature")
+        if key is None:
+            raise ProviderUnavailable(NO_KEY, reason="key-unavailable")
+        return meaning, policy, SigningKeyPair(key, self._keys.private_key(key))
+
+    def _signed(
+        self,
+        session: Session,
+        request: SignRequest,
+        host: HostRef,
+        auth: AuthResult,
+        meaning: Meaning,
+        policy: SigningPolicy,
+        keys: SigningKeyPair,
+    ) -> SigningOutcome:
+        identity = self._identities.get(session, auth.identity_id)
+        holds_token = self._otp.holds_token(session, identity.id)
+        roles = self._identities.roles(session, identity.id)
+        checks.refuse_ineligible(
+            status=identity.status,
+            verified=self._identities.is_verified(session, identity),
+            certified=self._identities.is_certified(session, identity),
+            credential=auth.credential,
+            missing_token=checks.needs_token(policy, roles) and not holds_token,
+        )
+        now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
+        continued = None
+        if request.session_id is not None:
+            continued = self._signing_sessions.resume(
+                session,
+                request.session_id,
+                identity_id=identity.id,
+                client_id=host.client_id,
+                now=now,
+                idle=idle,
+            )
+        components = self._components(session, request, identity, holds_token, continued is None)
+        records = [RecordRef(r.type, r.id, r.version, r.digest, r.title) for r in request.targets]
+        self._sequences.check(
+            session,
+            client_id=host.client_id,
+            identity_id=identity.id,
+            meaning=meaning.code,
+            records=records,
+        )
+        row = continued or self._signing_sessions.start(
+            session, identity_id=identity.id, client_id=host.client_id, now=now
+        )
+        seq = self._signing_sessions.advance(session, row, now, idle)
+        issued, batch = self._issuer.issue(
+            session,
+            signer=Signer(identity.id, identity.username, identity.printed_name),
+            host=host,
+            meaning=meaning,
+            reason=request.reason,
+            records=records,
+            # 11.200(a)(1): which components this signing used, and its step in the session.
+            authn=Authentication(components, now, row.id, seq),
+            signed_at=now,  # MAN-1: the server's clock; client clock fields were dropped
+            keys=keys,
+            batched=request.records is not None,
+        )
+        return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch)
+
+    def _components(
+        self,
+        session: Session,
+        request: SignRequest,
+        identity: Identity,
+        holds_token: bool,
+        first: bool,
+    ) -> tuple[str, ...]:
+        """CMP-1: the first signing of a session takes every component the identity has; later
+        ones within the session at least the password (a code sent anyway is checked)."""
+        if not holds_token or (request.otp is None and not first):
+            return ("username", "password")
+        if request.otp is None:
+            raise InvalidCredentials(
+                "this signing needs the one-time code of your token as well",
+                reason="otp-required",
+            )
+        if not self._otp.verify(session, identity.id, request.otp):
+            raise InvalidCredentials("the one-time code is not right", reason="otp-invalid")
+        return ("username", "password", "otp")
+
+    def _record_refusal(
+        self, auth: AuthResult, host: HostRef, request: SignRequest, refused: IdgovError
+    ) -> None:
+        """ACC-2: a refused signing is audited, with why, in a transaction of its own."""
+        first = request.targets[0]
+        with transaction(self._sessions) as session:
+            self._trail.record(
+                session,
+                "signature:signing:refused",
+                Target("identity", auth.identity_id),
+                new={
+                    "refusal": refused.type_slug,
+                    "reasons": refused.extensions.get("reasons")
+                    or [refused.extensions.get("reason")],
+                    "client": {"client_id": host.client_id, "name": host.name},
+                    "meaning": request.meaning,
+                    "records": len(request.targets),
+                    "first_record": {"type": first.type, "id": first.id, "version": first.version},
+                },
+                actor=Actor("identity", auth.identity_id, auth.username),
+            )
+
+
+@contextmanager
+def _fail_closed() -> Iterator[None]:
+    """Fail closed: no key or no database means no signature, said as 503, never a 500."""
+    try:
+        yield
+    except KeyUnavailable as exc:
+        raise ProviderUnavailable(exc.detail, reason="key-unavailable") from None
+    except (OperationalError, InterfaceError):
+        raise ProviderUnavailable(DATABASE_DOWN, reason="database-unavailable") from None

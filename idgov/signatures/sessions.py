@@ -1,0 +1,71 @@
+"""Continuous signing sessions (11.200(a)(1), CMP-1): all components first, then the password."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from idgov.errors import OutOfSequence
+from idgov.signatures.models import SigningSession
+
+MISMATCH = "this signing session cannot be continued here: sign with every component instead"
+ENDED = "this signing session has ended: sign with every component to start a new one"
+
+
+class SigningSessions:
+    """A signing session belongs to one identity at one host client. Its seq counts the
+    signing requests made within it; it ends after `session_idle_minutes` without a signing.
+
+    Rows are read with a row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write lock is
+    taken at BEGIN), so concurrent requests continuing one session get distinct seq numbers.
+    """
+
+    def resume(
+        self,
+        session: Session,
+        session_id: str,
+        *,
+        identity_id: str,
+        client_id: str,
+        now: datetime,
+        idle: timedelta,
+    ) -> SigningSession:
+        """The caller's own, unrevoked, unexpired session; otherwise out-of-sequence 409.
+
+        An unknown id, another identity's session and another host's session all answer the
+        same, so that a replayed id reveals nothing about whose it is.
+        """
+        found = session.get(SigningSession, session_id, with_for_update=True)
+        if found is None or found.identity_id != identity_id or found.client_id != client_id:
+            raise OutOfSequence(MISMATCH, reason="signing-session-mismatch")
+        # A shortened idle window in the policy applies to open sessions at once.
+        ends = min(found.expires_at, found.last_signed_at + idle)
+        if found.revoked_at is not None or now >= ends:
+            raise OutOfSequence(ENDED, reason="signing-session-expired")
+        return found
+
+    def start(
+        self, session: Session, *, identity_id: str, client_id: str, now: datetime
+    ) -> SigningSession:
+        """A new session; its first signing took every component (CMP-1)."""
+        started = SigningSession(
+            id=str(uuid.uuid4()),
+            identity_id=identity_id,
+            client_id=client_id,
+            started_at=now,
+            last_signed_at=now,
+            expires_at=now,
+            seq=0,
+        )
+        session.add(started)
+        return started
+
+    def advance(self, session: Session, row: SigningSession, now: datetime, idle: timedelta) -> int:
+        """One more signing request within the session: seq + 1, idle window restarted."""
+        row.seq += 1
+        row.last_signed_at = now
+        row.expires_at = now + idle
+        session.flush()
+        return row.seq
