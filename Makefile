@@ -69,6 +69,7 @@ bench: install-test
 	-$(BIN)/python bench/audit_verify.py
 	-$(BIN)/python bench/login_throughput.py
 	-$(BIN)/python bench/lockout_alert_latency.py
+	-$(BIN)/python bench/signing.py
 	-$(BIN)/python bench/signature_verify.py
 
 clean:

@@ -19,6 +19,7 @@ from idgov.policies.documents import POLICY_MODELS, Profile, default_policy
 from idgov.policies.models import PolicyVersion
 
 P = TypeVar("P", bound=BaseModel)
+CURRENT_CACHE = "idgov.policies.current"
 
 
 class PolicyStore:
@@ -28,7 +29,13 @@ class PolicyStore:
         self._profile = profile
 
     def current(self, session: Session, model: type[P]) -> P:
-        return self.at(session, model, None)
+        """The policy in force now; read once per transaction (a request reads several)."""
+        cache: dict[type[BaseModel], BaseModel] = session.info.setdefault(CURRENT_CACHE, {})
+        if model not in cache:
+            cache[model] = self.at(session, model, None)
+        found = cache[model]
+        assert isinstance(found, model)
+        return found
 
     def at(self, session: Session, model: type[P], moment: datetime | None) -> P:
         """The policy in force at `moment` (now when None): CHG-1 'shown at any past time'."""
@@ -72,6 +79,7 @@ class PolicyStore:
             raise UnprocessableRequest(
                 f"invalid policy values: {described}", errors=errors
             ) from None
+        session.info.pop(CURRENT_CACHE, None)
         version = self.version(session, kind) + 1
         session.add(
             PolicyVersion(
