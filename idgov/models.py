@@ -10,6 +10,7 @@ from idgov.policies import models as policy_models
 from idgov.providers import models as provider_models
 from idgov.sessions import models as session_models
 from idgov.signatures import models as signature_models
+from idgov.tokens import models as token_models
 
 __all__ = [
     "alert_models",
@@ -22,4 +23,5 @@ __all__ = [
     "provider_models",
     "session_models",
     "signature_models",
+    "token_models",
 ]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PolicyKind = Literal["password", "lockout", "alerting", "session", "signing"]
+PolicyKind = Literal["password", "lockout", "alerting", "session", "signing", "tokens"]
 Profile = Literal["gxp-classic", "nist-800-63b"]
 
 
@@ -76,6 +76,17 @@ class SessionPolicy(_Policy):
     max_concurrent: int | None = Field(default=None, ge=1, le=100)
 
 
+class TokenPolicy(_Policy):
+    """TOK-1, LOSS-2: TOTP (RFC 6238) parameters, periodic testing, temporary replacements."""
+
+    drift_steps: int = Field(default=1, ge=0, le=5)  # accepted 30 s steps either side
+    test_interval_days: int = Field(default=90, ge=1, le=730)
+    remind_days_before: int = Field(default=14, ge=0, le=90)
+    failed_tests_to_suspend: int = Field(default=3, ge=1, le=20)
+    temporary_valid_hours: int = Field(default=24, ge=1, le=168)
+    temporary_max_uses: int = Field(default=3, ge=1, le=20)
+
+
 class Meaning(_Policy):
     """MAN-1: what a signature means, as printed with it."""
 
@@ -119,6 +130,7 @@ POLICY_MODELS: dict[str, type[_Policy]] = {
     "alerting": AlertingPolicy,
     "session": SessionPolicy,
     "signing": SigningPolicy,
+    "tokens": TokenPolicy,
 }
 
 
