@@ -8,6 +8,7 @@ from flask import Flask
 
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.logs import configure_logging
+from idgov.tokens import loss_api
 from idgov.web import health
 from idgov.web.api import alerts as api_alerts
 from idgov.web.api import identities as api_identities
@@ -16,12 +17,13 @@ from idgov.web.api import policies as api_policies
 from idgov.web.api import session as api_session
 from idgov.web.api import signature_reads as api_signature_reads
 from idgov.web.api import signatures as api_signatures
+from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
-from idgov.web.ui import account, login
+from idgov.web.ui import account, login, tokens
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -58,9 +60,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_session.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)
+    app.register_blueprint(api_tokens.bp)
     app.register_blueprint(oauth_bp)  # host clients: POST /oauth/token (DEV-1)
     app.register_blueprint(api_signatures.bp)  # host signing API (11.200)
     app.register_blueprint(api_signature_reads.bp)  # reading and verifying (LNK-1, LNK-2)
+    app.register_blueprint(loss_api.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

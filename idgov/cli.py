@@ -29,6 +29,7 @@ from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
 from idgov.policies.cli import policy
 from idgov.signatures.cli import signatures, verify
+from idgov.tokens.loss_cli import tokens
 from idgov.wiring import Services
 
 
@@ -190,6 +191,7 @@ main.add_command(policy)
 main.add_command(keys)
 main.add_command(signatures)
 main.add_command(verify)
+main.add_command(tokens)  # tokens and loss cases (LOSS-1, LOSS-2)
 
 
 @main.command()

@@ -36,6 +36,11 @@ from idgov.sessions.services import SessionService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
 from idgov.signatures.verification import SignatureVerifier
+from idgov.tokens.loss import LossService
+from idgov.tokens.reminders import TokenTestReminders
+from idgov.tokens.secrets import SecretBox
+from idgov.tokens.services import TokenService
+from idgov.tokens.signing import TokenOtpVerifier
 
 current_audit_context: ContextVar[AuditContext] = ContextVar(
     "current_audit_context",
@@ -69,6 +74,9 @@ class Services:
     signatures: SignatureService
     signature_reader: SignatureReader
     signature_verifier: SignatureVerifier
+    loss: LossService
+    tokens: TokenService
+    token_reminders: TokenTestReminders
 
     @property
     def checkpoint_interval(self) -> timedelta:
@@ -85,6 +93,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
+    # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
+    tokens = TokenService(
+        clock, trail, policies, alerts, SecretBox(_PassphraseSource(settings.keys.passphrase))
+    )
     ledger = IdentifierLedger(clock, trail, alerts)
     web_sessions = SessionService(clock, trail, policies)
     identities = IdentityService(clock, trail, ledger, sessions=web_sessions)
@@ -141,9 +153,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             auth,
             keys,
             issuer=settings.server.base_url,
+            otp=TokenOtpVerifier(tokens, lockout, policies, trail, clock),
         ),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
+        loss=LossService(clock, trail, alerts, identities, web_sessions, passwords, policies),
+        tokens=tokens,
+        token_reminders=TokenTestReminders(clock, policies, alerts),
     )
 
 

@@ -13,6 +13,10 @@ NOT_VERIFIED = (
 NOT_CERTIFIED = "You have not recorded your signature certification yet (21 CFR 11.100(c))."
 MUST_CHANGE = "Your password must be changed: a temporary or expired password cannot sign."
 INACTIVE = "Your identity is {status}: it cannot sign."
+CREDENTIAL_LOSS = (
+    "A credential of yours was reported lost, stolen or compromised: signing is suspended until "
+    "its permanent replacement is enrolled (21 CFR 11.300(c))."
+)
 NO_TOKEN = "The signing policy requires a one-time-code token, and you have none enrolled."  # noqa: S105
 
 

@@ -47,6 +47,7 @@ def scheduled_jobs(services: Services) -> list[Job]:
         ),
         Job("alert-renotify", services.alert_dispatcher.renotify_due, lease=timedelta(minutes=1)),
         Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
+        Job("token-test-reminders", services.token_reminders.run),  # TOK-1, before the due date
     ]
 
 

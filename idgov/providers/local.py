@@ -230,6 +230,18 @@ class LocalPasswords:
         self._revoke(session, identity, "password-reset")
         return temporary
 
+    def force_change(self, session: Session, identity: Identity, reason: str) -> str:
+        """LOSS-1, 11.300(c): a compromised password stops working at once and must be
+        changed: marked temporary and lapsed, it needs a reset (a one-time password)."""
+        if identity.provider != "local":
+            return "kept-by-provider"  # the directory resets it; idgov revokes the sessions
+        credential = session.get(LocalCredential, identity.id, with_for_update=True)
+        if credential is None:
+            return "none"
+        credential.temporary, credential.expires_at = True, self._clock.now()
+        self._audit(session, "compromised", identity, {"must_change": True}, reason=reason)
+        return "must-change"
+
     def status(self, session: Session, identity: Identity) -> CredentialStatus:
         """Temporary passwords must be changed; regular ones expire by the policy (PWD-3)."""
         credential = session.get(LocalCredential, identity.id)

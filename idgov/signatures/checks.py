@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from idgov.errors import NotEligible, UnprocessableRequest
-from idgov.identity.eligibility import NO_TOKEN, Blocker, signing_blockers
+from idgov.identity.eligibility import CREDENTIAL_LOSS, NO_TOKEN, Blocker, signing_blockers
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.providers.interfaces import CredentialState
 from idgov.signatures.requests import CONTROL, Record
@@ -72,14 +72,20 @@ def refuse_ineligible(
     certified: bool,
     credential: CredentialState,
     missing_token: bool,
+    credential_loss: bool = False,
+    token_blockers: Sequence[Blocker] = (),
 ) -> None:
     """not-eligible 403 with every reason: unverified (IDV-1), inactive or locked, uncertified
-    (TRN-1), temporary password (CMP-2), password expired (PWD-3), no token (TOK-1)."""
+    (TRN-1), temporary password (CMP-2), password expired (PWD-3), no token or none usable
+    now, e.g. token-test-overdue (TOK-1), an open loss case (LOSS-1, 11.300(c))."""
     blockers = signing_blockers(
         status, verified, certified, temporary=credential.temporary, expired=credential.expired
     )
     if missing_token:
         blockers.append(Blocker("no-token", NO_TOKEN))
+    blockers.extend(token_blockers)
+    if credential_loss:
+        blockers.append(Blocker("credential-loss", CREDENTIAL_LOSS))
     if blockers:
         raise NotEligible(
             " ".join(blocker.message for blocker in blockers),

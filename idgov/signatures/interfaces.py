@@ -6,6 +6,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from idgov.identity.eligibility import Blocker
+
 
 class OtpVerifier(Protocol):
     """The token component of a signature (11.200(a)(1), CMP-1; TOK-1).
@@ -22,9 +24,14 @@ class OtpVerifier(Protocol):
       lockout exactly as a wrong password does (LOCK-1), through LockoutService, committed even
       though the signature is refused (raise a RecordedRefusal, e.g. AuthenticationRefused, or
       return False after recording in a transaction of its own).
+    - `signing_blockers` names why a holder cannot sign with any token now (e.g.
+      `token-test-overdue`, TOK-1): the signing service refuses not-eligible with these reasons,
+      even within a continuous signing session.
     """
 
     def holds_token(self, session: Session, identity_id: str) -> bool: ...
+
+    def signing_blockers(self, session: Session, identity_id: str) -> list[Blocker]: ...
 
     def verify(self, session: Session, identity_id: str, code: str) -> bool: ...
 
@@ -36,6 +43,9 @@ class NoTokens:
 
     def holds_token(self, session: Session, identity_id: str) -> bool:
         return False
+
+    def signing_blockers(self, session: Session, identity_id: str) -> list[Blocker]:
+        return []
 
     def verify(self, session: Session, identity_id: str, code: str) -> bool:
         return False

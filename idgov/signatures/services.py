@@ -44,6 +44,7 @@ from idgov.signatures.requests import SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
 from idgov.signatures.tokens import Authentication, RecordRef
+from idgov.tokens.loss_rules import open_case_exists
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
@@ -175,6 +176,8 @@ class SignatureService:
             certified=self._identities.is_certified(session, identity),
             credential=auth.credential,
             missing_token=checks.needs_token(policy, roles) and not holds_token,
+            credential_loss=open_case_exists(session, identity.id),  # LOSS-1, 11.300(c)
+            token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
         continued = None

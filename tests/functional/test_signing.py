@@ -23,6 +23,7 @@ from idgov.errors import (
     ProviderUnavailable,
     UnprocessableRequest,
 )
+from idgov.identity.eligibility import Blocker
 from idgov.identity.models import IdentityStatus
 from idgov.keys.jws import read_header
 from idgov.signatures.models import Signature, SigningSession
@@ -182,6 +183,9 @@ class FakeTokens:
 
     def verify(self, session: Session, identity_id: str, code: str) -> bool:
         return code == "123456"
+
+    def signing_blockers(self, session: Session, identity_id: str) -> list[Blocker]:
+        return []
 
 
 def with_tokens(services: Services, holders: set[str]) -> SignatureService:
