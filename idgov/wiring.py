@@ -111,6 +111,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         AttackDetector(clock, alerts),
         passwords,
     )
+    loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
     return Services(
         settings=settings,
         clock=clock,
@@ -154,10 +155,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             keys,
             issuer=settings.server.base_url,
             otp=TokenOtpVerifier(tokens, lockout, policies, trail, clock),
+            temporary=loss,
         ),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
-        loss=LossService(clock, trail, alerts, identities, web_sessions, passwords, policies),
+        loss=loss,
         tokens=tokens,
         token_reminders=TokenTestReminders(clock, policies, alerts),
     )

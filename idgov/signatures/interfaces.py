@@ -7,6 +7,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from idgov.identity.eligibility import Blocker
+from idgov.identity.models import Identity
 
 
 class OtpVerifier(Protocol):
@@ -49,3 +50,12 @@ class NoTokens:
 
     def verify(self, session: Session, identity_id: str, code: str) -> bool:
         return False
+
+
+class TemporaryCredentials(Protocol):
+    """LOSS-2: after a loss report, re-verification and issue, a temporary credential (short
+    validity, few uses) stands in for the lost token until its permanent replacement."""
+
+    def temporary_issued(self, session: Session, identity_id: str) -> bool: ...
+
+    def use_temporary(self, session: Session, identity: Identity, code: object) -> bool: ...

@@ -88,6 +88,13 @@ class SignRequest(Body):
     username: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=4096)
     otp: str | None = Field(default=None, pattern=r"^[0-9]{6,8}$", description="TOTP code")
+    temporary_credential: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="After a loss report: the temporary credential security issued (LOSS-2)",
+    )
     signing_session: uuid.UUID | None = Field(
         default=None, description="The signing_session.id of an earlier signing (CMP-1)"
     )

@@ -15,6 +15,7 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.errors import (
+    AuthenticationRefused,
     Conflict,
     IdgovError,
     InvalidCredentials,
@@ -31,7 +32,7 @@ from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures import checks
-from idgov.signatures.interfaces import NoTokens, OtpVerifier
+from idgov.signatures.interfaces import NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
     HostRef,
     SessionState,
@@ -44,7 +45,7 @@ from idgov.signatures.requests import SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
 from idgov.signatures.tokens import Authentication, RecordRef
-from idgov.tokens.loss_rules import open_case_exists
+from idgov.tokens.loss_rules import signing_blocked
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
@@ -73,6 +74,7 @@ class SignatureService:
         keys: KeyStore,
         issuer: str,
         otp: OtpVerifier | None = None,
+        temporary: TemporaryCredentials | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -82,6 +84,7 @@ class SignatureService:
         self._auth = auth
         self._keys = keys
         self._otp: OtpVerifier = otp or NoTokens()
+        self._temporary = temporary
         self._issuer = SignatureIssuer(trail, issuer)
         self._signing_sessions = SigningSessions()
         self._sequences = SequenceRules(trail)
@@ -176,7 +179,7 @@ class SignatureService:
             certified=self._identities.is_certified(session, identity),
             credential=auth.credential,
             missing_token=checks.needs_token(policy, roles) and not holds_token,
-            credential_loss=open_case_exists(session, identity.id),  # LOSS-1, 11.300(c)
+            credential_loss=signing_blocked(session, identity.id),  # LOSS-1, 11.300(c)
             token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
@@ -190,7 +193,11 @@ class SignatureService:
                 now=now,
                 idle=idle,
             )
-        components = self._components(session, request, identity, holds_token, continued is None)
+        first = continued is None
+        if self._temporary is not None and self._temporary.temporary_issued(session, identity.id):
+            components = self._temporary_components(session, request, identity, first)
+        else:
+            components = self._components(session, request, identity, holds_token, first)
         records = [RecordRef(r.type, r.id, r.version, r.digest, r.title) for r in request.targets]
         self._sequences.check(
             session,
@@ -238,6 +245,28 @@ class SignatureService:
         if not self._otp.verify(session, identity.id, request.otp):
             raise InvalidCredentials("the one-time code is not right", reason="otp-invalid")
         return ("username", "password", "otp")
+
+    def _temporary_components(
+        self, session: Session, request: SignRequest, identity: Identity, first: bool
+    ) -> tuple[str, ...]:
+        """LOSS-2: while a lost token's case has a temporary credential, that credential is
+        the second component (`temporary_credential`); each signing session's first signing
+        uses it up once, and it stops at its expiry or last use."""
+        assert self._temporary is not None
+        if not first:
+            return ("username", "password")
+        if request.temporary_credential is None:
+            raise InvalidCredentials(
+                "this signing needs the temporary credential security issued to you",
+                reason="temporary-credential-required",
+            )
+        if not self._temporary.use_temporary(session, identity, request.temporary_credential):
+            # The refusal (and its audit event) is kept; nothing else was written yet.
+            raise AuthenticationRefused(
+                "the temporary credential is not right, has expired or is used up",
+                reason="temporary-credential-invalid",
+            )
+        return ("username", "password", "temporary-credential")
 
     def _record_refusal(
         self, auth: AuthResult, host: HostRef, request: SignRequest, refused: IdgovError

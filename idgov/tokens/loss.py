@@ -161,6 +161,9 @@ class LossService:
         self._step(session, case, "temporary-issued", new, "temporary replacement (LOSS-2)")
         return code
 
+    def temporary_issued(self, session: Session, identity_id: str) -> bool:
+        return rules.temporary_issued(session, identity_id)
+
     def use_temporary(self, session: Session, identity: Identity, code: object) -> bool:
         """Count one use of the identity's temporary credential; refused (and audited) when
         the code does not match, has expired or has no uses left."""

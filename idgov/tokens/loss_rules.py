@@ -64,6 +64,27 @@ def open_case_exists(session: Session, identity_id: str) -> bool:
     return found is not None
 
 
+def signing_blocked(session: Session, identity_id: str) -> bool:
+    """LOSS-1: signing is suspended from the report until a temporary credential is issued
+    (LOSS-2) or the case is replaced; with a temporary credential it needs that credential."""
+    found = session.scalar(
+        select(LossCase.id)
+        .where(LossCase.identity_id == identity_id, LossCase.status.in_(OPEN[:2]))
+        .limit(1)
+    )
+    return found is not None
+
+
+def temporary_issued(session: Session, identity_id: str) -> bool:
+    """LOSS-2: a temporary credential stands in for the lost one until the replacement."""
+    found = session.scalar(
+        select(LossCase.id)
+        .where(LossCase.identity_id == identity_id, LossCase.status == "temporary-issued")
+        .limit(1)
+    )
+    return found is not None
+
+
 def digest(code: str) -> str:
     """A temporary code is kept only as its SHA-256 (LOSS-2): random, so no slow hash needed."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()

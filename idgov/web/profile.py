@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from idgov.identity import eligibility
 from idgov.identity.models import Identity
-from idgov.tokens.loss_rules import open_case_exists
+from idgov.tokens.loss_rules import signing_blocked
 from idgov.web.context import services
 
 
@@ -32,7 +32,7 @@ def profile_of(identity: Identity, must_change_password: bool) -> Profile:
         roles = sorted(built.identities.roles(session, identity.id))
         verified = built.identities.is_verified(session, identity)
         certified = built.identities.is_certified(session, identity)
-        lost = open_case_exists(session, identity.id)  # LOSS-1, 11.300(c)
+        lost = signing_blocked(session, identity.id)  # LOSS-1, 11.300(c)
     blockers = signing_blockers(identity.status, verified, certified, must_change_password)
     if lost:
         blockers.append(eligibility.CREDENTIAL_LOSS)
