@@ -23,7 +23,7 @@ from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
-from idgov.web.ui import account, login, tokens
+from idgov.web.ui import account, login, loss, tokens
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)
+    app.register_blueprint(loss.bp)  # the owner's loss report (LOSS-1)
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(oauth_bp)  # host clients: POST /oauth/token (DEV-1)
     app.register_blueprint(api_signatures.bp)  # host signing API (11.200)
