@@ -186,7 +186,12 @@ def test_verify_names_the_first_bad_sequence_number(
 @pytest.mark.req("AUD-3")
 def test_rehashed_alteration_is_caught_at_the_next_link(services: Services) -> None:
     append(services, 4)
-    tamper(services.engine, "UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE seq = 2")
+    # Always a different first character (a plain 'f' would be no change one time in 16).
+    tamper(
+        services.engine,
+        "UPDATE audit_events SET hash = CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END"
+        " || substr(hash, 2) WHERE seq = 2",
+    )
     report = services.verifier.verify()
     assert report.first_bad_seq == 2  # its own hash no longer matches its content
     assert not report.ok
