@@ -299,13 +299,12 @@ class IdentityService:
         )
 
     def is_certified(self, session: Session, identity: Identity) -> bool:
-        return _latest(session, SignatureCertification, identity.id) is not None
-
-
-def _latest(
-    session: Session, model: type[IdentityVerification] | type[SignatureCertification], who: str
-) -> object | None:
-    return session.scalars(select(model.id).where(model.identity_id == who).limit(1)).first()
+        found = session.scalars(
+            select(SignatureCertification.id)
+            .where(SignatureCertification.identity_id == identity.id)
+            .limit(1)
+        ).first()
+        return found is not None
 
 
 def _text(value: object, field: str, limit: int) -> str:

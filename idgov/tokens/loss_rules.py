@@ -54,35 +54,29 @@ def require_status(case: LossCase, allowed: Sequence[str], doing: str) -> None:
         )
 
 
-def open_case_exists(session: Session, identity_id: str) -> bool:
-    """LOSS-1: while a case is open (not replaced), the owner's signing is suspended."""
+def _case_in(session: Session, identity_id: str, statuses: Sequence[str]) -> bool:
     found = session.scalar(
         select(LossCase.id)
-        .where(LossCase.identity_id == identity_id, LossCase.status.in_(OPEN))
+        .where(LossCase.identity_id == identity_id, LossCase.status.in_(statuses))
         .limit(1)
     )
     return found is not None
+
+
+def open_case_exists(session: Session, identity_id: str) -> bool:
+    """LOSS-1: a case is open until its permanent replacement."""
+    return _case_in(session, identity_id, OPEN)
 
 
 def signing_blocked(session: Session, identity_id: str) -> bool:
     """LOSS-1: signing is suspended from the report until a temporary credential is issued
     (LOSS-2) or the case is replaced; with a temporary credential it needs that credential."""
-    found = session.scalar(
-        select(LossCase.id)
-        .where(LossCase.identity_id == identity_id, LossCase.status.in_(OPEN[:2]))
-        .limit(1)
-    )
-    return found is not None
+    return _case_in(session, identity_id, ("deauthorized", "verified"))
 
 
 def temporary_issued(session: Session, identity_id: str) -> bool:
     """LOSS-2: a temporary credential stands in for the lost one until the replacement."""
-    found = session.scalar(
-        select(LossCase.id)
-        .where(LossCase.identity_id == identity_id, LossCase.status == "temporary-issued")
-        .limit(1)
-    )
-    return found is not None
+    return _case_in(session, identity_id, ("temporary-issued",))
 
 
 def digest(code: str) -> str:
