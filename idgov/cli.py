@@ -28,6 +28,7 @@ from idgov.identity.services import NewIdentity
 from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
 from idgov.policies.cli import policy
+from idgov.providers.directory.cli import providers
 from idgov.signatures.cli import signatures, verify
 from idgov.tokens.loss_cli import tokens
 from idgov.wiring import Services
@@ -188,6 +189,7 @@ main.add_command(audit)
 main.add_command(clients)
 main.add_command(identities)
 main.add_command(policy)
+main.add_command(providers)  # directories: sync, test, write-back
 main.add_command(keys)
 main.add_command(signatures)
 main.add_command(verify)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from idgov.errors import ConfigurationError
+from idgov.providers.directory.settings import NAME_PATTERN, DirectorySettings
 
 DEFAULT_CONFIG_FILE = Path("config/idgov.toml")
 ENV_PREFIX = "IDGOV_"
@@ -83,6 +85,19 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
+    # LDAP / Active Directory sources by name ([directories.NAME]); docs/directories.md.
+    directories: dict[str, DirectorySettings] = {}
+
+    @field_validator("directories")
+    @classmethod
+    def _directory_names(cls, value: dict[str, DirectorySettings]) -> dict[str, DirectorySettings]:
+        for name in value:
+            if name == "local" or not re.match(NAME_PATTERN, name):
+                raise ValueError(
+                    f"directory name {name!r}: lower-case letters, digits and '-', "
+                    "starting with a letter, not 'local'"
+                )
+        return value
 
 
 def load_settings(

@@ -168,3 +168,21 @@ class LockedRefusal(RecordedRefusal):
     type_slug = "locked"
     title = "Identity locked"
     status = 423
+
+
+class IneligibleRefusal(RecordedRefusal):
+    """The identity source refused for a reason the person must fix outside idgov (an expired
+    or disabled directory account); `reason` names it. The refusal's audit event is kept."""
+
+    type_slug = "not-eligible"
+    title = "Not eligible"
+    status = 403
+
+
+class SourceUnavailableRefusal(RecordedRefusal):
+    """The identity source could not be asked (fail closed, never a fallback); the failed
+    attempt's audit event is kept."""
+
+    type_slug = "provider-unavailable"
+    title = "Provider unavailable"
+    status = 503

@@ -3,11 +3,13 @@
 from idgov.alerts import models as alert_models
 from idgov.audit import models as audit_models
 from idgov.clients import models as client_models
+from idgov.entitlements import models as entitlement_models
 from idgov.identity import models as identity_models
 from idgov.jobs import models as job_models
 from idgov.keys import models as key_models
 from idgov.policies import models as policy_models
 from idgov.providers import models as provider_models
+from idgov.providers.directory import models as directory_models
 from idgov.sessions import models as session_models
 from idgov.signatures import models as signature_models
 from idgov.tokens import models as token_models
@@ -16,6 +18,8 @@ __all__ = [
     "alert_models",
     "audit_models",
     "client_models",
+    "directory_models",
+    "entitlement_models",
     "identity_models",
     "job_models",
     "key_models",

@@ -23,6 +23,7 @@ from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
+from idgov.entitlements.grants import GrantLedger
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
@@ -31,7 +32,16 @@ from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
 from idgov.policies.store import PolicyStore
 from idgov.providers.aging import PasswordAgingNotifier
+from idgov.providers.directory.accounts import AccountMirror
+from idgov.providers.directory.groups import GroupMirror
+from idgov.providers.directory.interfaces import Directory
+from idgov.providers.directory.managers import ManagerResolver
+from idgov.providers.directory.passwords import DirectoryPasswords
+from idgov.providers.directory.sync import DirectorySync
+from idgov.providers.directory.writeback import GroupWriteBack
+from idgov.providers.ldap import LdapIdentityProvider
 from idgov.providers.local import LocalPasswords
+from idgov.providers.router import PasswordRouter
 from idgov.sessions.services import SessionService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
@@ -77,6 +87,9 @@ class Services:
     loss: LossService
     tokens: TokenService
     token_reminders: TokenTestReminders
+    directories: dict[str, Directory]
+    directory_sync: DirectorySync
+    group_write_back: GroupWriteBack
 
     @property
     def checkpoint_interval(self) -> timedelta:
@@ -89,15 +102,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sessions = make_session_factory(engine)
     trail = AuditTrail(clock, current_audit_context.get)
     keys = KeyStore(
-        _PassphraseSource(settings.keys.passphrase), settings.keys.algorithm, clock, trail
+        _PassphraseSource(settings.keys.passphrase).bytes, settings.keys.algorithm, clock, trail
     )
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
     # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
     tokens = TokenService(
-        clock, trail, policies, alerts, SecretBox(_PassphraseSource(settings.keys.passphrase))
+        clock, trail, policies, alerts, SecretBox(_PassphraseSource(settings.keys.passphrase).bytes)
     )
     ledger = IdentifierLedger(clock, trail, alerts)
+    directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
     identities = IdentityService(clock, trail, ledger, sessions=web_sessions)
     passwords = LocalPasswords(clock, trail, policies, sessions=web_sessions)
@@ -109,7 +123,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         identities,
         lockout,
         AttackDetector(clock, alerts),
-        passwords,
+        PasswordRouter(passwords, DirectoryPasswords(clock, policies, directories)),
+        ledger,
     )
     loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
     return Services(
@@ -162,15 +177,42 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         loss=loss,
         tokens=tokens,
         token_reminders=TokenTestReminders(clock, policies, alerts),
+        directories=directories,
+        directory_sync=DirectorySync(
+            sessions,
+            clock,
+            trail,
+            directories,
+            AccountMirror(trail, ledger, identities),
+            GroupMirror(trail, GrantLedger(trail)),
+            ManagerResolver(trail),
+        ),
+        group_write_back=GroupWriteBack(sessions, clock, trail, directories),
     )
 
 
-class _PassphraseSource:
-    """Resolves the key passphrase on first use, so a missing secret fails the key use
-    (KeyUnavailable) rather than start-up of unrelated commands."""
+def build_directories(settings: Settings) -> dict[str, Directory]:
+    """One LdapIdentityProvider per [directories.NAME]; nothing connects until first use, and
+    the service password is resolved then (a missing secret makes that directory unavailable)."""
+    built: dict[str, Directory] = {}
+    for name, directory in settings.directories.items():
+        built[name] = LdapIdentityProvider(name, directory, _SecretSource(directory.bind_password))
+    return built
+
+
+class _SecretSource:
+    """A secret reference resolved on each use (env:// or file://, config.resolve_secret)."""
 
     def __init__(self, reference: str) -> None:
         self._reference = reference
 
-    def __call__(self) -> bytes:
-        return resolve_secret(self._reference, Path.cwd()).encode("utf-8")
+    def __call__(self) -> str:
+        return resolve_secret(self._reference, Path.cwd())
+
+
+class _PassphraseSource(_SecretSource):
+    """Resolves the key passphrase on first use, so a missing secret fails the key use
+    (KeyUnavailable) rather than start-up of unrelated commands."""
+
+    def bytes(self) -> bytes:
+        return self().encode("utf-8")

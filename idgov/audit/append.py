@@ -75,6 +75,39 @@ def append_event(session: Session, fields: HashedFields) -> HashedFields:
     return _append_serialized(session, fields)
 
 
+def append_events(session: Session, batch: list[HashedFields]) -> list[HashedFields]:
+    """Append a batch at the head in three statements whatever its size: claim len(batch)
+    sequence numbers under the head row's lock, chain the hashes here, insert them all, then
+    move the head. For bulk changes (a directory sync) that record thousands of events in one
+    transaction; the chain is the same as appending them one by one (AUD-3)."""
+    if not batch:
+        return []
+    claimed = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ROW_ID)
+        .values(seq=AuditHead.seq + len(batch))
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one_or_none()
+    if claimed is None:
+        raise _head_missing()
+    seq, prev_hash = claimed.seq - len(batch), claimed.hash
+    chained, rows = [], []
+    for fields in batch:
+        seq += 1
+        linked = _with_link(fields, seq, prev_hash)
+        digest = event_hash(linked)
+        rows.append({**_event_params(linked), "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        chained.append(linked)
+        prev_hash = digest
+    session.execute(INSERT_EVENT, rows)
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ROW_ID)
+        .values(prev_hash=rows[-1]["prev_hash"], hash=rows[-1]["hash"])
+    )
+    return chained
+
+
 def _append_postgres(session: Session, fields: HashedFields) -> HashedFields:
     before_prev, before_seq, rest = hash_input_parts(fields)
     params = _event_params(fields)

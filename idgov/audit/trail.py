@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idgov.audit.append import append_event
+from idgov.audit.append import append_event, append_events
 from idgov.audit.canonical import HashedFields, canonical_json, redact
 from idgov.audit.context import ACTION_PATTERN, Actor, AuditContext, ContextProvider, Target
 from idgov.clock import Clock, iso_utc
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One event for `AuditTrail.record_many`."""
+
+    action: str
+    target: Target
+    old: Mapping[str, Any] | None = None
+    new: Mapping[str, Any] | None = None
+    reason: str | None = None
 
 
 class AuditTrail:
@@ -47,6 +59,27 @@ class AuditTrail:
         context = self._context()
         fields = self._fields(context, actor or context.actor, action, target, old, new, reason)
         return append_event(session, fields)
+
+    def record_many(self, session: Session, events: list[PendingEvent]) -> int:
+        """Append many events in one go (audit/append.append_events), in list order, within
+        the caller's transaction; the number appended. Same rules as `record`."""
+        context = self._context()
+        batch = []
+        for event in events:
+            if not ACTION_PATTERN.match(event.action):
+                raise ValueError(f"audit action {event.action!r} is not area:subject:action")
+            batch.append(
+                self._fields(
+                    context,
+                    context.actor,
+                    event.action,
+                    event.target,
+                    event.old,
+                    event.new,
+                    event.reason,
+                )
+            )
+        return len(append_events(session, batch))
 
     def _fields(
         self,

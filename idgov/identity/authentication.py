@@ -17,14 +17,21 @@ from idgov.alerts.attacks import AttackDetector
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.db import transaction
-from idgov.errors import AuthenticationRefused, InvalidRequest, LockedRefusal
+from idgov.errors import (
+    AuthenticationRefused,
+    IneligibleRefusal,
+    InvalidRequest,
+    LockedRefusal,
+    SourceUnavailableRefusal,
+)
+from idgov.identity.ledger import USERNAME, IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.identity.services import IdentityService
 from idgov.identity.usernames import normalize_username
 from idgov.policies.documents import LockoutPolicy
 from idgov.policies.store import PolicyStore
-from idgov.providers.interfaces import CredentialState, PasswordSource
+from idgov.providers.interfaces import CredentialState, PasswordSource, SourceRefusal
 
 Channel = Literal["login", "signing", "password-change"]
 GENERIC_FAILURE = "the username or password is not right"
@@ -52,6 +59,7 @@ class AuthenticationService:
         lockout: LockoutService,
         attacks: AttackDetector,
         passwords: PasswordSource,
+        ledger: IdentifierLedger,
     ) -> None:
         self._sessions = sessions
         self._trail = trail
@@ -60,6 +68,7 @@ class AuthenticationService:
         self._lockout = lockout
         self._attacks = attacks
         self._passwords = passwords
+        self._ledger = ledger
 
     def authenticate(
         self, username: object, password: object, *, channel: Channel, source: str | None
@@ -70,18 +79,28 @@ class AuthenticationService:
         with self._sessions() as session:
             session.connection(execution_options={"readonly": True})
             found = self._identities.by_username(session, name) if name else None
-            prepared = self._passwords.prepare(session, found)
-        password_ok = self._passwords.check(prepared, password) and found is not None
+            prepared = self._passwords.prepare(session, found, name)
+        verdict = self._passwords.check(prepared, password)
+        refusal = verdict if isinstance(verdict, SourceRefusal) else None
+        password_ok = verdict is True and found is not None
         with transaction(self._sessions) as session:
             policy = self._policies.current(session, LockoutPolicy)
             identity = session.get(Identity, found.id) if found else None
             if identity is None:
-                self._refuse_unknown(session, name or _printable(username), source, channel, policy)
+                printable = name or _printable(username)
+                if refusal is not None and refusal.reason == "provider-unavailable":
+                    # As a known username would be answered while the directory is down.
+                    self._refuse_by_source(session, None, printable, source, channel, refusal)
+                self._refuse_unknown(session, printable, source, channel, policy)
             assert identity is not None
             if identity.status == IdentityStatus.LOCKED:
                 if not self._lockout.timed_unlock_due(identity, policy):
                     self._refuse_locked(session, identity, source, channel, policy)
                 self._lockout.timed_unlock(session, identity)
+            if refusal is not None and identity.status in CAN_AUTHENTICATE:
+                name = identity.username
+                self._refuse_by_source(session, identity, name, source, channel, refusal)
+                self._count_source_refusal(session, identity, source, channel, policy, refusal)
             if identity.status not in CAN_AUTHENTICATE or not password_ok:
                 self._refuse(session, identity, source, channel, policy, password_ok)
             assert isinstance(password, str)
@@ -126,6 +145,61 @@ class AuthenticationService:
         if count.consecutive >= policy.max_failures:
             raise LockedRefusal(LOCKED_MESSAGE)
         raise AuthenticationRefused(GENERIC_FAILURE)
+
+    def _refuse_by_source(
+        self,
+        session: Session,
+        identity: Identity | None,
+        name: str,
+        source: str | None,
+        channel: Channel,
+        refusal: SourceRefusal,
+    ) -> None:
+        """The identity source refused for a reason of its own: recorded with that reason.
+        Unreachable: 503, never a fallback. Recycled directory account: refused and alerted
+        as an identifier reuse (UNQ-1). Those that count go on to `_count_source_refusal`;
+        the others end here with the reason (an expired or disabled directory account)."""
+        target = Target("identity", identity.id) if identity else Target("username", name)
+        self._trail.record(
+            session,
+            f"auth:{channel}:failed",
+            target,
+            new={"reason": refusal.reason, "source_address": source, **refusal.detail},
+        )
+        if refusal.reason == "provider-unavailable":
+            raise SourceUnavailableRefusal(refusal.message, reason="provider-unavailable")
+        if refusal.reason == "identifier-reused":
+            claimant = (
+                f"{refusal.detail.get('provider')} account {refusal.detail.get('directory_key')}"
+            )
+            self._ledger.refuse_if_taken(session, USERNAME, "", name, claimant)
+        if not refusal.counts:
+            raise IneligibleRefusal(refusal.message, reason=refusal.reason)
+
+    def _count_source_refusal(
+        self,
+        session: Session,
+        identity: Identity,
+        source: str | None,
+        channel: Channel,
+        policy: LockoutPolicy,
+        refusal: SourceRefusal,
+    ) -> None:
+        """A refusal that counts toward idgov's own lockout (a directory lock, LOCK-1):
+        counted like a wrong password; at the limit idgov locks and alerts as well."""
+        self._attacks.record_failure(
+            session,
+            username=identity.username,
+            identity_id=identity.id,
+            source=source,
+            channel=channel,
+            reason=refusal.reason,
+            policy=policy,
+        )
+        count = self._lockout.count_failure(session, identity, policy, source)
+        if count.consecutive >= policy.max_failures:
+            raise LockedRefusal(LOCKED_MESSAGE)
+        raise LockedRefusal(refusal.message, reason=refusal.reason)
 
     def _refuse_locked(
         self,

@@ -85,6 +85,11 @@ class IdentifierLedger:
             session,
             "identity:identifier:bound",
             Target("identity", identity.id),
-            new={"kind": kind, "namespace": namespace, "identifier": value},
+            new=bound_values(kind, namespace, value),
         )
         return True
+
+
+def bound_values(kind: str, namespace: str, value: str) -> dict[str, str]:
+    """The audit record of a new binding (identity:identifier:bound)."""
+    return {"kind": kind, "namespace": namespace, "identifier": value}

@@ -77,9 +77,7 @@ class IdentityService:
     def create(self, session: Session, new: NewIdentity, reason: str | None = None) -> Identity:
         """A new person in state pending_verification. A username or subject that belongs to
         anyone else, even a deactivated identity, is refused and alerted (UNQ-1)."""
-        username = normalize_username(new.username)
-        printed_name = _text(new.printed_name, "printed_name", MAX_NAME)
-        email = _email(new.email)
+        username, printed_name, email = validated_person(new.username, new.printed_name, new.email)
         roles = _roles(new.roles)
         claimant = f"new identity '{printed_name}'"
         self._ledger.refuse_if_taken(session, USERNAME, "", username, claimant)
@@ -108,15 +106,7 @@ class IdentityService:
             session,
             "identity:identity:created",
             Target("identity", identity.id),
-            new={
-                "username": username,
-                "printed_name": printed_name,
-                "email": email,
-                "manager_id": new.manager_id,
-                "roles": sorted(roles),
-                "provider": new.provider,
-                "status": identity.status,
-            },
+            new=created_values(identity, sorted(roles)),
             reason=reason,
         )
         self._ledger.bind(session, USERNAME, "", username, identity)
@@ -305,6 +295,29 @@ class IdentityService:
             .limit(1)
         ).first()
         return found is not None
+
+
+def validated_person(username: object, printed_name: object, email: object) -> tuple[str, str, str]:
+    """The normalized username, printed name and e-mail of a new identity, or InvalidRequest
+    naming the field (one rule for people created by hand and by a directory sync)."""
+    return (
+        normalize_username(username),
+        _text(printed_name, "printed_name", MAX_NAME),
+        _email(email),
+    )
+
+
+def created_values(identity: Identity, roles: list[str]) -> dict[str, object]:
+    """The audit record of a new identity (identity:identity:created)."""
+    return {
+        "username": identity.username,
+        "printed_name": identity.printed_name,
+        "email": identity.email,
+        "manager_id": identity.manager_id,
+        "roles": roles,
+        "provider": identity.provider,
+        "status": identity.status,
+    }
 
 
 def _text(value: object, field: str, limit: int) -> str:

@@ -48,7 +48,20 @@ def scheduled_jobs(services: Services) -> list[Job]:
         Job("alert-renotify", services.alert_dispatcher.renotify_due, lease=timedelta(minutes=1)),
         Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
         Job("token-test-reminders", services.token_reminders.run),  # TOK-1, before the due date
+        # Directory syncs open their own transactions (they read the directory first, with
+        # none open); the lease keeps two workers from syncing one directory at once.
+        *(
+            Job(f"directory-sync:{name}", _sync_job(services, name), lease=timedelta(minutes=30))
+            for name in services.directories
+        ),
     ]
+
+
+def _sync_job(services: Services, name: str) -> Callable[[Session], object]:
+    def run(_session: Session) -> object:
+        return services.directory_sync.run_if_due(name)
+
+    return run
 
 
 class Worker:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,18 @@ class CredentialState:
         return self.temporary or self.expired
 
 
+@dataclass(frozen=True)
+class SourceRefusal:
+    """The source refused for a reason of its own, beyond a wrong password: a directory lock
+    or expiry, a recycled account, an unreachable directory. `counts` says whether it counts
+    toward idgov's own lockout (LOCK-1); `message` is for the person."""
+
+    reason: str  # directory-locked, password-expired, account-disabled, identifier-reused, ...
+    message: str
+    counts: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 class PasswordSource(Protocol):
     """Checks passwords for one identity source in three steps, so that the slow part (a
     memory-hard hash, a directory bind) runs outside any database transaction.
@@ -31,12 +43,16 @@ class PasswordSource(Protocol):
     a known one, so that timing never reveals whether a username exists (LOCK-3).
     """
 
-    def prepare(self, session: Session, identity: Identity | None) -> object:
-        """Read what `check` needs (a stored hash, a directory DN) inside a read transaction."""
+    def prepare(
+        self, session: Session, identity: Identity | None, username: str | None = None
+    ) -> object:
+        """Read what `check` needs (a stored hash, a directory key) inside a read transaction;
+        `username` is the name as typed (normalized), also for an unknown identity."""
         ...
 
-    def check(self, prepared: object, password: object) -> bool:
-        """The slow check, with no database access. Never raises for any password value."""
+    def check(self, prepared: object, password: object) -> bool | SourceRefusal:
+        """The slow check, with no database access. Never raises for any password value; a
+        source that cannot answer returns a SourceRefusal (provider-unavailable)."""
         ...
 
     def after_success(

@@ -90,7 +90,9 @@ class LocalPasswords:
         policy = self._policy(session) if session is not None else PasswordPolicy()
         return self.check(PreparedPassword.unknown(policy), password)
 
-    def prepare(self, session: Session, identity: Identity | None) -> object:
+    def prepare(
+        self, session: Session, identity: Identity | None, username: str | None = None
+    ) -> object:
         """PasswordSource: the stored hash and policy, read before the slow check; an unknown
         identity (or one without a local password) gets the dummy hash (LOCK-3)."""
         policy = self._policy(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -220,4 +221,23 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "idgov.example.toml"
     document = tomllib.loads(example.read_text(encoding="utf-8"))
     defaults = Settings().model_dump(exclude_none=True)  # optional settings are commented out
+    assert defaults.pop("directories") == {}  # none by default; the example block is commented
     assert document == defaults
+
+
+def test_example_directory_block_is_valid_and_complete() -> None:
+    """Uncommented, the example [directories.corp] block is a valid directory that names
+    every directory setting."""
+    import tomllib
+
+    from idgov.providers.directory.settings import DirectorySettings
+
+    example = Path(__file__).resolve().parents[2] / "config" / "idgov.example.toml"
+    text = example.read_text(encoding="utf-8")
+    block = text[text.index("# [directories.corp]") :].splitlines()
+    settings_lines = [line[2:] for line in block if re.match(r"^# [a-z_]+ = ", line)]
+    document = tomllib.loads("[directories.corp]\n" + "\n".join(settings_lines))
+    settings = Settings.model_validate(document)
+    corp = settings.directories["corp"]
+    assert corp.urls[0] == "ldap://ldap1.corp.example"
+    assert set(document["directories"]["corp"]) == set(DirectorySettings.model_fields)

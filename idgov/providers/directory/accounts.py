@@ -1,0 +1,412 @@
+"""AccountMirror: directory entries into identities, keyed on the immutable key (UNQ-1).
+
+Built for whole directories: existing state is read in a few queries, new rows go in with
+multi-row inserts and the audit events with one batch append, so a 50,000-person first sync
+is a matter of seconds. Every change is audited with its old and new values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from idgov.audit.context import Target
+from idgov.audit.trail import AuditTrail, PendingEvent
+from idgov.clock import iso_utc
+from idgov.errors import IdentifierReused, InvalidRequest
+from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger, bound_values
+from idgov.identity.models import IdentifierBinding, Identity, IdentityStatus
+from idgov.identity.services import IdentityService, created_values, validated_person
+from idgov.identity.usernames import normalize_username
+from idgov.providers.directory.attributes import DirectoryUser, normalize_dn
+from idgov.providers.directory.models import GONE, LINKED, REFUSED, DirectoryAccount
+
+CHUNK = 500  # IN-list size for lookups
+# Account columns mirrored from the directory and compared on every sync.
+MIRRORED = (
+    "dn",
+    "username",
+    "manager_dn",
+    "password_changed_at",
+    "password_expires_at",
+    "must_change",
+    "locked",
+    "disabled",
+)
+
+
+@dataclass
+class MirrorReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    deactivated: int = 0
+    returned: int = 0  # back in the directory after being gone: needs a rehire (IDV-1)
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def problem(self, dn: str, text: str) -> None:
+        self.problems.append({"dn": dn, "problem": text})
+
+
+class AccountMirror:
+    def __init__(
+        self, trail: AuditTrail, ledger: IdentifierLedger, identities: IdentityService
+    ) -> None:
+        self._trail = trail
+        self._ledger = ledger
+        self._identities = identities
+
+    def apply(
+        self,
+        session: Session,
+        provider: str,
+        users: list[DirectoryUser],
+        now: datetime,
+        report: MirrorReport,
+    ) -> None:
+        """Create, update or refuse each entry. Entries whose username is bound to another
+        identity (a recycled account) are refused once, audited and alerted (UNQ-1)."""
+        accounts = _accounts(session, provider, (u.key for u in users))
+        people = _identities(session, (a["identity_id"] for a in accounts.values()))
+        bindings = _username_owners(session, (u.username for u in users))
+        subjects = _subject_owners(session, provider, (u.key for u in users))
+        events: list[PendingEvent] = []
+        new_identities: list[dict[str, Any]] = []
+        new_bindings: list[dict[str, Any]] = []
+        new_accounts: list[dict[str, Any]] = []
+        for user in users:
+            account = accounts.get(user.key)
+            if account is not None and account["state"] != REFUSED:
+                self._update(session, account, people, user, now, report, events)
+                continue
+            try:
+                username, printed_name, email = validated_person(
+                    user.username, user.printed_name, user.email
+                )
+            except InvalidRequest as exc:
+                report.problem(user.dn, f"{exc.extensions.get('field')}: {exc.detail}")
+                continue
+            owner = bindings.get(username)
+            holder = subjects.get(user.key)
+            if holder is not None and owner in (None, holder):
+                # An identity an administrator created with this subject: link, do not copy.
+                person = session.get(Identity, holder)
+                if owner is None and person is not None:
+                    self._ledger.bind(session, USERNAME, "", username, person)
+                new_accounts.append(_account_row(provider, user, holder, LINKED, now))
+                report.created += 1
+                continue
+            if owner is not None:
+                if account is None:  # refused once, audited and alerted; later syncs report it
+                    self._refuse(session, provider, user, username, now)
+                    new_accounts.append(_account_row(provider, user, None, REFUSED, now))
+                report.refused += 1
+                continue
+            identity = _identity_row(username, printed_name, email, provider, now)
+            bindings[username] = identity["id"]
+            new_identities.append(identity)
+            new_bindings += [
+                _binding_row(USERNAME, "", username, identity["id"], now),
+                _binding_row(SUBJECT, provider, user.key, identity["id"], now),
+            ]
+            target = Target("identity", identity["id"])
+            events += [
+                PendingEvent(
+                    "identity:identity:created",
+                    target,
+                    new={**created_values(Identity(**identity), []), "subject": user.key},
+                    reason=f"directory sync from {provider}",
+                ),
+                PendingEvent(
+                    "identity:identifier:bound", target, new=bound_values(USERNAME, "", username)
+                ),
+                PendingEvent(
+                    "identity:identifier:bound",
+                    target,
+                    new=bound_values(SUBJECT, provider, user.key),
+                ),
+            ]
+            if account is not None:  # a refused entry whose username is free now
+                session.execute(
+                    update(DirectoryAccount)
+                    .where(DirectoryAccount.id == account["id"])
+                    .values(identity_id=identity["id"], state=LINKED, last_seen_at=now)
+                )
+            else:
+                new_accounts.append(_account_row(provider, user, identity["id"], LINKED, now))
+            report.created += 1
+        if new_identities:
+            session.execute(insert(Identity), new_identities)
+            session.execute(insert(IdentifierBinding), new_bindings)
+        if new_accounts:
+            session.execute(insert(DirectoryAccount), new_accounts)
+        self._trail.record_many(session, events)
+
+    def _update(
+        self,
+        session: Session,
+        account: dict[str, Any],
+        people: dict[str, dict[str, Any]],
+        user: DirectoryUser,
+        now: datetime,
+        report: MirrorReport,
+        events: list[PendingEvent],
+    ) -> None:
+        identity = people.get(account["identity_id"])
+        seen = _mirrored(user)
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        for name, value in seen.items():
+            if account[name] != value:
+                old[name], new[name] = _plain(account[name]), _plain(value)
+        person: dict[str, Any] = {}
+        if identity is not None:
+            for name, value in (("printed_name", user.printed_name), ("email", user.email)):
+                if value and identity[name] != value:
+                    old[name], new[name] = identity[name], value
+                    person[name] = value
+        if identity is not None:
+            renamed = self._renamed(session, identity, user)
+            if renamed is not None:
+                old["identity_username"], new["identity_username"] = identity["username"], renamed
+                person["username"] = renamed
+        if account["state"] == GONE:
+            old["state"], new["state"] = GONE, LINKED
+            report.returned += 1
+            report.problem(
+                user.dn,
+                "back in the directory after being gone: its identity stays deactivated until "
+                "an administrator rehires it (idgov identities rehire)",
+            )
+        values = {**seen, "dn_norm": normalize_dn(user.dn), "modify_stamp": user.modify_stamp}
+        values.update(state=LINKED, last_seen_at=now, gone_at=None)
+        session.execute(
+            update(DirectoryAccount).where(DirectoryAccount.id == account["id"]).values(**values)
+        )
+        if person and identity is not None:
+            session.execute(update(Identity).where(Identity.id == identity["id"]).values(**person))
+        if not old:
+            report.unchanged += 1
+            return
+        report.updated += 1
+        events.append(
+            PendingEvent(
+                "directory:account:updated",
+                Target("identity", account["identity_id"]),
+                old=old,
+                new=new,
+                reason="directory sync",
+            )
+        )
+
+    def _renamed(
+        self, session: Session, identity: dict[str, Any], user: DirectoryUser
+    ) -> str | None:
+        """The directory renamed the account (same key, new username): the identity takes
+        the new name if nobody else ever held it; the old name stays bound to it forever."""
+        try:
+            wanted = normalize_username(user.username)
+        except InvalidRequest:
+            return None
+        if wanted == identity["username"]:
+            return None
+        person = session.get(Identity, identity["id"])
+        assert person is not None
+        try:
+            self._ledger.bind(session, USERNAME, "", wanted, person)
+        except IdentifierReused:
+            return None  # audited and alerted; the identity keeps its name
+        return wanted
+
+    def _refuse(
+        self, session: Session, provider: str, user: DirectoryUser, username: str, now: datetime
+    ) -> None:
+        claimant = f"{provider} account {user.key} ({user.dn})"
+        # Audited and alerted by the ledger; the entry is kept as refused.
+        with suppress(IdentifierReused):
+            self._ledger.refuse_if_taken(session, USERNAME, "", username, claimant)
+
+    def deactivate_gone(
+        self,
+        session: Session,
+        provider: str,
+        seen_keys: set[str],
+        now: datetime,
+        report: MirrorReport,
+        max_percent: int,
+    ) -> None:
+        """A full sync's last step: linked accounts the directory no longer lists are marked
+        gone and their identities deactivated, never deleted (REC-1). Refuses when that would
+        be more than `max_percent` of them (a mis-set base or filter must not empty idgov)."""
+        linked = session.execute(
+            select(DirectoryAccount.id, DirectoryAccount.key, DirectoryAccount.identity_id).where(
+                DirectoryAccount.provider == provider, DirectoryAccount.state == LINKED
+            )
+        ).all()
+        gone = [row for row in linked if row.key not in seen_keys]
+        if gone and len(gone) * 100 > max_percent * len(linked) and len(gone) > 1:
+            raise MassDeactivation(len(gone), len(linked))
+        for row in gone:
+            session.execute(
+                update(DirectoryAccount)
+                .where(DirectoryAccount.id == row.id)
+                .values(state=GONE, gone_at=now)
+            )
+            identity = session.get(Identity, row.identity_id)
+            if identity is not None and identity.status != IdentityStatus.DEACTIVATED:
+                self._identities.transition(
+                    session,
+                    identity,
+                    IdentityStatus.DEACTIVATED,
+                    f"gone from the directory {provider}",
+                )
+            report.deactivated += 1
+
+
+class MassDeactivation(Exception):
+    def __init__(self, gone: int, linked: int) -> None:
+        super().__init__(
+            f"the directory no longer lists {gone} of {linked} mirrored accounts; deactivating "
+            "them all looks like a wrong user_base or user_filter. Nothing was changed. If it "
+            "is right, run the sync with --allow-mass-deactivation."
+        )
+
+
+def _mirrored(user: DirectoryUser) -> dict[str, Any]:
+    return {
+        "dn": user.dn,
+        "username": user.username,
+        "manager_dn": user.manager_dn,
+        "password_changed_at": user.password_changed_at,
+        "password_expires_at": user.password_expires_at,
+        "must_change": user.must_change,
+        "locked": user.locked,
+        "disabled": user.disabled,
+    }
+
+
+def _plain(value: Any) -> Any:
+    return iso_utc(value) if isinstance(value, datetime) else value
+
+
+def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    items = list(dict.fromkeys(v for v in values if v is not None))
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _accounts(session: Session, provider: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    columns = [DirectoryAccount.id, DirectoryAccount.key, DirectoryAccount.identity_id]
+    columns += [DirectoryAccount.state] + [getattr(DirectoryAccount, n) for n in MIRRORED]
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(keys):
+        rows = session.execute(
+            select(*columns).where(
+                DirectoryAccount.provider == provider, DirectoryAccount.key.in_(chunk)
+            )
+        )
+        found.update({row.key: dict(row._mapping) for row in rows})
+    return found
+
+
+def _subject_owners(session: Session, provider: str, keys: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(keys):
+        rows = session.execute(
+            select(IdentifierBinding.value, IdentifierBinding.identity_id).where(
+                IdentifierBinding.kind == SUBJECT,
+                IdentifierBinding.namespace == provider,
+                IdentifierBinding.value.in_(chunk),
+            )
+        )
+        found.update({row.value: row.identity_id for row in rows})
+    return found
+
+
+def _identities(session: Session, ids: Iterable[str | None]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Identity.id, Identity.username, Identity.printed_name, Identity.email).where(
+                Identity.id.in_(chunk)
+            )
+        )
+        found.update({row.id: dict(row._mapping) for row in rows})
+    return found
+
+
+def _username_owners(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    names = []
+    for raw in usernames:
+        try:
+            names.append(normalize_username(raw))
+        except InvalidRequest:
+            continue
+    found: dict[str, str] = {}
+    for chunk in _chunks(names):
+        rows = session.execute(
+            select(IdentifierBinding.value, IdentifierBinding.identity_id).where(
+                IdentifierBinding.kind == USERNAME,
+                IdentifierBinding.namespace == "",
+                IdentifierBinding.value.in_(chunk),
+            )
+        )
+        found.update({row.value: row.identity_id for row in rows})
+    return found
+
+
+def _identity_row(
+    username: str, printed_name: str, email: str, provider: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "username": username,
+        "printed_name": printed_name,
+        "email": email,
+        "manager_id": None,
+        "status": IdentityStatus.PENDING_VERIFICATION,  # IDV-1: someone verifies them first
+        "provider": provider,
+        "failed_attempts": 0,
+        "attempts_while_locked": 0,
+        "locked_at": None,
+        "last_login_at": None,
+        "created_at": now,
+        "status_changed_at": now,
+    }
+
+
+def _binding_row(
+    kind: str, namespace: str, value: str, identity_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "namespace": namespace,
+        "value": value,
+        "identity_id": identity_id,
+        "bound_at": now,
+    }
+
+
+def _account_row(
+    provider: str, user: DirectoryUser, identity_id: str | None, state: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        **_mirrored(user),
+        "provider": provider,
+        "key": user.key,
+        "identity_id": identity_id,
+        "state": state,
+        "dn_norm": normalize_dn(user.dn),
+        "modify_stamp": user.modify_stamp,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "gone_at": None,
+    }
