@@ -80,7 +80,7 @@ def test_account_locked_error() -> None:
     assert decode_response(LOCKED) == PolicyResponse(None, None, PolicyError.ACCOUNT_LOCKED)
 
 
-@pytest.mark.parametrize("number", range(9))
+@pytest.mark.parametrize("number", range(10))
 def test_every_error_number(number: int) -> None:
     assert decode_response(response(error(number))).error == PolicyError(number)
     assert [e.name for e in PolicyError] == [
@@ -93,6 +93,7 @@ def test_every_error_number(number: int) -> None:
         "PASSWORD_TOO_SHORT",
         "PASSWORD_TOO_YOUNG",
         "PASSWORD_IN_HISTORY",
+        "PASSWORD_TOO_LONG",
     ]
 
 
@@ -128,7 +129,7 @@ MALFORMED = {
     "oversized integer": response(expires(b"\x00" * 6 + b"\x01")),
     "empty integer": response(expires(b"")),
     "empty warning": response(tlv(0xA0, b"")),
-    "unknown error number": response(error(9)),
+    "unknown error number": response(error(10)),
     "unknown warning tag": response(tlv(0xA0, tlv(0x82, b"\x01"))),
     "two warnings in one": response(tlv(0xA0, tlv(0x80, b"\x01") + tlv(0x81, b"\x01"))),
     "error before warning": response(error(1), expires(b"\x01")),
