@@ -91,6 +91,12 @@ class Services:
     directory_sync: DirectorySync
     group_write_back: GroupWriteBack
 
+    def close(self) -> None:
+        """Release pooled connections: the database's and every directory's."""
+        for directory in self.directories.values():
+            directory.close()
+        self.engine.dispose()
+
     @property
     def checkpoint_interval(self) -> timedelta:
         return timedelta(seconds=self.settings.audit.checkpoint_interval_seconds)

@@ -141,7 +141,7 @@ def clock() -> FrozenClock:
 def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
     built = build_services(settings, clock)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

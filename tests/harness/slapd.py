@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.certificates import TlsFiles
 from tests.harness.missing import require_binary
 from tests.harness.ports import LOOPBACK, free_port, wait_for_port
 
@@ -132,17 +133,24 @@ def _probe_dir(candidates: tuple[str, ...], marker: str) -> Path:
     pytest.fail(message, pytrace=False)
 
 
-def config_ldif(workdir: Path) -> str:
+def config_ldif(workdir: Path, tls: TlsFiles | None = None) -> str:
     """The cn=config LDIF that ``slapadd -n0`` turns into a slapd.d directory."""
     modules = _probe_dir(_MODULE_DIRS, "back_mdb.la")
     schemas = _probe_dir(_SCHEMA_DIRS, "core.ldif")
     includes = "\n".join(f"include: file://{schemas / f'{s}.ldif'}\n" for s in _SCHEMAS)
+    tls_lines = ""
+    if tls is not None:
+        tls_lines = (
+            f"olcTLSCACertificateFile: {tls.ca_file}\n"
+            f"olcTLSCertificateFile: {tls.cert_file}\n"
+            f"olcTLSCertificateKeyFile: {tls.key_file}\n"
+        )
     return f"""\
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {workdir / "slapd.pid"}
-
+{tls_lines}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
@@ -237,7 +245,8 @@ def close_connection(conn: Connection) -> None:
 
 
 class SlapdServer:
-    """One slapd process with its own cn=config and mdb data under ``workdir``."""
+    """One slapd process with its own cn=config and mdb data under ``workdir``. With ``tls``
+    it also offers StartTLS on ``url`` and listens for ldaps:// on ``ldaps_url``."""
 
     people = SEED_PEOPLE
     groups = SEED_GROUPS
@@ -250,10 +259,12 @@ class SlapdServer:
     admin_dn = ADMIN_DN
     admin_password = ADMIN_PASSWORD
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, tls: TlsFiles | None = None) -> None:
         self.workdir = Path(workdir)
         self.host = LOOPBACK
         self.port = port or free_port(self.host)
+        self.tls = tls
+        self.ldaps_port = free_port(self.host) if tls else None
         self.confdir = self.workdir / "slapd.d"
         self.log_path = self.workdir / "slapd.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -263,6 +274,12 @@ class SlapdServer:
     @property
     def url(self) -> str:
         return f"ldap://{self.host}:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        if self.ldaps_port is None:
+            raise RuntimeError("this slapd was started without tls, so it has no ldaps:// URL")
+        return f"ldaps://{self.host}:{self.ldaps_port}"
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -275,7 +292,8 @@ class SlapdServer:
         if not self.confdir.exists():
             self._configure(require_binary("slapadd", INSTALL_HINT))
         with self.log_path.open("ab") as log:
-            cmd = [slapd, "-h", f"{self.url}/", "-F", str(self.confdir), "-d", "stats"]
+            listen = f"{self.url}/" if self.tls is None else f"{self.url}/ {self.ldaps_url}/"
+            cmd = [slapd, "-h", listen, "-F", str(self.confdir), "-d", "stats"]
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         if not self._atexit_registered:
             atexit.register(self.stop)
@@ -341,7 +359,7 @@ class SlapdServer:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         self.confdir.mkdir(parents=True)
         ldif = self.workdir / "config.ldif"
-        ldif.write_text(config_ldif(self.workdir))
+        ldif.write_text(config_ldif(self.workdir, self.tls))
         cmd = [slapadd, "-n0", "-F", str(self.confdir), "-l", str(ldif)]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:

@@ -36,7 +36,10 @@ class ManagerResolver:
         ).all()
         by_dn = {row.dn_norm: row.identity_id for row in rows}
         by_key = {row.key: row.identity_id for row in rows}
-        chain = dict(session.execute(select(Identity.id, Identity.manager_id)).tuples().all())
+        chain: dict[str, str | None] = {
+            row.id: row.manager_id
+            for row in session.execute(select(Identity.id, Identity.manager_id))
+        }
         changes: list[dict[str, str | None]] = []
         events: list[PendingEvent] = []
         for user in users:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import ssl
 import warnings
@@ -131,7 +132,9 @@ class ConnectionPool:
         for server, url in zip(self._servers, self._settings.urls, strict=True):
             conn = Connection(
                 server,
-                receive_timeout=self._settings.operation_timeout_seconds,
+                receive_timeout=math.ceil(
+                    self._settings.operation_timeout_seconds
+                ),  # ldap3 packs an int
                 raise_exceptions=False,
             )
             try:

@@ -1,0 +1,114 @@
+"""A loopback TCP proxy that cuts the connection after a set number of server bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+
+from tests.harness.ports import LOOPBACK
+
+_CHUNK = 4096
+
+
+class DroppingProxy:
+    """Forwards each accepted client connection to ``target_host:target_port`` in both
+    directions. Once ``drop_after_bytes`` bytes have gone from the server to the client (over
+    all connections, the last chunk cut to fit) it closes both sockets of that connection and
+    every later one, as a directory that dies mid-answer would. None never drops: use it to
+    measure ``bytes_to_client`` of a full exchange."""
+
+    def __init__(self, target_host: str, target_port: int, drop_after_bytes: int | None) -> None:
+        self.target = (target_host, target_port)
+        self.drop_after_bytes = drop_after_bytes
+        self.host = LOOPBACK
+        self.port = 0
+        self.bytes_to_client = 0
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"ldap://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        listener = socket.create_server((self.host, 0))
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._spawn(self._accept_loop, listener)
+
+    def stop(self) -> None:
+        """Close the listener and every open connection, then join all threads."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            _close(listener)
+        with self._lock:
+            open_sockets = list(self._sockets)
+        for sock in open_sockets:
+            _close(sock)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stop() closed the listener
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._sockets.update((client, server))
+            self._spawn(self._pump, client, server, False)
+            self._spawn(self._pump, server, client, True)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, to_client: bool) -> None:
+        try:
+            while chunk := source.recv(_CHUNK):
+                if to_client:
+                    chunk, drop = self._count(chunk)
+                    sink.sendall(chunk)
+                    if drop:
+                        break
+                else:
+                    sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            self._close_pair(source, sink)
+
+    def _count(self, chunk: bytes) -> tuple[bytes, bool]:
+        """The part of `chunk` still allowed through, and whether to drop after sending it."""
+        with self._lock:
+            if self.drop_after_bytes is None:
+                self.bytes_to_client += len(chunk)
+                return chunk, False
+            allowed = max(0, self.drop_after_bytes - self.bytes_to_client)
+            chunk = chunk[:allowed]
+            self.bytes_to_client += len(chunk)
+            return chunk, self.bytes_to_client >= self.drop_after_bytes
+
+    def _close_pair(self, *sockets: socket.socket) -> None:
+        with self._lock:
+            self._sockets.difference_update(sockets)
+        for sock in sockets:
+            _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    """Shut down (waking a thread blocked in recv or accept) and close."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
