@@ -36,6 +36,7 @@ from idgov.providers.directory.accounts import AccountMirror
 from idgov.providers.directory.groups import GroupMirror
 from idgov.providers.directory.interfaces import Directory
 from idgov.providers.directory.managers import ManagerResolver
+from idgov.providers.directory.password_change import DirectoryPasswordChange
 from idgov.providers.directory.passwords import DirectoryPasswords
 from idgov.providers.directory.sync import DirectorySync
 from idgov.providers.directory.writeback import GroupWriteBack
@@ -90,6 +91,7 @@ class Services:
     directories: dict[str, Directory]
     directory_sync: DirectorySync
     group_write_back: GroupWriteBack
+    directory_passwords: DirectoryPasswordChange
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -194,6 +196,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             ManagerResolver(trail),
         ),
         group_write_back=GroupWriteBack(sessions, clock, trail, directories),
+        directory_passwords=DirectoryPasswordChange(
+            clock, trail, policies, directories, web_sessions
+        ),
     )
 
 

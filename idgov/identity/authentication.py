@@ -97,7 +97,10 @@ class AuthenticationService:
                 if not self._lockout.timed_unlock_due(identity, policy):
                     self._refuse_locked(session, identity, source, channel, policy)
                 self._lockout.timed_unlock(session, identity)
-            if refusal is not None and identity.status in CAN_AUTHENTICATE:
+            # A recycled directory account is refused as such whatever the state of the
+            # identity its username belongs to (UNQ-1); other refusals only for usable ones.
+            recycled = refusal is not None and refusal.reason == "identifier-reused"
+            if refusal is not None and (identity.status in CAN_AUTHENTICATE or recycled):
                 name = identity.username
                 self._refuse_by_source(session, identity, name, source, channel, refusal)
                 self._count_source_refusal(session, identity, source, channel, policy, refusal)

@@ -74,7 +74,11 @@ def change_password(identity_id: str, current: object, new: object) -> StartedSe
         raise InvalidCredentials("the current password is not correct") from None
     with transaction(built.sessions) as session:
         identity = built.identities.get(session, identity_id)
-        built.passwords.change(session, identity, current, new)
+        if identity.provider == "local":
+            built.passwords.change(session, identity, current, new)
+        else:
+            assert isinstance(current, str)  # authenticated just above
+            built.directory_passwords.change(session, identity, current, new)
         # LocalPasswords revokes too when wired with the session service; a second call finds
         # nothing left and records nothing.
         built.web_sessions.revoke_all(session, identity.id, "password-change")

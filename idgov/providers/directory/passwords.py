@@ -24,7 +24,7 @@ from idgov.policies.password import DAY, aging_status
 from idgov.policies.store import PolicyStore
 from idgov.providers.directory.attributes import DirectoryUser
 from idgov.providers.directory.interfaces import Directory
-from idgov.providers.directory.models import LINKED, DirectoryAccount
+from idgov.providers.directory.models import REFUSED, DirectoryAccount
 from idgov.providers.directory.outcomes import BindOutcome, BindStatus
 from idgov.providers.interfaces import CredentialState, SourceRefusal
 
@@ -108,7 +108,7 @@ class DirectoryPasswords:
             select(DirectoryAccount).where(
                 DirectoryAccount.identity_id == identity.id,
                 DirectoryAccount.provider == identity.provider,
-                DirectoryAccount.state == LINKED,
+                DirectoryAccount.state != REFUSED,  # linked, or gone (UNQ-1 still holds)
             )
         ).first()
         return DirectoryAttempt(

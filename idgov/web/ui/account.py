@@ -92,10 +92,14 @@ def certify() -> ResponseReturnValue:
 def _password_page(
     status: int, error: str | None = None, problems: list[str] | None = None
 ) -> Response:
-    _, web_session = signed_in()
+    identity, web_session = signed_in()
+    directory = services().directories.get(identity.provider)
     page = render_template(
         "password.html",
         must_change=web_session.must_change_password,
+        directory=identity.provider if identity.provider != "local" else None,
+        changeable=identity.provider == "local"
+        or (directory is not None and directory.settings.password_change),
         error=error,
         problems=problems or [],
     )

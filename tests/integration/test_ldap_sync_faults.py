@@ -1,0 +1,154 @@
+"""Sync faults against the real slapd: a recycled uid, accounts gone, bad entries, a wrong base."""
+
+from __future__ import annotations
+
+import pytest
+from ldap3 import MODIFY_REPLACE
+from sqlalchemy import select
+
+from idgov.alerts.models import Alert
+from idgov.config import Settings
+from idgov.db import transaction
+from idgov.errors import Conflict, IdentifierReused, UnprocessableRequest
+from idgov.identity.models import IdentityStatus
+from idgov.providers.directory.models import REFUSED, DirectoryAccount
+from idgov.wiring import Services, build_services
+from tests.functional.signing import SOURCE
+from tests.harness.slapd import SlapdServer
+from tests.integration.directory_support import (
+    NAME,
+    audited,
+    identity_named,
+    with_directory,
+)
+
+pytestmark = pytest.mark.integration
+NEWCOMER_PASSWORD = "Newcomer-Pass-1"
+
+
+@pytest.fixture
+def settings(settings: Settings, own_slapd: SlapdServer) -> Settings:
+    return with_directory(settings, own_slapd)
+
+
+def add_person(slapd: SlapdServer, uid: str, cn: str, **extra: str | list[str]) -> str:
+    dn = f"uid={uid},{slapd.people_dn}"
+    attributes: dict[str, str | list[str]] = {
+        "uid": uid,
+        "cn": cn,
+        "sn": cn.split()[-1],
+        "mail": f"{uid}@idgov.test",
+        "userPassword": NEWCOMER_PASSWORD,
+    }
+    attributes.update(extra)
+    with slapd.admin_connection() as conn:
+        assert conn.add(dn, ["inetOrgPerson"], attributes), conn.result
+    return dn
+
+
+def delete_entry(slapd: SlapdServer, dn: str) -> None:
+    with slapd.admin_connection() as conn:
+        conn.delete(dn)
+
+
+def alerts_of(services: Services, kind: str) -> list[Alert]:
+    with services.sessions() as session:
+        return list(session.scalars(select(Alert).where(Alert.kind == kind)))
+
+
+@pytest.mark.req("UNQ-1")
+@pytest.mark.req("ALERT-1")
+def test_a_recycled_uid_is_refused_alerted_and_the_old_identity_kept(
+    services: Services, own_slapd: SlapdServer
+) -> None:
+    first = add_person(own_slapd, "ryan", "Ryan Reed")
+    services.directory_sync.run(NAME, full=True)
+    original = identity_named(services, "ryan")
+    delete_entry(own_slapd, first)
+    add_person(own_slapd, "ryan", "Ryan Rossi")  # same uid, new entryUUID: someone else
+    try:
+        result = services.directory_sync.run(NAME, full=True)
+        assert (result.counts["refused"], result.counts["deactivated"]) == (1, 1)
+        kept = identity_named(services, "ryan")
+        assert (kept.id, kept.printed_name) == (original.id, "Ryan Reed")
+        assert kept.status == IdentityStatus.DEACTIVATED  # gone, never deleted
+        with services.sessions() as session:
+            states = session.scalars(
+                select(DirectoryAccount.state).where(DirectoryAccount.username == "ryan")
+            ).all()
+        assert sorted(states) == ["gone", REFUSED]
+        assert len(alerts_of(services, "identifier-reuse")) == 1
+        services.directory_sync.run(NAME, full=True)
+        assert len(alerts_of(services, "identifier-reuse")) == 1  # reported, not re-alerted
+        with pytest.raises(IdentifierReused):
+            services.auth.authenticate("ryan", NEWCOMER_PASSWORD, channel="login", source=SOURCE)
+        assert len(alerts_of(services, "identifier-reuse")) == 2
+        refused = audited(services, "auth:login:failed")[-1]["new"]
+        assert refused["reason"] == "identifier-reused"
+    finally:
+        delete_entry(own_slapd, f"uid=ryan,{own_slapd.people_dn}")
+
+
+def test_entries_with_missing_or_repeated_values_are_reported_not_imported(
+    services: Services, own_slapd: SlapdServer
+) -> None:
+    twice = add_person(own_slapd, "twomail", "Two Mail", mail=["a@idgov.test", "b@idgov.test"])
+    bad_name = add_person(own_slapd, "bad name", "Bad Name")
+    try:
+        result = services.directory_sync.run(NAME, full=True)
+        problems = {p["dn"]: p["problem"] for p in result.problems}
+        assert "has 2 values" in problems[twice]
+        assert "username" in problems[bad_name]
+        assert result.counts["created"] == len(own_slapd.people)
+    finally:
+        delete_entry(own_slapd, twice)
+        delete_entry(own_slapd, bad_name)
+
+
+def test_a_wrong_user_base_does_not_deactivate_everyone(
+    services: Services, settings: Settings, own_slapd: SlapdServer
+) -> None:
+    services.directory_sync.run(NAME, full=True)
+    wrong = build_services(with_directory(settings, own_slapd, user_base=own_slapd.groups_dn))
+    try:
+        with pytest.raises(Conflict, match="looks like a wrong user_base"):
+            wrong.directory_sync.run(NAME, full=True)
+        assert identity_named(services, "bob").status == IdentityStatus.PENDING_VERIFICATION
+        result = wrong.directory_sync.run(NAME, full=True, allow_mass_deactivation=True)
+        assert result.counts["deactivated"] == len(own_slapd.people)
+    finally:
+        wrong.close()
+
+
+@pytest.mark.req("PWD-2")
+@pytest.mark.req("PWD-4")
+def test_password_change_through_idgov_applies_idgovs_rules_and_the_directorys(
+    services: Services, own_slapd: SlapdServer
+) -> None:
+    carol = own_slapd.people["carol"]
+    services.directory_sync.run(NAME, full=True)
+    first, second = "Harbour-Quartz-Ember-19", "Willow-Copper-Signal-52"
+    try:
+        change(services, "carol", carol.password, first)
+        assert own_slapd.can_bind(carol.dn, first)
+        assert not own_slapd.can_bind(carol.dn, carol.password)
+        with pytest.raises(UnprocessableRequest, match="at least"):
+            change(services, "carol", first, "short")
+        change(services, "carol", first, second)
+        with pytest.raises(UnprocessableRequest, match="last 12 passwords"):
+            change(services, "carol", second, first)  # idgov's history, kept as argon2 hashes
+        assert [e["new"]["provider"] for e in audited(services, "credential:password:changed")] == [
+            NAME,
+            NAME,
+        ]
+    finally:
+        with own_slapd.admin_connection() as conn:
+            conn.extend.standard.modify_password(carol.dn, None, carol.password)
+            conn.modify(carol.dn, {"pwdReset": [(MODIFY_REPLACE, ["FALSE"])]})
+
+
+def change(services: Services, username: str, current: str, new: str) -> None:
+    with transaction(services.sessions) as session:
+        identity = services.identities.by_username(session, username)
+        assert identity is not None
+        services.directory_passwords.change(session, identity, current, new)
