@@ -11,6 +11,7 @@ from idgov.logs import configure_logging
 from idgov.tokens import loss_api
 from idgov.web import health
 from idgov.web.api import alerts as api_alerts
+from idgov.web.api import directories as api_directories
 from idgov.web.api import identities as api_identities
 from idgov.web.api import meta
 from idgov.web.api import policies as api_policies
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(api_session.bp)
+    app.register_blueprint(api_directories.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)

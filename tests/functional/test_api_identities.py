@@ -9,43 +9,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.test import TestResponse
 
 from idgov.alerts.models import Alert
 from idgov.clock import FrozenClock, iso_utc
 from idgov.db import transaction
 from idgov.identity.models import Identity, IdentityStatus, Role
 from idgov.wiring import Services
-from tests.functional.people import PASSWORD, events, fast_hashing, load, person, problem
+from tests.functional.api_client import json_login, sign_in
+from tests.functional.people import events, fast_hashing, load, person, problem
 
 BASE = "/api/v1/identities"
-
-
-@dataclass
-class Api:
-    """A signed-in person's JSON client: writes carry the session's X-CSRF-Token."""
-
-    client: FlaskClient
-    csrf: str
-
-    def get(self, path: str) -> TestResponse:
-        return self.client.get(path)
-
-    def post(self, path: str, body: Any = None, **extra: Any) -> TestResponse:
-        return self.client.post(path, json=body, headers={"X-CSRF-Token": self.csrf}, **extra)
-
-
-def json_login(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
-    return client.post("/api/v1/session", json={"username": username, "password": password})
-
-
-def sign_in(app: Flask, username: str, password: str = PASSWORD) -> Api:
-    client = app.test_client()
-    response = json_login(client, username, password)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return Api(client, response.get_json()["csrf_token"])
 
 
 def verify(services: Services, who: str, by: str) -> None:

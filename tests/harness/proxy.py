@@ -25,6 +25,7 @@ class DroppingProxy:
         self.host = LOOPBACK
         self.port = 0
         self.bytes_to_client = 0
+        self.connections = 0  # accepted so far
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -63,6 +64,8 @@ class DroppingProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # stop() closed the listener
+            with self._lock:
+                self.connections += 1
             try:
                 server = socket.create_connection(self.target, timeout=5)
             except OSError:

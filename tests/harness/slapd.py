@@ -278,7 +278,7 @@ class SlapdServer:
     @property
     def ldaps_url(self) -> str:
         if self.ldaps_port is None:
-            raise RuntimeError("this slapd was started without tls, so it has no ldaps:// URL")
+            raise RuntimeError("this SlapdServer was made without tls: it has no ldaps:// URL")
         return f"ldaps://{self.host}:{self.ldaps_port}"
 
     def is_running(self) -> bool:

@@ -27,13 +27,16 @@ def _resolve(
     names: Mapping[str, str],
     resolved: dict[str, dict[str, Via]],
     visiting: set[str],
-) -> dict[str, Via]:
+) -> tuple[dict[str, Via], bool]:
+    """The group's members and whether that answer is complete: a walk that had to cut a
+    cycle somewhere below depends on where it entered, so it is not kept for reuse."""
     done = resolved.get(group)
     if done is not None:
-        return done
+        return done, True
     visiting.add(group)
     members: dict[str, Via] = {}
     nested: list[str] = []
+    complete = True
     for member in groups[group]:
         if member in groups:
             nested.append(member)
@@ -41,9 +44,12 @@ def _resolve(
             members[member] = None
     for child in nested:
         if child in visiting:
-            continue  # a cycle: the child's members are reached already through this chain
+            complete = False  # a cycle: the child's members are reached through this chain
+            continue
         prefix = names.get(child, child)
-        for account, via in _resolve(child, groups, names, resolved, visiting).items():
+        held, child_complete = _resolve(child, groups, names, resolved, visiting)
+        complete = complete and child_complete
+        for account, via in held.items():
             path = prefix if via is None else prefix + PATH_SEPARATOR + via
             if account not in members:
                 members[account] = path
@@ -52,11 +58,9 @@ def _resolve(
             if known is not None and _hops(path) < _hops(known):
                 members[account] = path
     visiting.discard(group)
-    # Inside a cycle the result depends on where the walk entered, so only memoize groups
-    # resolved with nothing of theirs still open.
-    if not visiting & set(nested):
+    if complete or not visiting:
         resolved[group] = members
-    return members
+    return members, complete
 
 
 def _hops(path: str) -> int:

@@ -63,7 +63,7 @@ class GroupWriteBack:
             )
         try:
             verified = directory.remove_member(group_dn, member_dn)
-        except ProviderUnavailable as exc:
+        except (ProviderUnavailable, Conflict) as exc:
             self._failed(grant_id, group_dn, member_dn, exc.detail, reason)
             raise
         if not verified:

@@ -8,10 +8,10 @@ import ssl
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from idgov.errors import ConfigurationError, ProviderUnavailable
+from idgov.errors import ConfigurationError, Conflict, ProviderUnavailable
 from idgov.providers.directory.settings import DirectorySettings
 
 with warnings.catch_warnings():
@@ -21,9 +21,18 @@ with warnings.catch_warnings():
     from ldap3.core.exceptions import LDAPException
 
 
+Kind = Literal["service", "anonymous"]
+T = TypeVar("T")
+
+
 class DirectoryUnavailable(ProviderUnavailable):
     """No server of the directory answered, or one failed mid-operation: refuse, never fall
     back (DESIGN: fail closed)."""
+
+
+class DirectoryRefused(Conflict):
+    """The directory answered but refused a change (access rights, schema): retrying the
+    same change will not help; someone must look at the directory."""
 
 
 class VerifiedTls(Tls):  # type: ignore[misc]  # ldap3 has no type hints
@@ -87,42 +96,56 @@ class ConnectionPool:
             connect_timeout=self._settings.connect_timeout_seconds,
         )
 
-    @contextmanager
-    def service(self) -> Iterator[Connection]:
-        with self._lease("service") as conn:
-            yield conn
+    def run(self, kind: Kind, operation: Callable[[Connection], T]) -> T:
+        """Run `operation` on a pooled connection of `kind` ("service": bound as the service
+        account; "anonymous": for binds as users). A pooled connection the server has closed
+        meanwhile (idle timeout, restart) is dropped and the operation tried again; a failure
+        on a new connection is final."""
+        while True:
+            conn, reused = self._take(kind)
+            try:
+                result = operation(conn)
+            except (LDAPException, OSError) as exc:
+                _discard(conn)
+                if reused:
+                    continue  # a stale idle connection: dropped, try the next (or a new one)
+                raise _failed(exc) from None
+            except BaseException:
+                _discard(conn)
+                raise
+            self._give_back(kind, conn)
+            return result
 
     @contextmanager
-    def anonymous(self) -> Iterator[Connection]:
-        with self._lease("anonymous") as conn:
+    def fresh(self, kind: Kind) -> Iterator[Connection]:
+        """A new connection for a long operation (a paged listing): never a stale one."""
+        conn = self._open(kind == "service")
+        try:
             yield conn
+        except (LDAPException, OSError) as exc:
+            _discard(conn)
+            raise _failed(exc) from None
+        except BaseException:
+            _discard(conn)
+            raise
+        self._give_back(kind, conn)
 
     def close(self) -> None:
         for idle in self._idle.values():
             while not idle.empty():
                 _discard(idle.get_nowait())
 
-    @contextmanager
-    def _lease(self, kind: str) -> Iterator[Connection]:
-        idle = self._idle[kind]
+    def _take(self, kind: Kind) -> tuple[Connection, bool]:
         try:
-            conn = idle.get_nowait()
+            return self._idle[kind].get_nowait(), True
         except queue.Empty:
-            conn = self._open(kind == "service")
-        try:
-            yield conn
-        except (LDAPException, OSError) as exc:
-            _discard(conn)
-            raise DirectoryUnavailable(
-                f"the directory failed during the operation: {_describe(exc)}"
-            ) from None
-        except BaseException:
-            _discard(conn)
-            raise
+            return self._open(kind == "service"), False
+
+    def _give_back(self, kind: Kind, conn: Connection) -> None:
         if conn.closed:
             return
         try:
-            idle.put_nowait(conn)
+            self._idle[kind].put_nowait(conn)
         except queue.Full:
             _discard(conn)
 
@@ -137,6 +160,10 @@ class ConnectionPool:
                 ),  # ldap3 packs an int
                 raise_exceptions=False,
             )
+            # ldap3 skips an address that failed in the last few seconds and then reports only
+            # "invalid server address": forget that, so a server that is back is used at once
+            # and a failing one says why each time (failover across URLs is ours).
+            server.reset_availability()
             try:
                 conn.open()
                 if self._settings.tls == "starttls" and not conn.start_tls():
@@ -185,6 +212,10 @@ def _discard(conn: Connection) -> None:
         with suppress(OSError):
             sock.close()
         conn.socket = None
+
+
+def _failed(exc: BaseException) -> DirectoryUnavailable:
+    return DirectoryUnavailable(f"the directory failed during the operation: {_describe(exc)}")
 
 
 def _describe(exc: BaseException) -> str:

@@ -19,7 +19,11 @@ from idgov.providers.directory.attributes import (
 )
 from idgov.providers.directory.outcomes import BindOutcome, BindStatus
 from idgov.providers.directory.settings import DirectorySettings
-from idgov.providers.ldap.connections import ConnectionPool, DirectoryUnavailable
+from idgov.providers.ldap.connections import (
+    ConnectionPool,
+    DirectoryRefused,
+    DirectoryUnavailable,
+)
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(tagMap|typeMap) is deprecated", DeprecationWarning)
@@ -62,8 +66,10 @@ class LdapIdentityProvider:
         when there are several or the entry is unusable."""
         value = escape_filter_chars(username)
         query = f"(&{self.user_filter}({self.attributes.username}={value}))"
-        with self._pool.service() as conn:
-            entries = list(self._search(conn, self.settings.user_base, query, users=True))
+        entries = self._pool.run(
+            "service",
+            lambda conn: list(self._search(conn, self.settings.user_base, query, users=True)),
+        )
         if not entries:
             return None
         if len(entries) > 1:
@@ -80,10 +86,12 @@ class LdapIdentityProvider:
         RFC 4513 5.1.2 makes it an unauthenticated bind that many servers accept."""
         if not password:
             return BindOutcome(BindStatus.BAD_CREDENTIALS, diagnostic="empty password")
-        with self._pool.anonymous() as conn:
+
+        def bind_as(conn: Connection) -> dict[str, Any]:
             conn.rebind(dn or DUMMY_DN, password, controls=[ppolicy.request_control()])
-            result = conn.result or {}
-        return self._decode_bind(result)
+            return dict(conn.result or {})
+
+        return self._decode_bind(self._pool.run("anonymous", bind_as))
 
     def _decode_bind(self, result: dict[str, Any]) -> BindOutcome:
         code = int(result.get("result", 80))
@@ -103,7 +111,7 @@ class LdapIdentityProvider:
     def users(self, since: str | None = None) -> Iterator[DirectoryUser | EntryProblem]:
         """Every user entry (paged, RFC 2696), or those changed since the high-water mark."""
         query = self._since(self.user_filter, self.attributes.modify_stamp, since)
-        with self._pool.service() as conn:
+        with self._pool.fresh("service") as conn:
             for dn, raw in self._search(conn, self.settings.user_base, query, users=True):
                 yield parse_user(dn, raw, self.attributes, self.settings.preset)
 
@@ -111,7 +119,7 @@ class LdapIdentityProvider:
         if not self.settings.group_base:
             return
         query = self._since(self.group_filter, self.attributes.group_modify_stamp, since)
-        with self._pool.service() as conn:
+        with self._pool.fresh("service") as conn:
             for dn, raw in self._search(conn, self.settings.group_base, query, users=False):
                 yield parse_group(dn, raw, self.attributes, self.settings.preset)
 
@@ -153,32 +161,39 @@ class LdapIdentityProvider:
     def group_members(self, group_dn: str) -> set[str]:
         """The group's direct members as normalized DNs, read fresh from the directory."""
         member = self.attributes.group_member
-        with self._pool.service() as conn:
+
+        def read(conn: Connection) -> dict[str, list[bytes]]:
             if not conn.search(group_dn, "(objectClass=*)", BASE, attributes=[member]):
-                raise DirectoryUnavailable(f"cannot read group {group_dn}: {conn.result}")
-            raw = conn.response[0]["raw_attributes"] if conn.response else {}
+                raise DirectoryUnavailable(f"cannot read group {group_dn}: {_words(conn.result)}")
+            return dict(conn.response[0]["raw_attributes"]) if conn.response else {}
+
+        raw = self._pool.run("service", read)
         values: list[bytes] = next((v for k, v in raw.items() if k.lower() == member.lower()), [])
         return {normalize_dn(value.decode("utf-8", "replace")) for value in values}
 
     def remove_member(self, group_dn: str, member_dn: str) -> bool:
         """Remove `member_dn` from the group, then read the group back: True only when the
-        directory no longer lists it (the revocation is verified, not assumed)."""
+        directory no longer lists it (the revocation is verified, not assumed). A directory
+        that refuses the change (rights, schema) raises DirectoryRefused."""
         member = self.attributes.group_member
-        with self._pool.service() as conn:
+
+        def remove(conn: Connection) -> dict[str, Any]:
             conn.modify(group_dn, {member: [(MODIFY_DELETE, [member_dn])]})
-            code = conn.result.get("result")
-            if code not in (0, NO_SUCH_ATTRIBUTE):
-                raise DirectoryUnavailable(
-                    f"the directory refused to remove {member_dn} from {group_dn}: "
-                    f"{conn.result.get('description')} {conn.result.get('message') or ''}".strip()
-                )
+            return dict(conn.result or {})
+
+        result = self._pool.run("service", remove)
+        if result.get("result") not in (0, NO_SUCH_ATTRIBUTE):
+            raise DirectoryRefused(
+                f"the directory refused to remove {member_dn} from {group_dn}: {_words(result)}"
+            )
         return normalize_dn(member_dn) not in self.group_members(group_dn)
 
     def change_password(self, dn: str, current: str, new: str) -> str | None:
         """The person's own change, bound as themself: RFC 3062 password modify on OpenLDAP
         (with the ppolicy control, so its refusals can be named), unicodePwd delete+add on AD
         ([MS-ADTS] 3.1.1.3.1.5.1). None when changed, else why the directory refused."""
-        with self._pool.anonymous() as conn:
+
+        def change(conn: Connection) -> dict[str, Any] | str:
             if not conn.rebind(dn, current, controls=[ppolicy.request_control()]):
                 return f"the directory refused the current password ({_words(conn.result)})"
             if self.settings.preset == "active-directory":
@@ -187,7 +202,11 @@ class LdapIdentityProvider:
                 conn.extend.standard.modify_password(
                     dn, current, new, controls=[ppolicy.request_control()]
                 )
-            result = conn.result or {}
+            return dict(conn.result or {})
+
+        result = self._pool.run("anonymous", change)
+        if isinstance(result, str):
+            return result
         if result.get("result") == 0:
             return None
         control = (result.get("controls") or {}).get(ppolicy.PPOLICY_OID)
@@ -196,9 +215,8 @@ class LdapIdentityProvider:
         except ValueError:
             error = None
         if error is not None:
-            return "the directory's password policy refused it: " + error.name.lower().replace(
-                "_", " "
-            )
+            rule = error.name.lower().replace("_", " ")
+            return f"the directory's password policy refused it: {rule}"
         return f"the directory refused the new password ({_words(result)})"
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from idgov.clock import iso_utc
 from idgov.db import transaction
+from idgov.entitlements.reads import EntitlementReader
 from idgov.identity.models import Identity
 from idgov.identity.services import NewIdentity
 from idgov.web.api.admin_schemas import (
@@ -19,7 +20,9 @@ from idgov.web.api.admin_schemas import (
     TemporaryPassword,
     VerificationIn,
 )
+from idgov.web.api.directory_schemas import HoldingList, HoldingOut
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.schemas import Schema
 from idgov.web.auth import roles_required, signed_in
 from idgov.web.context import services
 
@@ -36,7 +39,7 @@ def _me(session: Session) -> Identity:
     return services().identities.get(session, signed_in()[0].id)
 
 
-def _json(model: IdentityOut | TemporaryPassword, status: int = 200) -> Response:
+def _json(model: Schema, status: int = 200) -> Response:
     response = jsonify(model.model_dump())
     response.status_code = status
     return response
@@ -81,6 +84,23 @@ def create_identity(body: IdentityIn) -> Response:
 def get_identity(identity_id: str) -> Response:
     with services().sessions() as session:
         return _json(_out(session, services().identities.get(session, identity_id)))
+
+
+@bp.get("/<identity_id>/entitlements")
+@roles_required(*READERS)
+@api_doc(
+    summary="What the identity holds now: directory groups (nested ones with their path) and "
+    "host-system roles (REV-1)",
+    response=HoldingList,
+    tags=["identities"],
+    errors=[401, 403, 404],
+)
+def identity_entitlements(identity_id: str) -> Response:
+    with services().sessions() as session:
+        services().identities.get(session, identity_id)
+        held = EntitlementReader().of_identity(session, identity_id)
+    out = [HoldingOut(**{**vars(h), "granted_at": iso_utc(h.granted_at)}) for h in held]
+    return _json(HoldingList(entitlements=out))
 
 
 @bp.post("/<identity_id>/verification")
