@@ -118,7 +118,9 @@ def pdf_pages(data: bytes) -> int:
 def pdf_text(data: bytes) -> bytes:
     """Every content stream, inflated (readable text only with a core font)."""
     parts = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    # fpdf2 writes "stream\n...\nendstream"; a compressed stream may itself end in a CR byte,
+    # so the pattern must not treat one as part of the line break.
+    for stream in re.findall(rb"stream\n(.*?)\nendstream", data, re.S):
         try:
             parts.append(zlib.decompress(stream))
         except zlib.error:

@@ -9,9 +9,9 @@ from flask import Flask
 
 from idgov.wiring import Services
 from tests.functional import test_cli
+from tests.functional.api_client import sign_in
 from tests.functional.loss_support import Team, add_token, case_of, report, team
 from tests.functional.people import events, problem
-from tests.functional.test_api_identities import sign_in
 
 Cli = test_cli.Cli
 cli = test_cli.cli

@@ -23,13 +23,13 @@ from idgov.exports import pdf, streams
 from idgov.signatures.export import SignatureExporter, SignatureFilter
 from idgov.signatures.models import Signature
 from idgov.wiring import Services
+from tests.functional.api_client import Api, sign_in
 from tests.functional.hosts import bearer, register, token_for
 from tests.functional.people import fast_hashing, person, problem
 from tests.functional.signing import body as signing_body
 from tests.functional.signing import prepare, signer
 from tests.functional.signing import record as signing_record
 from tests.functional.signing_support import SignatureMaker, digest_of, record_ref
-from tests.functional.test_api_identities import Api, sign_in
 from tests.functional.test_audit_export import pdf_text
 
 BASE = "/api/v1/signatures"

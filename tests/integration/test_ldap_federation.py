@@ -15,6 +15,7 @@ from idgov.alerts.models import Alert
 from idgov.clients.models import HostClient
 from idgov.clock import FrozenClock
 from idgov.config import Settings
+from idgov.db import transaction
 from idgov.entitlements.models import Entitlement, EntitlementGrant
 from idgov.errors import (
     AuthenticationRefused,
@@ -293,3 +294,24 @@ def test_sync_run_is_recorded_with_counts(synced: Services) -> None:
         run = session.scalars(select(DirectorySyncRun)).one()
     assert json.loads(run.counts)["created"] > 0
     assert run.high_water is not None
+
+
+@pytest.mark.req("PWD-3")
+def test_directory_people_are_warned_before_idgovs_maximum_age(
+    synced: Services, clock: FrozenClock
+) -> None:
+    with synced.sessions() as session:
+        created = session.scalars(
+            select(DirectoryAccount.password_changed_at).where(DirectoryAccount.username == "dave")
+        ).one()
+    assert created is not None  # no pwdChangedTime: the entry's createTimestamp
+    clock.advance(created + timedelta(days=90 - 7) - clock.now())
+    with transaction(synced.sessions) as session:
+        assert synced.password_aging.run(session) == 0  # pending verification: not active
+    verify_all(synced, prepare(synced)[1], "dave")
+    with transaction(synced.sessions) as session:
+        assert synced.password_aging.run(session) == 1
+    with transaction(synced.sessions) as session:
+        assert synced.password_aging.run(session) == 0  # told once per window
+    [notice] = audited(synced, "alert:password-expiry-warning:raised")
+    assert "directory (corp)" in str(notice["new"])

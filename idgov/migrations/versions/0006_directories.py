@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("locked", sa.Boolean(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("modify_stamp", sa.String(length=64), nullable=True),
+        sa.Column("warned_days", sa.Integer(), nullable=True),
         sa.Column("first_seen_at", UTCDateTime(), nullable=False),
         sa.Column("last_seen_at", UTCDateTime(), nullable=False),
         sa.Column("gone_at", UTCDateTime(), nullable=True),

@@ -285,7 +285,9 @@ def _mirrored(user: DirectoryUser) -> dict[str, Any]:
         "dn": user.dn,
         "username": user.username,
         "manager_dn": user.manager_dn,
-        "password_changed_at": user.password_changed_at,
+        # The password's age counts from its last change, else from the entry's creation
+        # (a directory without pwdChangedTime: the password is as old as the account).
+        "password_changed_at": user.password_changed_at or user.created_at,
         "password_expires_at": user.password_expires_at,
         "must_change": user.must_change,
         "locked": user.locked,

@@ -36,6 +36,7 @@ class DirectoryAccount(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     modify_stamp: Mapped[str | None] = mapped_column(String(64))
+    warned_days: Mapped[int | None] = mapped_column(Integer)  # last aging warning sent (PWD-3)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
