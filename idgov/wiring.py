@@ -191,9 +191,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             clock,
             trail,
             directories,
-            AccountMirror(trail, ledger, identities),
+            AccountMirror(trail, ledger),
             GroupMirror(trail, GrantLedger(trail)),
             ManagerResolver(trail),
+            identities,
         ),
         group_write_back=GroupWriteBack(sessions, clock, trail, directories),
         directory_passwords=DirectoryPasswordChange(

@@ -14,11 +14,10 @@ from idgov.providers.directory.attributes import (
     DirectoryUser,
     EntryProblem,
     attribute_map,
-    generalized_time,
-    normalize_dn,
     parse_group,
     parse_user,
 )
+from idgov.providers.directory.syntax import generalized_time, normalize_dn
 
 OPENLDAP = PRESETS["openldap"]
 AD = PRESETS["active-directory"]

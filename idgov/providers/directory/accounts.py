@@ -8,13 +8,11 @@ is a matter of seconds. Every change is audited with its old and new values.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from idgov.audit.context import Target
@@ -23,46 +21,19 @@ from idgov.clock import iso_utc
 from idgov.errors import IdentifierReused, InvalidRequest
 from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger, bound_values
 from idgov.identity.models import IdentifierBinding, Identity, IdentityStatus
-from idgov.identity.services import IdentityService, created_values, validated_person
+from idgov.identity.services import created_values, validated_person
 from idgov.identity.usernames import normalize_username
-from idgov.providers.directory.attributes import DirectoryUser, normalize_dn
+from idgov.providers.directory import lookups
+from idgov.providers.directory.attributes import DirectoryUser
 from idgov.providers.directory.models import GONE, LINKED, REFUSED, DirectoryAccount
-
-CHUNK = 500  # IN-list size for lookups
-# Account columns mirrored from the directory and compared on every sync.
-MIRRORED = (
-    "dn",
-    "username",
-    "manager_dn",
-    "password_changed_at",
-    "password_expires_at",
-    "must_change",
-    "locked",
-    "disabled",
-)
-
-
-@dataclass
-class MirrorReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    refused: int = 0
-    deactivated: int = 0
-    returned: int = 0  # back in the directory after being gone: needs a rehire (IDV-1)
-    problems: list[dict[str, str]] = field(default_factory=list)
-
-    def problem(self, dn: str, text: str) -> None:
-        self.problems.append({"dn": dn, "problem": text})
+from idgov.providers.directory.reports import MirrorReport
+from idgov.providers.directory.syntax import normalize_dn
 
 
 class AccountMirror:
-    def __init__(
-        self, trail: AuditTrail, ledger: IdentifierLedger, identities: IdentityService
-    ) -> None:
+    def __init__(self, trail: AuditTrail, ledger: IdentifierLedger) -> None:
         self._trail = trail
         self._ledger = ledger
-        self._identities = identities
 
     def apply(
         self,
@@ -74,10 +45,10 @@ class AccountMirror:
     ) -> None:
         """Create, update or refuse each entry. Entries whose username is bound to another
         identity (a recycled account) are refused once, audited and alerted (UNQ-1)."""
-        accounts = _accounts(session, provider, (u.key for u in users))
-        people = _identities(session, (a["identity_id"] for a in accounts.values()))
-        bindings = _username_owners(session, (u.username for u in users))
-        subjects = _subject_owners(session, provider, (u.key for u in users))
+        accounts = lookups.accounts(session, provider, (u.key for u in users))
+        people = lookups.identities(session, (a["identity_id"] for a in accounts.values()))
+        bindings = lookups.username_owners(session, (u.username for u in users))
+        subjects = lookups.subject_owners(session, provider, (u.key for u in users))
         events: list[PendingEvent] = []
         new_identities: list[dict[str, Any]] = []
         new_bindings: list[dict[str, Any]] = []
@@ -234,51 +205,6 @@ class AccountMirror:
         with suppress(IdentifierReused):
             self._ledger.refuse_if_taken(session, USERNAME, "", username, claimant)
 
-    def deactivate_gone(
-        self,
-        session: Session,
-        provider: str,
-        seen_keys: set[str],
-        now: datetime,
-        report: MirrorReport,
-        max_percent: int,
-    ) -> None:
-        """A full sync's last step: linked accounts the directory no longer lists are marked
-        gone and their identities deactivated, never deleted (REC-1). Refuses when that would
-        be more than `max_percent` of them (a mis-set base or filter must not empty idgov)."""
-        linked = session.execute(
-            select(DirectoryAccount.id, DirectoryAccount.key, DirectoryAccount.identity_id).where(
-                DirectoryAccount.provider == provider, DirectoryAccount.state == LINKED
-            )
-        ).all()
-        gone = [row for row in linked if row.key not in seen_keys]
-        if gone and len(gone) * 100 > max_percent * len(linked) and len(gone) > 1:
-            raise MassDeactivation(len(gone), len(linked))
-        for row in gone:
-            session.execute(
-                update(DirectoryAccount)
-                .where(DirectoryAccount.id == row.id)
-                .values(state=GONE, gone_at=now)
-            )
-            identity = session.get(Identity, row.identity_id)
-            if identity is not None and identity.status != IdentityStatus.DEACTIVATED:
-                self._identities.transition(
-                    session,
-                    identity,
-                    IdentityStatus.DEACTIVATED,
-                    f"gone from the directory {provider}",
-                )
-            report.deactivated += 1
-
-
-class MassDeactivation(Exception):
-    def __init__(self, gone: int, linked: int) -> None:
-        super().__init__(
-            f"the directory no longer lists {gone} of {linked} mirrored accounts; deactivating "
-            "them all looks like a wrong user_base or user_filter. Nothing was changed. If it "
-            "is right, run the sync with --allow-mass-deactivation."
-        )
-
 
 def _mirrored(user: DirectoryUser) -> dict[str, Any]:
     return {
@@ -297,72 +223,6 @@ def _mirrored(user: DirectoryUser) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return iso_utc(value) if isinstance(value, datetime) else value
-
-
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    items = list(dict.fromkeys(v for v in values if v is not None))
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-def _accounts(session: Session, provider: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    columns = [DirectoryAccount.id, DirectoryAccount.key, DirectoryAccount.identity_id]
-    columns += [DirectoryAccount.state] + [getattr(DirectoryAccount, n) for n in MIRRORED]
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(keys):
-        rows = session.execute(
-            select(*columns).where(
-                DirectoryAccount.provider == provider, DirectoryAccount.key.in_(chunk)
-            )
-        )
-        found.update({row.key: dict(row._mapping) for row in rows})
-    return found
-
-
-def _subject_owners(session: Session, provider: str, keys: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in _chunks(keys):
-        rows = session.execute(
-            select(IdentifierBinding.value, IdentifierBinding.identity_id).where(
-                IdentifierBinding.kind == SUBJECT,
-                IdentifierBinding.namespace == provider,
-                IdentifierBinding.value.in_(chunk),
-            )
-        )
-        found.update({row.value: row.identity_id for row in rows})
-    return found
-
-
-def _identities(session: Session, ids: Iterable[str | None]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
-        rows = session.execute(
-            select(Identity.id, Identity.username, Identity.printed_name, Identity.email).where(
-                Identity.id.in_(chunk)
-            )
-        )
-        found.update({row.id: dict(row._mapping) for row in rows})
-    return found
-
-
-def _username_owners(session: Session, usernames: Iterable[str]) -> dict[str, str]:
-    names = []
-    for raw in usernames:
-        try:
-            names.append(normalize_username(raw))
-        except InvalidRequest:
-            continue
-    found: dict[str, str] = {}
-    for chunk in _chunks(names):
-        rows = session.execute(
-            select(IdentifierBinding.value, IdentifierBinding.identity_id).where(
-                IdentifierBinding.kind == USERNAME,
-                IdentifierBinding.namespace == "",
-                IdentifierBinding.value.in_(chunk),
-            )
-        )
-        found.update({row.value: row.identity_id for row in rows})
-    return found
 
 
 def _identity_row(

@@ -15,9 +15,10 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.entitlements.grants import GrantKey, GrantLedger, GrantReport, Holder
 from idgov.entitlements.models import DIRECTORY_GROUP, Entitlement
-from idgov.providers.directory.attributes import DirectoryGroup, normalize_dn
+from idgov.providers.directory.attributes import DirectoryGroup
 from idgov.providers.directory.memberships import effective_members
 from idgov.providers.directory.models import LINKED, DirectoryAccount, DirectoryGroupEntry
+from idgov.providers.directory.syntax import normalize_dn
 
 
 @dataclass

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.identity.models import Identity
-from idgov.providers.directory.accounts import MirrorReport
-from idgov.providers.directory.attributes import DirectoryUser, normalize_dn
+from idgov.providers.directory.attributes import DirectoryUser
 from idgov.providers.directory.models import LINKED, DirectoryAccount
+from idgov.providers.directory.reports import MirrorReport
+from idgov.providers.directory.syntax import normalize_dn
 
 SET_MANAGER = (
     update(Identity)

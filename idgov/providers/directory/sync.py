@@ -23,12 +23,15 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.errors import Conflict, NotFound, ProviderUnavailable
-from idgov.providers.directory.accounts import AccountMirror, MassDeactivation, MirrorReport
+from idgov.identity.services import IdentityService
+from idgov.providers.directory.accounts import AccountMirror
 from idgov.providers.directory.attributes import DirectoryGroup, DirectoryUser, EntryProblem
+from idgov.providers.directory.departures import MassDeactivation, deactivate_gone
 from idgov.providers.directory.groups import GroupMirror
 from idgov.providers.directory.interfaces import Directory
 from idgov.providers.directory.managers import ManagerResolver
 from idgov.providers.directory.models import DirectorySyncRun
+from idgov.providers.directory.reports import MirrorReport
 
 MAX_PROBLEMS_KEPT = 500
 FULL, INCREMENTAL = "full", "incremental"
@@ -64,6 +67,7 @@ class DirectorySync:
         accounts: AccountMirror,
         groups: GroupMirror,
         managers: ManagerResolver,
+        identities: IdentityService,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -72,6 +76,7 @@ class DirectorySync:
         self._accounts = accounts
         self._groups = groups
         self._managers = managers
+        self._identities = identities
 
     def run(
         self, name: str, *, full: bool = False, allow_mass_deactivation: bool = False
@@ -156,7 +161,7 @@ class DirectorySync:
             managers = self._managers.apply(session, name, listing.users, report)
             if kind == FULL:
                 keys = {user.key for user in listing.users}
-                self._accounts.deactivate_gone(session, name, keys, started, report, limit)
+                deactivate_gone(self._identities, session, name, keys, started, report, limit)
             groups = self._groups.apply(session, name, listing.groups, started, full=kind == FULL)
             grants = groups.grants
             counts = {

@@ -15,9 +15,9 @@ from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.entitlements.models import EntitlementGrant
 from idgov.errors import Conflict, NotFound, ProviderUnavailable
-from idgov.providers.directory.attributes import normalize_dn
 from idgov.providers.directory.interfaces import Directory
 from idgov.providers.directory.models import DirectoryAccount, DirectoryGroupEntry
+from idgov.providers.directory.syntax import normalize_dn
 
 WRITE_BACK = "write-back"
 

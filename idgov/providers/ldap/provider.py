@@ -13,12 +13,12 @@ from idgov.providers.directory.attributes import (
     DirectoryUser,
     EntryProblem,
     attribute_map,
-    normalize_dn,
     parse_group,
     parse_user,
 )
 from idgov.providers.directory.outcomes import BindOutcome, BindStatus
 from idgov.providers.directory.settings import DirectorySettings
+from idgov.providers.directory.syntax import normalize_dn
 from idgov.providers.ldap.connections import (
     ConnectionPool,
     DirectoryRefused,
