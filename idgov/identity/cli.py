@@ -115,7 +115,7 @@ def unlock(username: str, officer: str, reason: str) -> None:
 @identities.command()
 @click.argument("username")
 @click.option("--reason", required=True)
-@click.option("--provider", help="Identity source of a new subject, e.g. ldap:corp.")
+@click.option("--provider", help="Identity source of a new subject, the directory name, e.g. corp.")
 @click.option("--subject", help="The returning person's new account key in that source.")
 def rehire(username: str, reason: str, provider: str | None, subject: str | None) -> None:
     """Relink a returning person to their own identity (never a new one); verify again after."""

@@ -62,9 +62,10 @@ def verify_all(services: Services, admin_id: str, *usernames: str) -> None:
             services.identities.certify(session, who, statement_for(who.printed_name), "web", None)
 
 
-def set_attribute(slapd: SlapdServer, uid: str, attribute: str, value: str) -> None:
+def set_attribute(slapd: SlapdServer, uid: str, attribute: str, value: str | list[str]) -> None:
     with slapd.admin_connection() as conn:
-        conn.modify(f"uid={uid},{slapd.people_dn}", {attribute: [(MODIFY_REPLACE, [value])]})
+        values = value if isinstance(value, list) else [value]
+        conn.modify(f"uid={uid},{slapd.people_dn}", {attribute: [(MODIFY_REPLACE, values)]})
         assert conn.result["result"] == 0, conn.result
 
 

@@ -11,10 +11,16 @@ from idgov.db import transaction
 from idgov.wiring import Services
 from tests.functional.api_client import sign_in
 from tests.functional.hosts import bearer, register, token_for
-from tests.functional.people import fast_hashing, person, problem
+from tests.functional.people import fast_hashing, login, person, problem
 from tests.functional.signing import body
 from tests.harness.slapd import SlapdServer
-from tests.integration.directory_support import NAME, identity_named, verify_all, with_directory
+from tests.integration.directory_support import (
+    NAME,
+    audited,
+    identity_named,
+    verify_all,
+    with_directory,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,4 +84,23 @@ def test_signing_while_the_directory_is_down_is_a_503_problem(
     finally:
         own_slapd.start()
     found = problem(answer, 503, "provider-unavailable")
-    assert "no directory server answered" in found["detail"]
+    assert "cannot be reached right now" in found["detail"]
+    assert "127.0.0.1" not in answer.get_data(as_text=True)  # addresses stay with operators
+    [failed] = audited(services, "auth:signing:failed")
+    assert "no directory server answered" in failed["new"]["error"]
+
+
+def test_the_login_page_tells_the_person_why_the_directory_refused(
+    services: Services, client: FlaskClient, own_slapd: SlapdServer
+) -> None:
+    services.directory_sync.run(NAME, full=True)
+    own_slapd.stop()
+    try:
+        page = login(client, "bob", own_slapd.people["bob"].password)
+    finally:
+        own_slapd.start()
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503
+    assert page.mimetype == "text/html"
+    assert "cannot be reached right now" in text
+    assert str(own_slapd.port) not in text

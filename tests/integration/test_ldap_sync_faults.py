@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from ldap3 import MODIFY_REPLACE
 from sqlalchemy import select
 
 from idgov.alerts.models import Alert
+from idgov.clock import FrozenClock
 from idgov.config import Settings
 from idgov.db import transaction
-from idgov.errors import Conflict, IdentifierReused, UnprocessableRequest
+from idgov.errors import Conflict, IdentifierReused, ProviderUnavailable, UnprocessableRequest
 from idgov.identity.models import IdentityStatus
 from idgov.providers.directory.models import REFUSED, DirectoryAccount
 from idgov.wiring import Services, build_services
@@ -19,6 +22,7 @@ from tests.integration.directory_support import (
     NAME,
     audited,
     identity_named,
+    set_attribute,
     with_directory,
 )
 
@@ -152,3 +156,62 @@ def change(services: Services, username: str, current: str, new: str) -> None:
         identity = services.identities.by_username(session, username)
         assert identity is not None
         services.directory_passwords.change(session, identity, current, new)
+
+
+def test_an_entry_that_turns_unusable_is_reported_not_deactivated(
+    services: Services, own_slapd: SlapdServer
+) -> None:
+    services.directory_sync.run(NAME, full=True)
+    set_attribute(own_slapd, "dave", "mail", ["dave@idgov.test", "d.diaz@idgov.test"])
+    try:
+        result = services.directory_sync.run(NAME, full=True)
+        assert result.counts["deactivated"] == 0
+        assert any("has 2 values" in p["problem"] for p in result.problems)
+        assert identity_named(services, "dave").status == IdentityStatus.PENDING_VERIFICATION
+    finally:
+        set_attribute(own_slapd, "dave", "mail", "dave@idgov.test")
+
+
+@pytest.mark.req("UNQ-1")
+def test_a_returning_person_rehired_onto_their_new_account_is_linked(
+    services: Services, own_slapd: SlapdServer
+) -> None:
+    first = add_person(own_slapd, "rita", "Rita Ruiz")
+    services.directory_sync.run(NAME, full=True)
+    delete_entry(own_slapd, first)
+    add_person(own_slapd, "rita", "Rita Ruiz")  # she left and came back: a new entry
+    try:
+        services.directory_sync.run(NAME, full=True)  # refused and alerted: who is it?
+        with services.sessions() as session:
+            new_key = session.scalars(
+                select(DirectoryAccount.key).where(DirectoryAccount.state == REFUSED)
+            ).one()
+        with transaction(services.sessions) as session:
+            rita = services.identities.by_username(session, "rita")
+            assert rita is not None
+            services.identities.rehire(session, rita, "same person", NAME, new_key)
+        result = services.directory_sync.run(NAME, full=True)
+        assert result.status == "succeeded"
+        kept = identity_named(services, "rita")
+        assert kept.status == IdentityStatus.PENDING_VERIFICATION  # verified again (IDV-1)
+        login = services.auth.authenticate(
+            "rita", NEWCOMER_PASSWORD, channel="login", source=SOURCE
+        )
+        assert login.identity_id == kept.id
+    finally:
+        delete_entry(own_slapd, f"uid=rita,{own_slapd.people_dn}")
+
+
+def test_a_failed_scheduled_sync_waits_before_trying_again(
+    services: Services, clock: FrozenClock, own_slapd: SlapdServer
+) -> None:
+    assert services.directory_sync.due(NAME) == "full"
+    own_slapd.stop()
+    try:
+        with pytest.raises(ProviderUnavailable):
+            services.directory_sync.run_if_due(NAME)
+        assert services.directory_sync.due(NAME) is None  # not on every worker round
+        clock.advance(timedelta(minutes=15))
+        assert services.directory_sync.due(NAME) == "full"
+    finally:
+        own_slapd.start()

@@ -71,7 +71,8 @@ def test_unavailable_directory_is_a_refusal_that_does_not_count() -> None:
     refusal = verdict(BindOutcome(BindStatus.UNAVAILABLE, diagnostic="timeout"), "corp")
     assert isinstance(refusal, SourceRefusal)
     assert (refusal.reason, refusal.counts) == ("provider-unavailable", False)
-    assert "corp" in refusal.message
+    assert refusal.detail["provider"] == "corp"
+    assert "timeout" in refusal.detail["error"]
 
 
 @pytest.mark.req("LOCK-1")
@@ -280,7 +281,8 @@ def test_unreachable_directory_is_a_provider_unavailable_refusal(fails: str) -> 
     refusal = passwords(FakeDirectory(fails=fails)).check(attempt(), PASSWORD)
     assert isinstance(refusal, SourceRefusal)
     assert (refusal.reason, refusal.counts) == ("provider-unavailable", False)
-    assert "ldaps://dc1.example" in refusal.message
+    assert "ldaps://dc1.example" in refusal.detail["error"]  # for the audit trail
+    assert "dc1" not in refusal.message  # never shown to the person
 
 
 def test_unconfigured_directory_is_a_provider_unavailable_refusal() -> None:

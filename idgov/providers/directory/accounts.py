@@ -69,10 +69,15 @@ class AccountMirror:
             holder = subjects.get(user.key)
             if holder is not None and owner in (None, holder):
                 # An identity an administrator created with this subject: link, do not copy.
+                # An identity already bound to this key (created with it, or rehired onto
+                # it after a refusal): link the entry to it, never create another.
                 person = session.get(Identity, holder)
                 if owner is None and person is not None:
                     self._ledger.bind(session, USERNAME, "", username, person)
-                new_accounts.append(_account_row(provider, user, holder, LINKED, now))
+                if account is None:
+                    new_accounts.append(_account_row(provider, user, holder, LINKED, now))
+                else:
+                    self._relink(session, account["id"], holder, now)
                 report.created += 1
                 continue
             if owner is not None:
@@ -106,11 +111,7 @@ class AccountMirror:
                 ),
             ]
             if account is not None:  # a refused entry whose username is free now
-                session.execute(
-                    update(DirectoryAccount)
-                    .where(DirectoryAccount.id == account["id"])
-                    .values(identity_id=identity["id"], state=LINKED, last_seen_at=now)
-                )
+                self._relink(session, account["id"], identity["id"], now)
             else:
                 new_accounts.append(_account_row(provider, user, identity["id"], LINKED, now))
             report.created += 1
@@ -120,6 +121,14 @@ class AccountMirror:
         if new_accounts:
             session.execute(insert(DirectoryAccount), new_accounts)
         self._trail.record_many(session, events)
+
+    @staticmethod
+    def _relink(session: Session, account_id: int, identity_id: str, now: datetime) -> None:
+        session.execute(
+            update(DirectoryAccount)
+            .where(DirectoryAccount.id == account_id)
+            .values(identity_id=identity_id, state=LINKED, last_seen_at=now, gone_at=None)
+        )
 
     def _update(
         self,
@@ -158,6 +167,8 @@ class AccountMirror:
                 "an administrator rehires it (idgov identities rehire)",
             )
         values = {**seen, "dn_norm": normalize_dn(user.dn), "modify_stamp": user.modify_stamp}
+        if "password_changed_at" in new:
+            values["warned_days"] = None  # a new password: its aging warnings start again
         values.update(state=LINKED, last_seen_at=now, gone_at=None)
         session.execute(
             update(DirectoryAccount).where(DirectoryAccount.id == account["id"]).values(**values)

@@ -157,6 +157,9 @@ class EntryProblem:
 
     dn: str
     problem: str
+    # The immutable key when it could be read: a full sync must not take an unusable entry
+    # for a gone one (its identity is kept, the problem reported).
+    key: str | None = None
 
 
 class _Problem(Exception):
@@ -255,6 +258,7 @@ def parse_user(
     change), msDS-UserPasswordExpiryTimeComputed and userAccountControl."""
     attrs = _lowered(raw, preset)
     ad = preset == ACTIVE_DIRECTORY
+    key: str | None = None
     try:
         key = _key(attrs, amap.key)
         username = _required(attrs, amap.username).lower()
@@ -301,7 +305,7 @@ def parse_user(
             created_at=_time(attrs, amap.created, False),  # GeneralizedTime on both
         )
     except _Problem as problem:
-        return EntryProblem(dn=dn, problem=str(problem))
+        return EntryProblem(dn=dn, problem=str(problem), key=key)
 
 
 def _ticks(name: str | None, text: str) -> int:
@@ -319,12 +323,14 @@ def parse_group(
     an entry with only part of its members is a problem, never a smaller group."""
     attrs = _lowered(raw, preset)
     ranged = amap.group_member.lower() + ";range="
+    key: str | None = None
     try:
+        key = _key(attrs, amap.group_key)
         if any(name.startswith(ranged) for name in attrs):
             raise _Problem(f"attribute {amap.group_member!r} came in ranges: not all members read")
         return DirectoryGroup(
             dn=dn,
-            key=_key(attrs, amap.group_key),
+            key=key,
             name=_required(attrs, amap.group_name),
             description=_optional(attrs, amap.group_description),
             owner_dn=_optional(attrs, amap.group_owner),
@@ -332,4 +338,4 @@ def parse_group(
             modify_stamp=_optional(attrs, amap.group_modify_stamp),
         )
     except _Problem as problem:
-        return EntryProblem(dn=dn, problem=str(problem))
+        return EntryProblem(dn=dn, problem=str(problem), key=key)

@@ -42,6 +42,7 @@ class GroupMirror:
         now: datetime,
         *,
         full: bool,
+        keep: set[str] | None = None,
     ) -> GroupReport:
         """Mirror the groups read (all of them on a full sync, the changed ones otherwise),
         then recompute every membership, nested ones included, from the kept member lists
@@ -64,7 +65,7 @@ class GroupMirror:
                 report.updated += 1
         if full:
             for key, entry in entries.items():
-                if key not in seen and entry["gone_at"] is None:
+                if key not in seen and key not in (keep or ()) and entry["gone_at"] is None:
                     self._remove(session, entry, now, events)
                     report.removed += 1
         self._trail.record_many(session, events)

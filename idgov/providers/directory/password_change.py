@@ -85,6 +85,7 @@ class DirectoryPasswordChange:
             )
         )
         account.password_changed_at = now
+        account.warned_days = None  # aging warnings start again for the new password
         self._trail.record(
             session,
             "credential:password:changed",

@@ -24,10 +24,14 @@ from idgov.policies.password import DAY, aging_status
 from idgov.policies.store import PolicyStore
 from idgov.providers.directory.attributes import DirectoryUser
 from idgov.providers.directory.interfaces import Directory
-from idgov.providers.directory.models import REFUSED, DirectoryAccount
+from idgov.providers.directory.models import LINKED, REFUSED, DirectoryAccount
 from idgov.providers.directory.outcomes import BindOutcome, BindStatus
 from idgov.providers.interfaces import CredentialState, SourceRefusal
 
+UNREACHABLE = (
+    "Your organisation's directory cannot be reached right now, so idgov cannot check your "
+    "password. Nothing was changed; try again in a few minutes."
+)
 MAX_PASSWORD_CHARS = 1024  # longer input is refused without asking the directory
 CHANGE_IT = "change it in the directory (your workstation or its self-service page)"
 REFUSALS: dict[BindStatus, tuple[str, str, bool]] = {
@@ -105,11 +109,14 @@ class DirectoryPasswords:
         if identity is None:
             return DirectoryAttempt(self.default or "", username or "", None, None, policy)
         account = session.scalars(
-            select(DirectoryAccount).where(
+            select(DirectoryAccount)
+            .where(
                 DirectoryAccount.identity_id == identity.id,
                 DirectoryAccount.provider == identity.provider,
                 DirectoryAccount.state != REFUSED,  # linked, or gone (UNQ-1 still holds)
             )
+            # The entry it is linked to now before any it had (a rehire onto a new account).
+            .order_by(DirectoryAccount.state != LINKED, DirectoryAccount.last_seen_at.desc())
         ).first()
         return DirectoryAttempt(
             identity.provider,
@@ -127,7 +134,7 @@ class DirectoryPasswords:
             return False
         directory = self._directories.get(prepared.provider)
         if directory is None:
-            return _unavailable(f"the directory {prepared.provider!r} is not configured")
+            return _unavailable("the directory is not configured", prepared.provider)
         if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_CHARS:
             return False
         try:
@@ -149,7 +156,7 @@ class DirectoryPasswords:
                 )
             outcome = directory.bind(entry.dn, password)
         except ProviderUnavailable as exc:
-            return _unavailable(exc.detail)
+            return _unavailable(exc.detail, prepared.provider)
         prepared.entry, prepared.outcome = entry, outcome
         return verdict(outcome, prepared.provider)
 
@@ -176,7 +183,7 @@ def verdict(outcome: BindOutcome, provider: str) -> bool | SourceRefusal:
     if outcome.status == BindStatus.BAD_CREDENTIALS:
         return False
     if outcome.status == BindStatus.UNAVAILABLE:
-        return _unavailable(f"the directory {provider!r} could not answer: {outcome.diagnostic}")
+        return _unavailable(f"the directory could not answer: {outcome.diagnostic}", provider)
     reason, message, counts = REFUSALS[outcome.status]
     return SourceRefusal(
         reason,
@@ -207,5 +214,11 @@ def directory_credential(
     )
 
 
-def _unavailable(detail: str) -> SourceRefusal:
-    return SourceRefusal("provider-unavailable", detail)
+def _unavailable(error: str, provider: str) -> SourceRefusal:
+    """The person is told to try later; what failed (server addresses, socket errors) goes
+    to the audit trail and the operators, never to an anonymous caller."""
+    return SourceRefusal(
+        "provider-unavailable",
+        UNREACHABLE,
+        detail={"provider": provider, "error": error},
+    )

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idgov.providers.directory.attributes import attribute_map
+
 PRESET_NAMES = ("openldap", "active-directory")
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
 
@@ -62,4 +64,5 @@ class DirectorySettings(BaseModel):
             raise ValueError('ldaps:// URLs need tls = "ldaps"')
         if self.group_write_back and not self.group_base:
             raise ValueError("group_write_back needs group_base")
+        attribute_map(self.preset, self.attributes)  # unknown names: a clear ValueError
         return self

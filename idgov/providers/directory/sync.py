@@ -55,6 +55,9 @@ class _Listing:
     groups: list[DirectoryGroup]
     problems: list[dict[str, str]]
     server: str | None
+    # Keys of entries read but not usable: still there, so never taken for gone.
+    unusable_users: set[str] = field(default_factory=set)
+    unusable_groups: set[str] = field(default_factory=set)
 
 
 class DirectorySync:
@@ -102,19 +105,22 @@ class DirectorySync:
             raise Conflict(str(exc)) from None
 
     def due(self, name: str) -> str | None:
-        """Which sync the worker's schedule wants now for this directory, if any."""
+        """Which sync the worker's schedule wants now for this directory, if any. A failed
+        attempt is retried after the incremental interval (15 minutes when that is off),
+        not on every worker round."""
         settings = self._directory(name).settings
         now = self._clock.now()
         with self._sessions() as session:
             last_full = _last(session, name, FULL)
-            last_any = _last(session, name, None)
-        if settings.full_sync_hours and (
+            last_attempt = _last(session, name, None)
+        interval = timedelta(minutes=settings.sync_interval_minutes)
+        rested = last_attempt is None or now - last_attempt >= (interval or timedelta(minutes=15))
+        full_due = settings.full_sync_hours and (
             last_full is None or now - last_full >= timedelta(hours=settings.full_sync_hours)
-        ):
+        )
+        if full_due and rested:
             return FULL
-        if settings.sync_interval_minutes and (
-            last_any is None or now - last_any >= timedelta(minutes=settings.sync_interval_minutes)
-        ):
+        if settings.sync_interval_minutes and rested:
             return INCREMENTAL
         return None
 
@@ -130,20 +136,23 @@ class DirectorySync:
         return directory
 
     def _read(self, directory: Directory, since: str | None) -> _Listing:
-        users: list[DirectoryUser] = []
-        groups: list[DirectoryGroup] = []
-        problems: list[dict[str, str]] = []
+        listing = _Listing([], [], [], None)
         for entry in directory.users(since):
             if isinstance(entry, EntryProblem):
-                problems.append({"dn": entry.dn, "problem": entry.problem})
+                listing.problems.append({"dn": entry.dn, "problem": entry.problem})
+                if entry.key:
+                    listing.unusable_users.add(entry.key)
             else:
-                users.append(entry)
+                listing.users.append(entry)
         for group in directory.groups(since):
             if isinstance(group, EntryProblem):
-                problems.append({"dn": group.dn, "problem": group.problem})
+                listing.problems.append({"dn": group.dn, "problem": group.problem})
+                if group.key:
+                    listing.unusable_groups.add(group.key)
             else:
-                groups.append(group)
-        return _Listing(users, groups, problems, directory.server)
+                listing.groups.append(group)
+        listing.server = directory.server
+        return listing
 
     def _apply(
         self,
@@ -160,9 +169,16 @@ class DirectorySync:
             self._accounts.apply(session, name, listing.users, started, report)
             managers = self._managers.apply(session, name, listing.users, report)
             if kind == FULL:
-                keys = {user.key for user in listing.users}
+                keys = {user.key for user in listing.users} | listing.unusable_users
                 deactivate_gone(self._identities, session, name, keys, started, report, limit)
-            groups = self._groups.apply(session, name, listing.groups, started, full=kind == FULL)
+            groups = self._groups.apply(
+                session,
+                name,
+                listing.groups,
+                started,
+                full=kind == FULL,
+                keep=listing.unusable_groups,
+            )
             grants = groups.grants
             counts = {
                 "users_read": len(listing.users),

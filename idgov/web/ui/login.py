@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from idgov.errors import AuthenticationRefused, LockedRefusal
+from idgov.errors import (
+    AuthenticationRefused,
+    IdentifierReused,
+    IneligibleRefusal,
+    LockedRefusal,
+    SourceUnavailableRefusal,
+)
 from idgov.web.auth import (
     clear_session_cookie,
     csrf_exempt,
@@ -47,6 +53,10 @@ def submit() -> ResponseReturnValue:
     except AuthenticationRefused as refused:
         # LOCK-3: the same words and status for a wrong password and an unknown username.
         return _page(401, next_url, username, refused.detail)
+    except (IneligibleRefusal, IdentifierReused, SourceUnavailableRefusal) as refused:
+        # The identity source's own refusal (an expired or disabled directory account, a
+        # recycled username, a directory that cannot be reached), in the person's words.
+        return _page(refused.status, next_url, username, refused.detail)
     forget_login_csrf()
     # CMP-2: a temporary or expired password is changed before anything else.
     target = url_for("account.password") if signed.must_change_password else next_url
