@@ -71,6 +71,9 @@ bench: install-test
 	-$(BIN)/python bench/lockout_alert_latency.py
 	-$(BIN)/python bench/signing.py
 	-$(BIN)/python bench/signature_verify.py
+	-$(BIN)/python bench/ldap_sync.py
+	-$(BIN)/python bench/ldap_sync.py --database-url $(TEST_POSTGRES_URL)
+	-$(BIN)/python bench/ldap_bind.py
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ holds the database write lock from BEGIN IMMEDIATE instead, and appends in three
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
@@ -92,14 +93,20 @@ def append_events(session: Session, batch: list[HashedFields]) -> list[HashedFie
         raise _head_missing()
     seq, prev_hash = claimed.seq - len(batch), claimed.hash
     chained, rows = [], []
+    moments: dict[str, datetime] = {}  # a batch shares a handful of timestamps: parse each once
     for fields in batch:
         seq += 1
         linked = _with_link(fields, seq, prev_hash)
         digest = event_hash(linked)
-        rows.append({**_event_params(linked), "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        params = {name: getattr(linked, name) for name in EVENT_COLUMNS}
+        when = linked.occurred_at
+        params["occurred_at"] = moments.get(when) or moments.setdefault(when, parse_iso_utc(when))
+        rows.append({**params, "seq": seq, "prev_hash": prev_hash, "hash": digest})
         chained.append(linked)
         prev_hash = digest
-    session.execute(INSERT_EVENT, rows)
+    # render_nulls: one multi-row statement for the whole batch; without it SQLAlchemy splits
+    # the rows wherever the set of None values changes (most events), one round trip each.
+    session.execute(INSERT_EVENT.execution_options(render_nulls=True), rows)
     session.execute(
         update(AuditHead)
         .where(AuditHead.id == HEAD_ROW_ID)

@@ -68,7 +68,7 @@ class GrantLedger:
             )
         if added:
             session.execute(
-                insert(EntitlementGrant),
+                insert(EntitlementGrant).execution_options(render_nulls=True),
                 [
                     {
                         "entitlement_id": key[0],
@@ -140,7 +140,8 @@ def _events(
                 orphans.add(key[0])
             else:
                 people.add(holder[0])
-    held_before, held_after = _by_identity(before, names), _by_identity(after, names)
+    held_before = _by_identity(before, names, people)
+    held_after = _by_identity(after, names, people)
     orphans_before, orphans_after = _orphans(before), _orphans(after)
     events = [
         PendingEvent(
@@ -166,11 +167,12 @@ def _events(
 
 
 def _by_identity(
-    grants: Mapping[GrantKey, tuple[Any, ...]], names: Mapping[str, str]
+    grants: Mapping[GrantKey, tuple[Any, ...]], names: Mapping[str, str], people: set[str]
 ) -> dict[str, list[str]]:
+    """The holdings of the identities in `people` (only those whose holdings changed)."""
     held: dict[str, list[str]] = defaultdict(list)
     for (entitlement_id, _account), holder in grants.items():
-        if holder[0] is not None:
+        if holder[0] in people:
             via = f" (via {holder[1]})" if holder[1] else ""
             held[holder[0]].append(names.get(entitlement_id, entitlement_id) + via)
     return {identity: sorted(values) for identity, values in held.items()}

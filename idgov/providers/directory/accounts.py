@@ -116,10 +116,13 @@ class AccountMirror:
                 new_accounts.append(_account_row(provider, user, identity["id"], LINKED, now))
             report.created += 1
         if new_identities:
-            session.execute(insert(Identity), new_identities)
+            session.execute(insert(Identity).execution_options(render_nulls=True), new_identities)
             session.execute(insert(IdentifierBinding), new_bindings)
         if new_accounts:
-            session.execute(insert(DirectoryAccount), new_accounts)
+            # render_nulls: one multi-row INSERT, not one per run of equal None patterns.
+            session.execute(
+                insert(DirectoryAccount).execution_options(render_nulls=True), new_accounts
+            )
         self._trail.record_many(session, events)
 
     @staticmethod
