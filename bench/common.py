@@ -28,15 +28,16 @@ POSTGRES_SERVER = os.environ.get(
 
 
 @contextmanager
-def scratch_database(kind: str) -> Iterator[str]:
-    """A migrated, empty database ("sqlite" or "postgresql"), dropped afterwards."""
+def scratch_database(kind: str, server_url: str = POSTGRES_SERVER) -> Iterator[str]:
+    """A migrated, empty database ("sqlite" or "postgresql" on `server_url`), dropped
+    afterwards."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
             _migrate(url)
             yield url
         return
-    server = parse_database_url(POSTGRES_SERVER)
+    server = parse_database_url(server_url)
     name = f"idgov_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,11 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
-from sqlalchemy import create_engine, text
 
 from bench.common import report, scratch_database
 from idgov.config import DatabaseSettings, KeySettings, LoggingSettings, ServerSettings, Settings
-from idgov.db import make_engine, parse_database_url, upgrade_database
+from idgov.db import parse_database_url
 from idgov.providers.directory.settings import DirectorySettings
 from idgov.providers.directory.sync import INCREMENTAL, SyncResult
 from idgov.wiring import Services, build_services
@@ -207,22 +205,9 @@ def scratch(server_url: str | None) -> Iterator[str]:
     if server_url is None:
         with scratch_database("sqlite") as url:
             yield url
-        return
-    server = parse_database_url(server_url)
-    name = f"idgov_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(DatabaseSettings(url=url))
-        upgrade_database(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    else:
+        with scratch_database("postgresql", server_url) as url:
+            yield url
 
 
 def directory_settings(slapd: SlapdServer) -> DirectorySettings:

@@ -129,15 +129,7 @@ class AuthenticationService:
     ) -> None:
         inactive = identity.status not in CAN_AUTHENTICATE
         reason = "inactive" if inactive else "bad-password"
-        self._attacks.record_failure(
-            session,
-            username=identity.username,
-            identity_id=identity.id,
-            source=source,
-            channel=channel,
-            reason=reason,
-            policy=policy,
-        )
+        self._note_attack(session, identity, source, channel, reason, policy)
         if inactive:
             # Suspended and deactivated identities are refused like a wrong password, right
             # password or not, and do not count toward a lock.
@@ -148,6 +140,26 @@ class AuthenticationService:
         if count.consecutive >= policy.max_failures:
             raise LockedRefusal(LOCKED_MESSAGE)
         raise AuthenticationRefused(GENERIC_FAILURE)
+
+    def _note_attack(
+        self,
+        session: Session,
+        identity: Identity,
+        source: str | None,
+        channel: Channel,
+        reason: str,
+        policy: LockoutPolicy,
+    ) -> None:
+        """Every failure on a known identity feeds attack detection (LOCK-3)."""
+        self._attacks.record_failure(
+            session,
+            username=identity.username,
+            identity_id=identity.id,
+            source=source,
+            channel=channel,
+            reason=reason,
+            policy=policy,
+        )
 
     def _refuse_by_source(
         self,
@@ -190,15 +202,7 @@ class AuthenticationService:
     ) -> None:
         """A refusal that counts toward idgov's own lockout (a directory lock, LOCK-1):
         counted like a wrong password; at the limit idgov locks and alerts as well."""
-        self._attacks.record_failure(
-            session,
-            username=identity.username,
-            identity_id=identity.id,
-            source=source,
-            channel=channel,
-            reason=refusal.reason,
-            policy=policy,
-        )
+        self._note_attack(session, identity, source, channel, refusal.reason, policy)
         count = self._lockout.count_failure(session, identity, policy, source)
         if count.consecutive >= policy.max_failures:
             raise LockedRefusal(LOCKED_MESSAGE)
@@ -212,15 +216,7 @@ class AuthenticationService:
         channel: Channel,
         policy: LockoutPolicy,
     ) -> None:
-        self._attacks.record_failure(
-            session,
-            username=identity.username,
-            identity_id=identity.id,
-            source=source,
-            channel=channel,
-            reason="locked",
-            policy=policy,
-        )
+        self._note_attack(session, identity, source, channel, "locked", policy)
         self._lockout.count_attempt_while_locked(session, identity, source)
         raise LockedRefusal(LOCKED_MESSAGE)
 
