@@ -10,6 +10,7 @@ from idgov.keys import models as key_models
 from idgov.policies import models as policy_models
 from idgov.providers import models as provider_models
 from idgov.providers.directory import models as directory_models
+from idgov.reviews import models as review_models
 from idgov.sessions import models as session_models
 from idgov.signatures import models as signature_models
 from idgov.tokens import models as token_models
@@ -25,6 +26,7 @@ __all__ = [
     "key_models",
     "policy_models",
     "provider_models",
+    "review_models",
     "session_models",
     "signature_models",
     "token_models",

@@ -43,6 +43,9 @@ from idgov.providers.directory.writeback import GroupWriteBack
 from idgov.providers.ldap import LdapIdentityProvider
 from idgov.providers.local import LocalPasswords
 from idgov.providers.router import PasswordRouter
+from idgov.reviews.campaigns import CampaignService
+from idgov.reviews.decisions import DecisionService
+from idgov.reviews.signoff import SignoffService
 from idgov.sessions.services import SessionService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
@@ -92,6 +95,9 @@ class Services:
     directory_sync: DirectorySync
     group_write_back: GroupWriteBack
     directory_passwords: DirectoryPasswordChange
+    campaigns: CampaignService
+    decisions: DecisionService
+    signoffs: SignoffService
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -135,6 +141,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ledger,
     )
     loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
+    signatures = SignatureService(
+        sessions,
+        clock,
+        trail,
+        policies,
+        identities,
+        auth,
+        keys,
+        issuer=settings.server.base_url,
+        otp=TokenOtpVerifier(tokens, lockout, policies, trail, clock),
+        temporary=loss,
+    )
+    campaigns = CampaignService(clock, trail)
     return Services(
         settings=settings,
         clock=clock,
@@ -168,18 +187,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lockout=lockout,
         auth=auth,
         clients=ClientRegistry(clock, trail),
-        signatures=SignatureService(
-            sessions,
-            clock,
-            trail,
-            policies,
-            identities,
-            auth,
-            keys,
-            issuer=settings.server.base_url,
-            otp=TokenOtpVerifier(tokens, lockout, policies, trail, clock),
-            temporary=loss,
-        ),
+        signatures=signatures,
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
         loss=loss,
@@ -200,6 +208,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         directory_passwords=DirectoryPasswordChange(
             clock, trail, policies, directories, web_sessions
         ),
+        campaigns=campaigns,
+        decisions=DecisionService(clock, trail),
+        signoffs=SignoffService(sessions, clock, trail, signatures, campaigns),
     )
 
 

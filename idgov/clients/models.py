@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idgov.db import Base, UTCDateTime
 
+# Rows idgov itself signs for (migration 0007): review sign-offs. No secret, disabled.
+REVIEWS_CLIENT_ID = "idgov-reviews"
+INTERNAL_CLIENT_IDS = frozenset({REVIEWS_CLIENT_ID})
+
 
 class HostClient(Base):
     __tablename__ = "host_clients"

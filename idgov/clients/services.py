@@ -21,7 +21,7 @@ from idgov.clients.grants import (
     TokenRefused,
     TokenRequest,
 )
-from idgov.clients.models import HostAccessToken, HostClient
+from idgov.clients.models import INTERNAL_CLIENT_IDS, HostAccessToken, HostClient
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, NotFound
 
@@ -76,7 +76,14 @@ class ClientRegistry(BearerChecks):
         return client, secret
 
     def list(self, session: Session) -> list[HostClient]:
-        return list(session.scalars(select(HostClient).order_by(HostClient.created_at)))
+        """Registered hosts, without the rows idgov signs for itself (review sign-offs)."""
+        return list(
+            session.scalars(
+                select(HostClient)
+                .where(HostClient.client_id.not_in(INTERNAL_CLIENT_IDS))
+                .order_by(HostClient.created_at)
+            )
+        )
 
     def find(self, session: Session, name_or_id: str, *, lock: bool = False) -> HostClient:
         """By client_id or by name; NotFound otherwise."""

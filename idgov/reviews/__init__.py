@@ -1,0 +1,1 @@
+"""Access reviews: campaigns over entitlements, decisions, sign-off, remediation, evidence."""

@@ -1,0 +1,90 @@
+"""A campaign from start to sign-off: assignment, decisions, signatures, states (REV-1..3)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from idgov.db import transaction
+from idgov.errors import Conflict, Forbidden, InvalidRequest, OutOfSequence
+from idgov.identity.models import Identity
+from idgov.reviews.models import CampaignState, Remediation, ReviewItem, ReviewSignoff
+from idgov.reviews.signoff import Credentials
+from idgov.wiring import Services
+from tests.functional.people import PASSWORD
+from tests.functional.review_support import Org, campaign, entitlement, load_campaign, org
+
+
+@pytest.fixture
+def team(services: Services) -> Org:
+    return org(services)
+
+
+def items(services: Services, campaign_id: str) -> dict[str, ReviewItem]:
+    with services.sessions() as session:
+        found = session.scalars(
+            select(ReviewItem).where(ReviewItem.campaign_id == campaign_id)
+        ).all()
+        for item in found:
+            session.expunge(item)
+    return {f"{item.account}:{item.entitlement_name}:{item.stage}": item for item in found}
+
+
+def decide(services: Services, who: str, ids: list[int], decision: str, why: str | None) -> int:
+    with transaction(services.sessions) as session:
+        reviewer = session.get(Identity, who)
+        assert reviewer is not None
+        return services.decisions.decide(session, reviewer, ids, decision, why)
+
+
+@pytest.mark.req("REV-1")
+@pytest.mark.req("REV-2")
+def test_start_freezes_the_population_with_reviewers_never_the_holder(
+    services: Services, team: Org
+) -> None:
+    entitlement(services, "qa-approvers", {"bob": team.bob, "alice": team.alice})
+    campaign_id = campaign(services, fallback=team.alice)
+    found = items(services, campaign_id)
+    assert found["bob:qa-approvers:1"].reviewer_id == team.alice  # bob's manager
+    # alice's manager is admin1; as the fallback she never reviews herself either.
+    assert found["alice:qa-approvers:1"].reviewer_id == team.admin
+    started = load_campaign(services, campaign_id)
+    assert started.state == CampaignState.ACTIVE
+    assert started.item_count == 2
+    assert started.population_hash.startswith("sha256:")
+
+
+@pytest.mark.req("REV-3")
+@pytest.mark.req("SEQ-1")
+def test_decide_sign_off_and_close_in_order(services: Services, team: Org) -> None:
+    entitlement(services, "qa-approvers", {"bob": team.bob, "alice": team.alice})
+    campaign_id = campaign(services, fallback=team.admin)
+    found = items(services, campaign_id)
+    bob_item, alice_item = found["bob:qa-approvers:1"], found["alice:qa-approvers:1"]
+    with pytest.raises(InvalidRequest, match="justification"):
+        decide(services, team.alice, [bob_item.id], "revoke", None)
+    with pytest.raises(Forbidden, match="another reviewer"):
+        decide(services, team.alice, [alice_item.id], "certify", None)
+    assert decide(services, team.alice, [bob_item.id], "revoke", "left the QA team") == 1
+    with pytest.raises(Conflict, match="undecided"):
+        services.signoffs.sign_off(campaign_id, team.admin, Credentials(PASSWORD), None)
+    signed = services.signoffs.sign_off(campaign_id, team.alice, Credentials(PASSWORD), None)
+    assert signed.item_count == 1
+    with services.sessions() as session:
+        remediation = session.scalars(select(Remediation)).one()
+    assert (remediation.status, remediation.kind) == ("open", "directory-group")
+    decide(services, team.admin, [alice_item.id], "certify", None)
+    services.signoffs.sign_off(campaign_id, team.admin, Credentials(PASSWORD), None)
+    assert load_campaign(services, campaign_id).state == CampaignState.CLOSING
+    with transaction(services.sessions) as session:
+        closing = services.campaigns.get(session, campaign_id)
+        with pytest.raises(OutOfSequence):
+            services.campaigns.advance(session, closing, CampaignState.ACTIVE, "back")
+    with services.sessions() as session:
+        assert len(session.scalars(select(ReviewSignoff)).all()) == 2
+
+
+def test_an_empty_scope_is_refused(services: Services, team: Org) -> None:
+    entitlement(services, "qa-approvers", {"bob": team.bob})
+    with pytest.raises(Conflict, match="nothing is in this campaign's scope"):
+        campaign(services, fallback=team.admin, systems=["nosuch"])
