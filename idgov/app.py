@@ -15,16 +15,18 @@ from idgov.web.api import directories as api_directories
 from idgov.web.api import identities as api_identities
 from idgov.web.api import meta
 from idgov.web.api import policies as api_policies
+from idgov.web.api import reviews as api_reviews
 from idgov.web.api import session as api_session
 from idgov.web.api import signature_reads as api_signature_reads
 from idgov.web.api import signatures as api_signatures
+from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
-from idgov.web.ui import account, login, loss, tokens
+from idgov.web.ui import account, login, loss, review_admin, reviews, tokens
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(meta.bp)
     app.register_blueprint(api_session.bp)
     app.register_blueprint(api_directories.bp)
+    app.register_blueprint(api_systems.bp)  # host snapshots and revocations (REV-1, REV-4)
+    app.register_blueprint(api_reviews.bp)  # campaigns (REV-1..6)
+    app.register_blueprint(reviews.bp)  # reviewer pages (REV-3)
+    app.register_blueprint(review_admin.bp)  # admin pages (REV-5)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)

@@ -29,6 +29,7 @@ from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
 from idgov.policies.cli import policy
 from idgov.providers.directory.cli import providers
+from idgov.reviews.cli import campaigns
 from idgov.signatures.cli import signatures, verify
 from idgov.tokens.loss_cli import tokens
 from idgov.wiring import Services
@@ -190,6 +191,7 @@ main.add_command(clients)
 main.add_command(identities)
 main.add_command(policy)
 main.add_command(providers)  # directories: sync, test, write-back
+main.add_command(campaigns)  # access reviews
 main.add_command(keys)
 main.add_command(signatures)
 main.add_command(verify)

@@ -45,7 +45,12 @@ from idgov.providers.local import LocalPasswords
 from idgov.providers.router import PasswordRouter
 from idgov.reviews.campaigns import CampaignService
 from idgov.reviews.decisions import DecisionService
+from idgov.reviews.escalation import EscalationService
+from idgov.reviews.evidence import EvidenceService
+from idgov.reviews.inbox import InboxReader
+from idgov.reviews.remediation import RemediationService
 from idgov.reviews.signoff import SignoffService
+from idgov.reviews.snapshots import SnapshotService
 from idgov.sessions.services import SessionService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
@@ -98,6 +103,11 @@ class Services:
     campaigns: CampaignService
     decisions: DecisionService
     signoffs: SignoffService
+    snapshots: SnapshotService
+    remediation: RemediationService
+    evidence: EvidenceService
+    escalation: EscalationService
+    inbox: InboxReader
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -154,6 +164,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         temporary=loss,
     )
     campaigns = CampaignService(clock, trail)
+    write_back = GroupWriteBack(sessions, clock, trail, directories)
     return Services(
         settings=settings,
         clock=clock,
@@ -204,13 +215,18 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             ManagerResolver(trail),
             identities,
         ),
-        group_write_back=GroupWriteBack(sessions, clock, trail, directories),
+        group_write_back=write_back,
         directory_passwords=DirectoryPasswordChange(
             clock, trail, policies, directories, web_sessions
         ),
         campaigns=campaigns,
         decisions=DecisionService(clock, trail),
         signoffs=SignoffService(sessions, clock, trail, signatures, campaigns),
+        snapshots=SnapshotService(clock, trail, GrantLedger(trail)),
+        remediation=RemediationService(sessions, clock, trail, write_back),
+        evidence=EvidenceService(clock, trail, settings.server.base_url),
+        escalation=EscalationService(clock, trail, alerts, campaigns),
+        inbox=InboxReader(),
     )
 
 

@@ -48,6 +48,14 @@ def scheduled_jobs(services: Services) -> list[Job]:
         Job("alert-renotify", services.alert_dispatcher.renotify_due, lease=timedelta(minutes=1)),
         Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
         Job("token-test-reminders", services.token_reminders.run),  # TOK-1, before the due date
+        # REV-5: reminders, escalations, scheduled campaign starts.
+        Job("review-escalation", services.escalation.run),
+        # REV-4: directory revocations carried out (and retried) with their own transactions.
+        Job(
+            "review-remediation",
+            lambda _session: services.remediation.carry_out_due(),
+            lease=timedelta(minutes=10),
+        ),
         # Directory syncs open their own transactions (they read the directory first, with
         # none open); the lease keeps two workers from syncing one directory at once.
         *(
