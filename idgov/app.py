@@ -26,7 +26,7 @@ from idgov.web.context import close_session
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
-from idgov.web.ui import account, login, loss, review_admin, reviews, tokens
+from idgov.web.ui import account, login, loss, review_admin, review_evidence, reviews, tokens
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_reviews.bp)  # campaigns (REV-1..6)
     app.register_blueprint(reviews.bp)  # reviewer pages (REV-3)
     app.register_blueprint(review_admin.bp)  # admin pages (REV-5)
+    app.register_blueprint(review_evidence.bp)  # evidence pack downloads (REV-5, EXP-1)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)
