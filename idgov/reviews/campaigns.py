@@ -30,7 +30,6 @@ S = CampaignState
 # SEQ-1: a campaign only moves forward through these states.
 FORWARD = {S.DRAFT: S.ACTIVE, S.ACTIVE: S.CLOSING, S.CLOSING: S.CLOSED}
 INSERT_ITEMS = insert(ReviewItem).execution_options(render_nulls=True)
-CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -181,8 +180,9 @@ class CampaignService:
             now,
             campaign.due_at,
             definition.dormant_days,
+            lambda rows: session.execute(INSERT_ITEMS, rows),
         )
-        if not frozen.rows:
+        if not frozen.items:
             raise Conflict(
                 "nothing is in this campaign's scope: no grants to review", field="scope"
             )
@@ -192,11 +192,9 @@ class CampaignService:
                 "holds them, or is inactive): choose another fallback reviewer",
                 field="fallback_reviewer",
             )
-        for start in range(0, len(frozen.rows), CHUNK):
-            session.execute(INSERT_ITEMS, frozen.rows[start : start + CHUNK])
         campaign.completeness = json.dumps(frozen.completeness, sort_keys=True)
         campaign.population_hash = frozen.population_hash
-        campaign.item_count = len(frozen.rows)
+        campaign.item_count = frozen.items
         definition.last_started_at = now
         self._move(session, campaign, S.ACTIVE, "population frozen")
         self._trail.record(

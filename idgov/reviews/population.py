@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ DORMANT, ORPHAN = "dormant", "orphan"
 
 @dataclass(frozen=True)
 class Frozen:
-    rows: list[dict[str, Any]]
+    items: int
     completeness: dict[str, Any]
     population_hash: str
     unassigned: int
@@ -57,12 +57,16 @@ def freeze(
     now: datetime,
     due_at: datetime,
     dormant_days: int,
+    write: Callable[[list[dict[str, Any]]], object],
 ) -> Frozen:
     """The items of a new campaign, built from one consistent read of the grants in scope
-    (the caller's transaction), with their reviewer, flags and suggestion; the completeness
-    statement (counts per source, snapshot times) and a hash over the item list."""
+    (the caller's transaction), with their reviewer, flags and suggestion, handed to `write`
+    in batches (a million items never sit in memory at once); the completeness statement
+    (counts per source, snapshot times) and a hash over the item list."""
     dormant_before = now - timedelta(days=dormant_days)
     rows: list[dict[str, Any]] = []
+    total = 0
+    flagged: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
     entitlements: dict[str, set[str]] = {}
     digest = hashlib.sha256()
@@ -105,21 +109,25 @@ def freeze(
         )
         line = [grant.id, grant.entitlement_id, grant.account, holder, grant.via, reviewer]
         digest.update(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+        flagged.update(flags)
+        total += 1
+        if len(rows) >= BATCH:
+            write(rows)
+            rows = []
+    if rows:
+        write(rows)
     completeness = {
-        "items": len(rows),
+        "items": total,
         "sources": {
             source: {"grants": count, "entitlements": len(entitlements[source])}
             for source, count in sorted(per_source.items())
         },
         "snapshots": _snapshot_times(session, scope, set(per_source)),
-        "flagged": {
-            DORMANT: sum(DORMANT in r["flags"] for r in rows),
-            ORPHAN: sum(ORPHAN in r["flags"] for r in rows),
-        },
+        "flagged": {DORMANT: flagged[DORMANT], ORPHAN: flagged[ORPHAN]},
         "hash_algorithm": "sha256 over one JSON line per item, ordered by grant id: "
         "[grant, entitlement, account, identity, via, reviewer]",
     }
-    return Frozen(rows, completeness, "sha256:" + digest.hexdigest(), unassigned)
+    return Frozen(total, completeness, "sha256:" + digest.hexdigest(), unassigned)
 
 
 def _grants(session: Session, scope: Scope) -> Iterator[Any]:
