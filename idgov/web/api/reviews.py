@@ -2,6 +2,288 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
+
+from idgov.db import transaction
+from idgov.errors import NotFound
+from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.progress import CampaignProgress
+from idgov.reviews.signoff import Credentials
+from idgov.web.api.openapi import api_doc
+from idgov.web.api.review_schemas import (
+    ID_PATTERN,
+    CampaignDetail,
+    CampaignList,
+    CampaignOut,
+    CampaignQuery,
+    CountsOut,
+    DecisionIn,
+    DecisionOut,
+    DefinitionIn,
+    DefinitionList,
+    DefinitionOut,
+    ItemList,
+    ItemOut,
+    ItemQuery,
+    ReassignmentIn,
+    ReassignmentOut,
+    ReviewerProgressOut,
+    SignoffIn,
+    SignoffOut,
+    StartQuery,
+)
+from idgov.web.api.schemas import Schema
+from idgov.web.api.signature_schemas import StoredManifestationOut
+from idgov.web.auth import login_required, roles_required, signed_in
+from idgov.web.context import services
 
 bp = Blueprint("api_reviews", __name__, url_prefix="/api/v1")
+READERS = ("admin", "auditor")  # see every campaign and item; a reviewer sees their own
+TAGS = ["reviews"]
+ERRORS = [400, 401, 403, 404, 409, 422]
+progress = CampaignProgress()
+ID = re.compile(ID_PATTERN)
+
+
+@bp.post("/review-definitions")
+@roles_required("admin")
+@api_doc(
+    summary="Define a campaign: scope, reviewer rule, fallback reviewer, timing (REV-1, REV-2)",
+    response=DefinitionOut,
+    body=DefinitionIn,
+    tags=TAGS,
+    errors=ERRORS,
+    status=201,
+)
+def create_definition(body: DefinitionIn) -> Response:
+    new = NewDefinition(**body.model_dump(exclude={"scope"}), scope=body.scope.as_dict())
+    with transaction(services().sessions) as session:
+        definition = services().campaigns.define(session, new, signed_in()[0].username)
+        return _json(DefinitionOut.of(definition), 201)
+
+
+@bp.get("/review-definitions")
+@roles_required(*READERS)
+@api_doc(summary="Campaign definitions", response=DefinitionList, tags=TAGS, errors=[401, 403])
+def list_definitions() -> Response:
+    with _reading() as session:
+        found = [DefinitionOut.of(d) for d in progress.definitions(session)]
+    return _json(DefinitionList(definitions=found))
+
+
+@bp.post("/review-definitions/<definition_id>/campaigns")
+@roles_required("admin")
+@api_doc(
+    summary="Start a campaign of a definition now, freezing its population (REV-1); "
+    "?start=false leaves it a draft",
+    response=CampaignOut,
+    query=StartQuery,
+    tags=TAGS,
+    errors=ERRORS,
+    status=201,
+)
+def create_campaign(definition_id: str, query: StartQuery) -> Response:
+    _known(definition_id)
+    campaigns = services().campaigns
+    with transaction(services().sessions) as session:
+        campaign = campaigns.draft(session, definition_id, signed_in()[0].username)
+        if query.start:  # refused (409) as a whole: no draft is left behind
+            campaigns.start(session, campaign)
+        return _json(CampaignOut.of(campaign), 201)
+
+
+@bp.post("/campaigns/<campaign_id>/start")
+@roles_required("admin")
+@api_doc(
+    summary="Start a draft campaign (SEQ-1: draft, active, closing, closed)",
+    response=CampaignOut,
+    tags=TAGS,
+    errors=ERRORS,
+)
+def start_campaign(campaign_id: str) -> Response:
+    _known(campaign_id)
+    campaigns = services().campaigns
+    with transaction(services().sessions) as session:
+        campaign = campaigns.start(session, campaigns.get(session, campaign_id))
+        return _json(CampaignOut.of(campaign))
+
+
+@bp.get("/campaigns")
+@login_required
+@api_doc(
+    summary="Campaigns, newest first (?state=...); a reviewer sees those with items of theirs",
+    response=CampaignList,
+    query=CampaignQuery,
+    tags=TAGS,
+    errors=[401, 422],
+)
+def list_campaigns(query: CampaignQuery) -> Response:
+    with _reading() as session:
+        found = progress.campaigns(session, query.state, _viewer(session))
+        return _json(CampaignList(campaigns=[CampaignOut.of(c) for c in found]))
+
+
+@bp.get("/campaigns/<campaign_id>")
+@login_required
+@api_doc(
+    summary="A campaign's state, completeness, counts and progress per reviewer (REV-5)",
+    response=CampaignDetail,
+    tags=TAGS,
+    errors=[401, 403, 404],
+)
+def get_campaign(campaign_id: str) -> Response:
+    _known(campaign_id)
+    with _reading() as session:
+        campaign = services().campaigns.get(session, campaign_id)
+        viewer = _viewer_of(session, campaign_id)
+        found = progress.progress(session, campaign_id, services().clock.now(), viewer)
+        counts = {f: found.total(f) for f in CountsOut.model_fields if f != "undecided"}
+        return _json(
+            CampaignDetail(
+                **CampaignOut.of(campaign).model_dump(),
+                completeness=json.loads(campaign.completeness),
+                counts=CountsOut(**counts, undecided=counts["items"] - counts["decided"]),
+                reviewers=[ReviewerProgressOut(**vars(row)) for row in found.reviewers],
+            )
+        )
+
+
+@bp.get("/campaigns/<campaign_id>/items")
+@login_required
+@api_doc(
+    summary="A campaign's items, a page at a time (?mine=1, ?status=undecided|decided|all)",
+    response=ItemList,
+    query=ItemQuery,
+    tags=TAGS,
+    errors=[401, 403, 404, 422],
+)
+def list_items(campaign_id: str, query: ItemQuery) -> Response:
+    _known(campaign_id)
+    with _reading() as session:
+        services().campaigns.get(session, campaign_id)
+        viewer = signed_in()[0].id if query.mine else _viewer_of(session, campaign_id)
+        page = progress.items(session, campaign_id, viewer, query.status, query.limit, query.offset)
+        now = services().clock.now()
+        items = [ItemOut.of(item, now) for item in page.items]
+    return _json(ItemList(items=items, total=page.total, limit=query.limit, offset=query.offset))
+
+
+@bp.post("/campaigns/<campaign_id>/decisions")
+@login_required
+@api_doc(
+    summary="Certify or revoke items assigned to you, one or many, all or none (REV-3)",
+    response=DecisionOut,
+    body=DecisionIn,
+    tags=TAGS,
+    errors=ERRORS,
+)
+def decide(campaign_id: str, body: DecisionIn) -> Response:
+    _known(campaign_id)
+    with transaction(services().sessions) as session:
+        services().campaigns.get(session, campaign_id)
+        progress.require_in_campaign(session, campaign_id, body.items)
+        reviewer = services().identities.get(session, signed_in()[0].id)
+        decided = services().decisions.decide(
+            session, reviewer, body.items, body.decision, body.justification
+        )
+    return _json(DecisionOut(decided=decided, decision=body.decision))
+
+
+@bp.post("/campaigns/<campaign_id>/signoff")
+@login_required
+@api_doc(
+    summary="Sign your decisions in the campaign: an electronic signature, meaning review "
+    "(REV-3, MAN-1)",
+    response=SignoffOut,
+    body=SignoffIn,
+    tags=TAGS,
+    errors=[*ERRORS, 423, 503],
+    status=201,
+)
+def sign_off(campaign_id: str, body: SignoffIn) -> Response:
+    _known(campaign_id)
+    credentials = Credentials(body.password, body.otp, body.temporary_credential)
+    signoff = services().signoffs.sign_off(
+        campaign_id, signed_in()[0].id, credentials, request.remote_addr
+    )
+    with _reading() as session:
+        document = services().signature_reader.get(session, signoff.signature_id).as_dict()
+    out = SignoffOut(
+        id=signoff.id,
+        signature_id=signoff.signature_id,
+        digest=signoff.digest,
+        items=signoff.item_count,
+        stage=signoff.stage,
+        manifestation=StoredManifestationOut(**document["manifestation"]),
+    )
+    return _json(out, 201)
+
+
+@bp.post("/campaigns/<campaign_id>/reassignments")
+@roles_required("admin")
+@api_doc(
+    summary="Give undecided items to another reviewer, never their holder (REV-2)",
+    response=ReassignmentOut,
+    body=ReassignmentIn,
+    tags=TAGS,
+    errors=ERRORS,
+)
+def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
+    _known(campaign_id)
+    with transaction(services().sessions) as session:
+        services().campaigns.get(session, campaign_id)
+        admin = services().identities.get(session, signed_in()[0].id)
+        moved = services().escalation.reassign(
+            session, body.items, body.reviewer_id, admin, body.reason, campaign_id=campaign_id
+        )
+    return _json(ReassignmentOut(reassigned=moved, reviewer_id=body.reviewer_id))
+
+
+def _known(identifier: str) -> None:
+    """Ids are UUIDs: anything else is found nowhere, and never reaches the database (which
+    may refuse it, e.g. PostgreSQL a NUL character)."""
+    if not ID.fullmatch(identifier):
+        raise NotFound(f"nothing has the id {identifier!r}")
+
+
+@contextmanager
+def _reading() -> Iterator[Session]:
+    """A read-only session: on SQLite a deferred BEGIN, so reading takes no write lock."""
+    with services().sessions() as session:
+        session.connection(execution_options={"readonly": True})
+        yield session
+
+
+def _viewer(session: Session) -> str | None:
+    """None for administrators and auditors, who see everything; else the person's id."""
+    me = signed_in()[0]
+    return None if services().identities.roles(session, me.id) & set(READERS) else me.id
+
+
+def _viewer_of(session: Session, campaign_id: str) -> str | None:
+    """As `_viewer`; a person who is neither reader nor reviewer in the campaign is refused,
+    and the refusal audited (ACC-2)."""
+    viewer = _viewer(session)
+    if viewer is not None and not progress.has_items(session, campaign_id, viewer):
+        with transaction(services().sessions) as audit:
+            services().access.require_roles(
+                audit,
+                signed_in()[0],
+                READERS,
+                operation=request.endpoint or request.path,
+                path=request.path,
+                method=request.method,
+            )
+    return viewer
+
+
+def _json(model: Schema, status: int = 200) -> Response:
+    response = jsonify(model.model_dump())
+    response.status_code = status
+    return response

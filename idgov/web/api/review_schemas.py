@@ -1,0 +1,295 @@
+"""Schemas of the access-review API: they validate requests and document them (REV-1..6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from idgov.clock import iso_utc
+from idgov.errors import InvalidRequest
+from idgov.reviews.decisions import MAX_BULK, MAX_JUSTIFICATION
+from idgov.reviews.models import (
+    Campaign,
+    CampaignDefinition,
+    ReviewerRule,
+    ReviewItem,
+)
+from idgov.reviews.progress import MAX_PAGE
+from idgov.reviews.schedule import QUARTERLY, parse_schedule
+from idgov.reviews.scope import parse_scope
+from idgov.signatures.requests import Line, Text
+from idgov.web.api.schemas import Schema
+from idgov.web.api.signature_schemas import StoredManifestationOut
+
+Decision = Literal["certify", "revoke"]
+ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"  # identities, definitions and campaigns: UUIDs
+IdentityId = Annotated[str, Field(pattern=ID_PATTERN)]
+ItemId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the column's range on every database
+ItemIds = Field(min_length=1, max_length=MAX_BULK, description="Review item ids")
+
+
+class ScopeIn(Schema):
+    """Everything (`{"all": true}`), or any of: host systems' roles, whole directories, and
+    single groups written DIRECTORY/GROUP."""
+
+    all: bool | None = None
+    systems: list[Line] | None = None
+    directories: list[Line] | None = None
+    groups: list[Line] | None = None
+
+    @model_validator(mode="after")
+    def _parses(self) -> ScopeIn:
+        try:
+            parse_scope(self.as_dict())
+        except InvalidRequest as exc:
+            raise ValueError(exc.detail) from None
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class DefinitionIn(Schema):
+    name: Line = Field(min_length=1, max_length=200)
+    scope: ScopeIn
+    reviewer_rule: ReviewerRule = Field(
+        description="The holder's manager, the entitlement's owner, or both in two stages"
+    )
+    fallback_reviewer_id: IdentityId = Field(
+        description="Gets the items nobody else may review (REV-2)"
+    )
+    duration_days: int = Field(default=30, ge=1, le=365)
+    reminder_days: int = Field(default=7, ge=0, le=365, description="Reminder before the due date")
+    escalation_days: int = Field(default=7, ge=1, le=90, description="Grace of each escalation")
+    dormant_days: int = Field(default=90, ge=1, le=3650, description="No login this long: flagged")
+    schedule: Line | None = Field(
+        default=QUARTERLY,
+        max_length=100,
+        description="Five-field cron (UTC); quarterly when omitted, null for on demand only",
+    )
+    certify_justification: bool = Field(
+        default=False, description="Certifications need a justification too"
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_schedule(value)
+            except InvalidRequest as exc:
+                raise ValueError(exc.detail) from None
+        return value
+
+
+class DefinitionOut(Schema):
+    id: str
+    name: str
+    scope: dict[str, Any]
+    reviewer_rule: str
+    fallback_reviewer_id: str
+    duration_days: int
+    reminder_days: int
+    escalation_days: int
+    dormant_days: int
+    schedule: str | None
+    next_start_at: str | None = Field(description="When the schedule starts the next campaign")
+    certify_justification: bool
+    created_by: str
+    created_at: str
+    last_started_at: str | None
+
+    @classmethod
+    def of(cls, definition: CampaignDefinition) -> DefinitionOut:
+        since, schedule = definition.last_started_at or definition.created_at, definition.schedule
+        return cls(
+            **_columns(definition, cls, "scope", "next_start_at"),
+            scope=json.loads(definition.scope),
+            next_start_at=_iso(parse_schedule(schedule).next_after(since) if schedule else None),
+        )
+
+
+class DefinitionList(Schema):
+    definitions: list[DefinitionOut]
+
+
+class StartQuery(Schema):
+    start: bool = Field(default=True, description="false: leave the new campaign a draft")
+
+
+class CampaignQuery(Schema):
+    # A Literal, not the enum: query parameters are documented inline, without $defs.
+    state: Literal["draft", "active", "closing", "closed"] | None = None
+
+
+class ReviewerProgressOut(Schema):
+    reviewer_id: str | None
+    username: str | None
+    printed_name: str | None
+    items: int
+    decided: int
+    certified: int
+    revoked: int
+    signed_off: int
+    overdue: int = Field(description="Undecided past their due date")
+
+
+class CountsOut(Schema):
+    items: int
+    decided: int
+    undecided: int
+    certified: int
+    revoked: int
+    signed_off: int
+    overdue: int
+
+
+class CampaignOut(Schema):
+    id: str
+    definition_id: str
+    name: str
+    state: str
+    started_by: str
+    started_at: str
+    due_at: str
+    closing_at: str | None
+    closed_at: str | None
+    item_count: int = Field(description="Items frozen at the start (REV-1)")
+    population_hash: str
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignOut:
+        return cls(**_columns(campaign, CampaignOut))
+
+
+class CampaignDetail(CampaignOut):
+    completeness: dict[str, Any] = Field(description="Counts per source and snapshot times")
+    counts: CountsOut
+    reviewers: list[ReviewerProgressOut]
+
+
+class CampaignList(Schema):
+    campaigns: list[CampaignOut]
+
+
+class ItemQuery(Schema):
+    mine: bool = Field(default=False, description="Only items assigned to me")
+    status: Literal["undecided", "decided", "all"] = "all"
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class ItemOut(Schema):
+    id: int
+    stage: int
+    holder_id: str | None = Field(description="The identity whose access it is; null: orphan")
+    holder_name: str
+    account: str
+    source_type: str
+    source: str
+    entitlement_id: str
+    entitlement_name: str
+    entitlement_description: str | None
+    via: str | None = Field(description="Nested groups the membership comes through")
+    reviewer_id: str | None
+    escalation: int = Field(description="0 first reviewer, 1 their manager, 2 fallback chain")
+    due_at: str
+    overdue: bool
+    flags: list[str] = Field(description="dormant, orphan (REV-6)")
+    suggestion: str | None = Field(description="Suggested decision; never applied by itself")
+    decision: str | None
+    justification: str | None
+    decided_by: str | None
+    decided_at: str | None
+    signed_off: bool
+
+    @classmethod
+    def of(cls, item: ReviewItem, now: datetime) -> ItemOut:
+        return cls(
+            **_columns(item, cls, "holder_id", "overdue", "flags", "signed_off"),
+            holder_id=item.identity_id,
+            overdue=item.decision is None and item.due_at < now,
+            flags=[flag for flag in item.flags.split(",") if flag],
+            signed_off=item.signoff_id is not None,
+        )
+
+
+class ItemList(Schema):
+    items: list[ItemOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DecisionIn(Schema):
+    items: list[ItemId] = ItemIds
+    decision: Decision
+    justification: Text | None = Field(
+        default=None,
+        max_length=MAX_JUSTIFICATION,
+        validate_default=True,
+        description="Needed to revoke",
+    )
+
+    @field_validator("justification")
+    @classmethod
+    def _revocation_justified(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("decision") == "revoke" and not (value or "").strip():
+            raise ValueError("a revocation needs a justification (REV-3)")
+        return value
+
+
+class DecisionOut(Schema):
+    decided: int
+    decision: Decision
+
+
+class SignoffIn(Schema):
+    """Signing the decisions re-authenticates, as every signature does (REV-3, CMP-1)."""
+
+    password: str = Field(min_length=1, max_length=4096)
+    otp: str | None = Field(default=None, pattern=r"^[0-9]{6,8}$", description="TOTP code")
+    temporary_credential: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="After a loss report: the temporary credential security issued (LOSS-2)",
+    )
+
+
+class SignoffOut(Schema):
+    id: int = Field(description="The sign-off")
+    signature_id: str
+    digest: str = Field(description="sha256 over exactly the decisions signed")
+    items: int
+    stage: int
+    manifestation: StoredManifestationOut
+
+
+class ReassignmentIn(Schema):
+    items: list[ItemId] = ItemIds
+    reviewer_id: IdentityId
+    reason: Text = Field(min_length=1, max_length=2000, description="Why (audited)")
+
+
+class ReassignmentOut(Schema):
+    reassigned: int
+    reviewer_id: str
+
+
+def _columns(row: object, schema: type[Schema], *computed: str) -> dict[str, Any]:
+    """The schema's fields read from the row of the same names, times as ISO 8601 UTC."""
+    names = [name for name in schema.model_fields if name not in computed]
+    return {name: _plain(getattr(row, name)) for name in names}
+
+
+def _plain(value: object) -> object:
+    return _iso(value) if isinstance(value, datetime) else value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else iso_utc(moment)
