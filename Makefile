@@ -26,7 +26,8 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# Real servers the integration tests start themselves: OpenLDAP slapd (Debian packages).
+# Real servers the integration tests start themselves: OpenLDAP slapd (Debian packages); the
+# browser the e2e tests drive: Debian's chromium (Playwright uses it, never a browser download).
 # As root they are installed through apt; otherwise the command to run is printed and the
 # tests that need them fail with the same hint.
 system-test-deps:
@@ -37,6 +38,13 @@ system-test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
 	else \
 		echo "slapd is missing: run 'sudo apt-get install -y slapd ldap-utils'"; \
+	fi
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the browser tests (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing: run 'sudo apt-get install -y chromium'"; \
 	fi
 	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432 \
 		&& [ "$$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then \

@@ -1,7 +1,404 @@
-"""InboxReader: what a reviewer sees (read-only queries for the pages and the API)."""
+"""InboxReader: what reviewers and admins see of access reviews (read-only, no N+1 queries)."""
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from idgov.entitlements.models import DIRECTORY_GROUP
+from idgov.errors import InvalidRequest, NotFound
+from idgov.identity.models import Identity
+from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem, ReviewSignoff
+from idgov.reviews.signoff import DIGESTED, decisions_digest
+from idgov.signatures.documents import SignatureDocument
+from idgov.signatures.models import Signature
+from idgov.signatures.tokens import Manifestation
+from idgov.tokens.loss_rules import temporary_issued
+from idgov.tokens.models import OtpToken
+from idgov.tokens.signing import HELD
+
+STATUSES = ("all", "undecided", "decided")
+GROUPINGS = ("person", "system")
+MAX_QUERY = 200
+MAX_OVERDUE = 500
+PLAUSIBLE_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
+OVERDUE_FIELDS = (
+    "id holder_name account entitlement_name source_type source due_at escalation stage"
+)
+I = ReviewItem  # noqa: E741 - the one table every query here reads
+CAMPAIGN = tuple(
+    getattr(Campaign, key)
+    for key in ("id", "name", "state", "started_at", "due_at", "certify_justification")
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int = 0
+    decided: int = 0
+    signed: int = 0
+    overdue: int = 0
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.decided // self.total if self.total else 0
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The reviewer's view: grouping and filters, each checked by name (InvalidRequest)."""
+
+    group: str = "person"
+    status: str = "all"
+    flagged: bool = False
+    source: str = ""  # "SOURCE_TYPE:NAME", or "" for every source
+    q: str = ""
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUPINGS:
+            raise InvalidRequest("group must be person or system", field="group")
+        if self.status not in STATUSES:
+            raise InvalidRequest("status must be all, undecided or decided", field="status")
+        if len(self.q) > MAX_QUERY or any(ord(c) < 32 or ord(c) == 127 for c in self.q):
+            raise InvalidRequest(f"search text: at most {MAX_QUERY} plain characters", field="q")
+
+    def query(self) -> dict[str, Any]:
+        """The values that differ from the defaults, for links and redirects."""
+        found = {"group": self.group, "status": self.status, "source": self.source, "q": self.q}
+        found = {k: v for k, v in found.items() if v and v != getattr(InboxFilter, k)}
+        return found | ({"flagged": "1"} if self.flagged else {})
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One item as the reviewer sees it: holder, entitlement, where from, hints, decision."""
+
+    id: int
+    identity_id: str | None
+    holder_name: str
+    account: str
+    entitlement_name: str
+    entitlement_description: str | None
+    source_type: str
+    source: str
+    via: str | None
+    flags: str  # comma-separated: dormant, orphan (REV-6)
+    suggestion: str | None  # a hint only, never applied (REV-6)
+    decision: str | None
+    justification: str | None
+    signoff_id: int | None
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [flag for flag in self.flags.split(",") if flag]
+
+    @property
+    def source_label(self) -> str:
+        return source_label(self.source_type, self.source)
+
+
+ITEM_COLUMNS = [getattr(I, name) for name in Item.__dataclass_fields__]
+OVERDUE_COLUMNS = [getattr(I, name) for name in OVERDUE_FIELDS.split()]
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: str
+    detail: str
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    id: str
+    name: str
+    state: str
+    started_at: datetime
+    due_at: datetime
+    certify_justification: bool
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class Inbox:
+    campaign: CampaignView
+    filters: InboxFilter
+    sources: dict[str, str]  # "SOURCE_TYPE:NAME" -> label
+    groups: list[Group]
+    shown: int
+
+
+@dataclass(frozen=True)
+class SignedOff:
+    id: int
+    signature_id: str
+    digest: str
+    item_count: int
+    manifestation: Manifestation
+
+
+@dataclass(frozen=True)
+class SignoffPreview:
+    """Exactly what a sign-off would sign now (the pending items, their digest) and the
+    reviewer's earlier sign-offs."""
+
+    campaign: CampaignView
+    items: list[dict[str, Any]]
+    digest: str | None  # None while any item is undecided
+    undecided: int
+    done: list[SignedOff]
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    name: str
+    username: str
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class CampaignDetail:
+    campaign: Campaign
+    progress: Progress
+    completeness: dict[str, Any]
+    reviewers: list[ReviewerProgress]
+    overdue: list[Any]  # rows: id, holder_name, account, entitlement_name, source, due_at, ...
+    signoffs: list[SignedOff]
+
+
+def plausible_id(value: str) -> bool:
+    """A UUID-like id; anything else is looked up nowhere (and never reaches the database)."""
+    return PLAUSIBLE_ID.fullmatch(value) is not None
+
+
+def source_label(source_type: str, source: str) -> str:
+    return f"{'Directory' if source_type == DIRECTORY_GROUP else 'System'} {source}"
+
+
+def scope_text(raw: str) -> str:
+    """A definition's or campaign's scope (JSON), in words."""
+    scope = json.loads(raw)
+    if scope.get("all"):
+        return "everything"
+    keys = [key for key in ("directories", "systems", "groups") if scope.get(key)]
+    return "; ".join(f"{key}: {', '.join(scope[key])}" for key in keys)
+
 
 class InboxReader:
-    """To be completed: see the access-review issue, item 7."""
+    """Reads for the reviewer and admin pages; callers pass the session and the time."""
+
+    def my_campaigns(self, session: Session, reviewer_id: str, now: datetime) -> list[CampaignView]:
+        """Campaigns where the reviewer has items, newest first, with their progress."""
+        rows = session.execute(
+            select(*CAMPAIGN, *_counts(now))
+            .join(I, I.campaign_id == Campaign.id)
+            .where(I.reviewer_id == reviewer_id)
+            .group_by(*CAMPAIGN)
+            .order_by(Campaign.started_at.desc(), Campaign.id)
+        )
+        return [_view(row, _progress([row])) for row in rows]
+
+    def inbox(
+        self, session: Session, campaign_id: str, reviewer_id: str, view: InboxFilter, now: datetime
+    ) -> Inbox:
+        """The reviewer's items in the campaign, filtered and grouped; NotFound when the
+        reviewer has none there: another reviewer's items are never read."""
+        campaign = self._campaign(session, campaign_id)
+        mine = (I.campaign_id == campaign.id, I.reviewer_id == reviewer_id)
+        per_source = session.execute(
+            select(I.source_type, I.source, *_counts(now))
+            .where(*mine)
+            .group_by(I.source_type, I.source)
+            .order_by(I.source_type, I.source)
+        ).all()
+        if not per_source:
+            raise NotFound("you have no items in this campaign")
+        sources = {
+            f"{r.source_type}:{r.source}": source_label(r.source_type, r.source) for r in per_source
+        }
+        if view.source and view.source not in sources:
+            raise InvalidRequest("source is not one of this campaign's sources", field="source")
+        query = select(*ITEM_COLUMNS).where(*mine, *_conditions(view))
+        if view.group == "person":
+            holder = func.coalesce(I.identity_id, I.account)
+            query = query.order_by(I.holder_name, holder, I.entitlement_name, I.id)
+        else:
+            query = query.order_by(I.source_type, I.source, I.entitlement_name, I.holder_name, I.id)
+        items = [Item(*row) for row in session.execute(query)]
+        groups, summary = _grouped(items, view.group), _view(campaign, _progress(per_source))
+        return Inbox(summary, view, sources, groups, len(items))
+
+    def outside(self, session: Session, campaign_id: str, item_ids: list[int]) -> list[int]:
+        """The ids that are not items of this campaign (unknown ones included)."""
+        query = select(I.id).where(I.campaign_id == campaign_id, I.id.in_(item_ids))
+        found = set(session.scalars(query))
+        return [i for i in item_ids if i not in found]
+
+    def signoff_preview(
+        self, session: Session, campaign_id: str, reviewer_id: str
+    ) -> SignoffPreview:
+        """What SignoffService.sign_off would sign now: the same items, hence the same digest."""
+        campaign = self._campaign(session, campaign_id)
+        rows = session.execute(
+            select(*(getattr(I, k) for k in DIGESTED), I.holder_name, I.entitlement_description)
+            .where(I.campaign_id == campaign.id, I.reviewer_id == reviewer_id)
+            .where(I.signoff_id.is_(None))
+            .order_by(I.id)
+        )
+        items = [dict(row._mapping) for row in rows]
+        done = self.signoffs(session, campaign.id, reviewer_id)
+        if not items and not done:
+            raise NotFound("you have no items in this campaign")
+        undecided = sum(item["decision"] is None for item in items)
+        digest = decisions_digest(items) if items and not undecided else None
+        return SignoffPreview(_view(campaign, Progress()), items, digest, undecided, done)
+
+    def signoffs(
+        self, session: Session, campaign_id: str, reviewer_id: str | None = None
+    ) -> list[SignedOff]:
+        """Sign-offs of the campaign (of one reviewer when given) with their manifestation."""
+        query = (
+            select(ReviewSignoff, Signature)
+            .join(Signature, Signature.id == ReviewSignoff.signature_id)
+            .where(ReviewSignoff.campaign_id == campaign_id)
+            .order_by(ReviewSignoff.signed_at, ReviewSignoff.id)
+        )
+        if reviewer_id is not None:
+            query = query.where(ReviewSignoff.reviewer_id == reviewer_id)
+        return [_signed(signoff, signature) for signoff, signature in session.execute(query).all()]
+
+    def signing_inputs(self, session: Session, identity_id: str) -> tuple[bool, bool]:
+        """The second components a signature of this person needs, as the signature service
+        decides: (a token's one-time code, a temporary credential) (CMP-1, LOSS-2)."""
+        query = select(OtpToken.id).where(
+            OtpToken.identity_id == identity_id, OtpToken.status.in_(HELD)
+        )
+        return session.scalar(query.limit(1)) is not None, temporary_issued(session, identity_id)
+
+    def definitions(self, session: Session) -> list[tuple[CampaignDefinition, str]]:
+        """Every campaign definition with its fallback reviewer's username, by name."""
+        rows = session.execute(
+            select(CampaignDefinition, Identity.username)
+            .join(Identity, Identity.id == CampaignDefinition.fallback_reviewer_id)
+            .order_by(CampaignDefinition.name)
+        )
+        return [(definition, username) for definition, username in rows.all()]
+
+    def campaigns(self, session: Session, now: datetime) -> list[CampaignView]:
+        """Every campaign with its state and progress, newest first."""
+        rows = session.execute(
+            select(*CAMPAIGN, *_counts(now))
+            .outerjoin(I, I.campaign_id == Campaign.id)
+            .group_by(*CAMPAIGN)
+            .order_by(Campaign.started_at.desc(), Campaign.id)
+        )
+        return [_view(row, _progress([row])) for row in rows]
+
+    def campaign_detail(self, session: Session, campaign_id: str, now: datetime) -> CampaignDetail:
+        """Progress per reviewer, the overdue items (undecided past their due time, at most
+        MAX_OVERDUE of them), the completeness statement and the sign-offs (REV-1, REV-5)."""
+        campaign = self._campaign(session, campaign_id)
+        who = (Identity.printed_name, Identity.username)
+        rows = session.execute(
+            select(*who, *_counts(now))
+            .select_from(I)
+            .join(Identity, Identity.id == I.reviewer_id)
+            .where(I.campaign_id == campaign.id)
+            .group_by(I.reviewer_id, *who)
+            .order_by(Identity.printed_name, Identity.username)
+        ).all()
+        overdue = session.execute(
+            select(*OVERDUE_COLUMNS, Identity.username.label("reviewer"))
+            .outerjoin(Identity, Identity.id == I.reviewer_id)
+            .where(I.campaign_id == campaign.id, _overdue(now))
+            .order_by(I.due_at, I.id)
+            .limit(MAX_OVERDUE)
+        ).all()
+        return CampaignDetail(
+            campaign,
+            _progress(rows),
+            json.loads(campaign.completeness or "{}"),
+            [ReviewerProgress(row.printed_name, row.username, _progress([row])) for row in rows],
+            list(overdue),
+            self.signoffs(session, campaign.id),
+        )
+
+    @staticmethod
+    def _campaign(session: Session, campaign_id: str) -> Campaign:
+        found = session.get(Campaign, campaign_id) if plausible_id(campaign_id) else None
+        if found is None:
+            raise NotFound("no such campaign")
+        return found
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    return I.decision.is_(None) & I.signoff_id.is_(None) & (I.due_at < now)
+
+
+def _counts(now: datetime) -> tuple[Any, ...]:
+    return (
+        func.count(I.id).label("total"),
+        func.count(I.decision).label("decided"),
+        func.count(I.signoff_id).label("signed"),
+        func.count(I.id).filter(_overdue(now)).label("overdue"),
+    )
+
+
+def _progress(rows: Any) -> Progress:
+    total = decided = signed = overdue = 0
+    for row in rows:
+        total, decided = total + row.total, decided + row.decided
+        signed, overdue = signed + row.signed, overdue + row.overdue
+    return Progress(total, decided, signed, overdue)
+
+
+def _view(row: Any, progress: Progress) -> CampaignView:
+    """From a row of CAMPAIGN columns, or a Campaign."""
+    return CampaignView(
+        **{column.key: getattr(row, column.key) for column in CAMPAIGN}, progress=progress
+    )
+
+
+def _conditions(view: InboxFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if view.status != "all":
+        found.append(
+            I.decision.is_(None) if view.status == "undecided" else I.decision.is_not(None)
+        )
+    if view.flagged:
+        found.append(I.flags != "")
+    if view.source:
+        kind, _, name = view.source.partition(":")
+        found += [I.source_type == kind, I.source == name]
+    text = view.q.strip().lower()
+    if text:
+        columns = (I.holder_name, I.account, I.entitlement_name, I.entitlement_description)
+        found.append(or_(*(func.lower(c).contains(text, autoescape=True) for c in columns)))
+    return found
+
+
+def _grouped(items: list[Item], by: str) -> list[Group]:
+    groups = []
+    if by == "person":
+        for key, members in groupby(items, lambda i: i.identity_id or f"account:{i.account}"):
+            found = list(members)
+            accounts = ", ".join(sorted({i.account for i in found}))
+            groups.append(Group(key, found[0].holder_name, accounts, found))
+    else:
+        for key, members in groupby(items, lambda i: f"{i.source_type}:{i.source}"):
+            found = list(members)
+            groups.append(Group(key, found[0].source_label, "", found))
+    return groups
+
+
+def _signed(signoff: ReviewSignoff, signature: Signature) -> SignedOff:
+    manifestation = SignatureDocument.from_row(signature).manifestation
+    return SignedOff(signoff.id, signature.id, signoff.digest, signoff.item_count, manifestation)
