@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,6 +37,12 @@ class JobLeases:
             .values(holder=self._holder, lease_until=now + lease)
         )
         return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def ran_within(self, session: Session, job: str, period: timedelta) -> bool:
+        """True when the job last finished less than `period` ago (a job that need not run on
+        every tick: scanning large tables)."""
+        last = session.scalar(select(JobLease.last_run_at).where(JobLease.name == job))
+        return last is not None and self._clock.now() - last < period
 
     def finish(self, session: Session, job: str) -> None:
         session.execute(

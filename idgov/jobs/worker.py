@@ -26,6 +26,7 @@ class Job:
     name: str
     run: Callable[[Session], object]
     lease: timedelta = timedelta(minutes=5)
+    every: timedelta | None = None  # at most this often (None: every tick)
 
 
 def scheduled_jobs(services: Services) -> list[Job]:
@@ -49,7 +50,7 @@ def scheduled_jobs(services: Services) -> list[Job]:
         Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
         Job("token-test-reminders", services.token_reminders.run),  # TOK-1, before the due date
         # REV-5: reminders, escalations, scheduled campaign starts.
-        Job("review-escalation", services.escalation.run),
+        Job("review-escalation", services.escalation.run, every=timedelta(minutes=1)),
         # REV-4: directory revocations carried out (and retried) with their own transactions.
         Job(
             "review-remediation",
@@ -89,6 +90,8 @@ class Worker:
 
     def _run(self, job: Job) -> None:
         with transaction(self._services.sessions) as session:
+            if job.every is not None and self._leases.ran_within(session, job.name, job.every):
+                return
             if not self._leases.acquire(session, job.name, job.lease):
                 return
         with transaction(self._services.sessions) as session:

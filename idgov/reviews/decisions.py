@@ -53,15 +53,25 @@ class DecisionService:
         items = self._items(session, ids)
         self._check(session, reviewer, ids, items, decision, why)
         now = self._clock.now()
+        changed = 0
         for start in range(0, len(ids), CHUNK):
-            session.execute(
+            # The conditions again in the UPDATE: an item escalated or signed meanwhile is not
+            # this reviewer's to decide any more (the rows are locked on PostgreSQL as well).
+            result = session.execute(
                 update(ReviewItem)
-                .where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+                .where(
+                    ReviewItem.id.in_(ids[start : start + CHUNK]),
+                    ReviewItem.reviewer_id == reviewer.id,
+                    ReviewItem.signoff_id.is_(None),
+                )
                 .values(
                     decision=decision, justification=why, decided_by=reviewer.id, decided_at=now
                 )
                 .execution_options(synchronize_session=False)
             )
+            changed += result.rowcount  # type: ignore[attr-defined]
+        if changed != len(ids):
+            raise Conflict("some items changed hands or were signed meanwhile; reload and retry")
         self._trail.record_many(
             session,
             [
@@ -90,7 +100,9 @@ class DecisionService:
                     ReviewItem.signoff_id,
                     ReviewItem.decision,
                     ReviewItem.justification,
-                ).where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+                )
+                .where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+                .with_for_update()
             )
             found.update({row.id: dict(row._mapping) for row in rows})
         return found
@@ -118,9 +130,9 @@ class DecisionService:
             raise Conflict(f"items {signed[:20]} are signed off already", field="items")
         campaigns = {items[i]["campaign_id"] for i in ids}
         rows = session.execute(
-            select(Campaign.id, Campaign.state, Campaign.certify_justification).where(
-                Campaign.id.in_(campaigns)
-            )
+            select(Campaign.id, Campaign.state, Campaign.certify_justification)
+            .where(Campaign.id.in_(campaigns))
+            .with_for_update()  # a close waits for this decision, or this one sees it closed
         ).all()
         for row in rows:
             if row.state != CampaignState.ACTIVE:

@@ -156,7 +156,11 @@ class SignoffService:
         outcome = self._signatures.sign(request, InternalHost(), source)
         signature = outcome.signatures[0]
         with transaction(self._sessions) as session:
-            campaign = self._campaigns.get(session, campaign_id)
+            # Locked: a close or an escalation waits for this sign-off, or it sees theirs.
+            locked = session.get(Campaign, campaign_id, with_for_update=True)
+            if locked is None:
+                raise NotFound(f"no campaign {campaign_id!r}")
+            campaign = locked
             again = self.pending(session, campaign_id, reviewer_id)
             if decisions_digest(again) != digest or campaign.state != CampaignState.ACTIVE:
                 raise Conflict(
