@@ -75,7 +75,21 @@ def register_auth(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
-        return {"current_identity": current_identity(), "csrf_token": page_csrf_token}
+        return {
+            "current_identity": current_identity(),
+            "current_roles": current_roles,
+            "csrf_token": page_csrf_token,
+        }
+
+
+def current_roles() -> set[str]:
+    """The signed-in person's roles (read when a page asks, e.g. for its navigation)."""
+    identity = current_identity()
+    if identity is None:
+        return set()
+    built = services()
+    with built.sessions() as session:
+        return built.identities.roles(session, identity.id)
 
 
 def current_identity() -> Identity | None:

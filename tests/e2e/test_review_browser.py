@@ -30,17 +30,6 @@ CAMPAIGN = "Quarterly corp access"
 WHY = "Bob moved to production planning; he no longer approves QA records."
 
 
-@pytest.fixture(scope="module")
-def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
-    """A slapd of this module's own: the review revokes a membership in it."""
-    server = SlapdServer(tmp_path_factory.mktemp("e2e-slapd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def settings(settings: Settings, own_slapd: SlapdServer) -> Settings:
     return with_directory(settings, own_slapd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,14 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
+    """A slapd for this module alone: its tests lock, reset and recycle accounts."""
+    server = SlapdServer(Path(tmp_path_factory.mktemp("own-slapd")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
