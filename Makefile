@@ -82,6 +82,7 @@ bench: install-test
 	-$(BIN)/python bench/ldap_sync.py
 	-$(BIN)/python bench/ldap_sync.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/ldap_bind.py
+	-$(BIN)/python bench/review_campaign.py --database-url $(TEST_POSTGRES_URL)
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import random
+import statistics
 import sys
 import time
 import uuid
@@ -22,14 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from bench.common import bench_services, peak_rss_mib, report, scratch_database
+from idgov.app import create_app
 from idgov.db import transaction
 from idgov.identity.models import Identity
 from idgov.reviews.campaigns import NewDefinition
 from idgov.reviews.models import ReviewItem
 from idgov.wiring import Services
+from tests.functional.people import login
 
 START_BOUND = 300.0  # seconds
 BULK_BOUND = 2.0  # seconds
+INBOX_BOUND = 0.300  # seconds
+INBOX_PASSWORD = "Bench-Inbox-Password-7"
 BIG_TEAM = 100  # reports of one manager: 100 x 10 entitlements = 1,000 items for one reviewer
 
 
@@ -130,6 +135,30 @@ def start_campaign(services: Services, admin: str) -> tuple[str, float, int]:
     return campaign_id, time.perf_counter() - begun, items
 
 
+def inbox_render(
+    services: Services, campaign_id: str, reviewer_id: str
+) -> tuple[float, float, int]:
+    """Median and slowest of 20 renders of the reviewer's inbox page (1,000 items), signed in
+    through the login form, as the browser gets it."""
+    with transaction(services.sessions) as session:
+        reviewer = session.get(Identity, reviewer_id)
+        assert reviewer is not None
+        services.passwords.set_initial(session, reviewer, INBOX_PASSWORD)
+        username = reviewer.username
+    client = create_app(services=services).test_client()
+    answer = login(client, username, INBOX_PASSWORD)
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    page = client.get(f"/reviews/{campaign_id}")
+    assert page.status_code == 200, page.status_code
+    shown = page.get_data(as_text=True).count('name="item"')
+    times = []
+    for _ in range(20):
+        begun = time.perf_counter()
+        client.get(f"/reviews/{campaign_id}").get_data()
+        times.append(time.perf_counter() - begun)
+    return statistics.median(times), max(times), shown
+
+
 def bulk_decide(services: Services, campaign_id: str, reviewer_id: str) -> tuple[float, int]:
     with services.sessions() as session:
         ids = list(
@@ -177,6 +206,12 @@ def main() -> int:
                 f"({items / seconds:,.0f} items/s); peak RSS {peak_rss_mib():.0f} MiB"
             )
             ok = report("campaign start", seconds, "s", START_BOUND, higher_is_better=False)
+            median, slowest, shown = inbox_render(services, campaign_id, big_manager)
+            print(
+                f"inbox: {shown:,} items, median {median * 1000:.0f} ms, "
+                f"slowest {slowest * 1000:.0f} ms of 20"
+            )
+            ok &= report("inbox render (median)", median * 1000, "ms", INBOX_BOUND * 1000, False)
             took, decided = bulk_decide(services, campaign_id, big_manager)
             print(f"bulk decision: {decided:,} items in {took:.2f} s")
             ok &= report("bulk decision of 1,000 items", took, "s", BULK_BOUND, False)
