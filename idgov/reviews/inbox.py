@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -12,23 +10,31 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from idgov.entitlements.models import DIRECTORY_GROUP
 from idgov.errors import InvalidRequest, NotFound
 from idgov.identity.models import Identity
+from idgov.reviews.inbox_views import (
+    CampaignDetail,
+    CampaignView,
+    Group,
+    Inbox,
+    InboxFilter,
+    Item,
+    Progress,
+    ReviewerProgress,
+    SignedOff,
+    SignoffPreview,
+    plausible_id,
+    source_label,
+)
 from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem, ReviewSignoff
 from idgov.reviews.signoff import DIGESTED, decisions_digest
 from idgov.signatures.documents import SignatureDocument
 from idgov.signatures.models import Signature
-from idgov.signatures.tokens import Manifestation
 from idgov.tokens.loss_rules import temporary_issued
 from idgov.tokens.models import OtpToken
 from idgov.tokens.signing import HELD
 
-STATUSES = ("all", "undecided", "decided")
-GROUPINGS = ("person", "system")
-MAX_QUERY = 200
 MAX_OVERDUE = 500
-PLAUSIBLE_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 OVERDUE_FIELDS = (
     "id holder_name account entitlement_name source_type source due_at escalation stage"
 )
@@ -39,157 +45,8 @@ CAMPAIGN = tuple(
 )
 
 
-@dataclass(frozen=True)
-class Progress:
-    total: int = 0
-    decided: int = 0
-    signed: int = 0
-    overdue: int = 0
-
-    @property
-    def percent(self) -> int:
-        return 100 * self.decided // self.total if self.total else 0
-
-
-@dataclass(frozen=True)
-class InboxFilter:
-    """The reviewer's view: grouping and filters, each checked by name (InvalidRequest)."""
-
-    group: str = "person"
-    status: str = "all"
-    flagged: bool = False
-    source: str = ""  # "SOURCE_TYPE:NAME", or "" for every source
-    q: str = ""
-
-    def __post_init__(self) -> None:
-        if self.group not in GROUPINGS:
-            raise InvalidRequest("group must be person or system", field="group")
-        if self.status not in STATUSES:
-            raise InvalidRequest("status must be all, undecided or decided", field="status")
-        if len(self.q) > MAX_QUERY or any(ord(c) < 32 or ord(c) == 127 for c in self.q):
-            raise InvalidRequest(f"search text: at most {MAX_QUERY} plain characters", field="q")
-
-    def query(self) -> dict[str, Any]:
-        """The values that differ from the defaults, for links and redirects."""
-        found = {"group": self.group, "status": self.status, "source": self.source, "q": self.q}
-        found = {k: v for k, v in found.items() if v and v != getattr(InboxFilter, k)}
-        return found | ({"flagged": "1"} if self.flagged else {})
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One item as the reviewer sees it: holder, entitlement, where from, hints, decision."""
-
-    id: int
-    identity_id: str | None
-    holder_name: str
-    account: str
-    entitlement_name: str
-    entitlement_description: str | None
-    source_type: str
-    source: str
-    via: str | None
-    flags: str  # comma-separated: dormant, orphan (REV-6)
-    suggestion: str | None  # a hint only, never applied (REV-6)
-    decision: str | None
-    justification: str | None
-    signoff_id: int | None
-
-    @property
-    def flag_list(self) -> list[str]:
-        return [flag for flag in self.flags.split(",") if flag]
-
-    @property
-    def source_label(self) -> str:
-        return source_label(self.source_type, self.source)
-
-
 ITEM_COLUMNS = [getattr(I, name) for name in Item.__dataclass_fields__]
 OVERDUE_COLUMNS = [getattr(I, name) for name in OVERDUE_FIELDS.split()]
-
-
-@dataclass(frozen=True)
-class Group:
-    key: str
-    label: str
-    detail: str
-    items: list[Item]
-
-
-@dataclass(frozen=True)
-class CampaignView:
-    id: str
-    name: str
-    state: str
-    started_at: datetime
-    due_at: datetime
-    certify_justification: bool
-    progress: Progress
-
-
-@dataclass(frozen=True)
-class Inbox:
-    campaign: CampaignView
-    filters: InboxFilter
-    sources: dict[str, str]  # "SOURCE_TYPE:NAME" -> label
-    groups: list[Group]
-    shown: int
-
-
-@dataclass(frozen=True)
-class SignedOff:
-    id: int
-    signature_id: str
-    digest: str
-    item_count: int
-    manifestation: Manifestation
-
-
-@dataclass(frozen=True)
-class SignoffPreview:
-    """Exactly what a sign-off would sign now (the pending items, their digest) and the
-    reviewer's earlier sign-offs."""
-
-    campaign: CampaignView
-    items: list[dict[str, Any]]
-    digest: str | None  # None while any item is undecided
-    undecided: int
-    done: list[SignedOff]
-
-
-@dataclass(frozen=True)
-class ReviewerProgress:
-    name: str
-    username: str
-    progress: Progress
-
-
-@dataclass(frozen=True)
-class CampaignDetail:
-    campaign: Campaign
-    progress: Progress
-    completeness: dict[str, Any]
-    reviewers: list[ReviewerProgress]
-    overdue: list[Any]  # rows: id, holder_name, account, entitlement_name, source, due_at, ...
-    signoffs: list[SignedOff]
-
-
-def plausible_id(value: str) -> bool:
-    """A UUID-like id; anything else is looked up nowhere (and never reaches the database)."""
-    return PLAUSIBLE_ID.fullmatch(value) is not None
-
-
-def source_label(source_type: str, source: str) -> str:
-    return f"{'Directory' if source_type == DIRECTORY_GROUP else 'System'} {source}"
-
-
-def scope_text(raw: str) -> str:
-    """A definition's or campaign's scope (JSON), in words."""
-    scope = json.loads(raw)
-    if scope.get("all"):
-        return "everything"
-    keys = [key for key in ("directories", "systems", "groups") if scope.get(key)]
-    return "; ".join(f"{key}: {', '.join(scope[key])}" for key in keys)
 
 
 class InboxReader:

@@ -14,7 +14,7 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
 from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.inbox import plausible_id, scope_text
+from idgov.reviews.inbox_views import plausible_id, scope_text
 from idgov.reviews.models import ReviewerRule
 from idgov.reviews.schedule import QUARTERLY
 from idgov.web.auth import refuse, roles_required, signed_in

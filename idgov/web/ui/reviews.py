@@ -22,7 +22,7 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound
 from idgov.policies.documents import SigningPolicy
 from idgov.reviews.decisions import MAX_BULK
-from idgov.reviews.inbox import InboxFilter
+from idgov.reviews.inbox_views import InboxFilter
 from idgov.reviews.signoff import Credentials
 from idgov.web.auth import login_required, refuse, signed_in
 from idgov.web.context import services
