@@ -24,6 +24,7 @@ BOTTOM_MARGIN = 14
 # A row taller than what is left of a page starts on the next one, unless it would not fit
 # there either: then it fills the page from here if at least this many lines have room.
 MIN_SPLIT_LINES = 3
+TOTAL_PAGES = "{total-pages}"
 BREAK_AFTER = frozenset(" ,:;/")
 
 
@@ -34,6 +35,9 @@ class ReportPDF(FPDF):
         self.family_name = CORE_FAMILY
         self.has_bold = True
         self.clean: Callable[[str], str] = latin1_cleaner
+        # fpdf2 writes the page total over this placeholder; its width bounds the digits, and
+        # "{nb}" would warn (an error under the test suite) beyond 999 pages.
+        self.alias_nb_pages(TOTAL_PAGES)
 
     def use_unicode_font(self) -> None:
         found = find_unicode_font()
@@ -61,7 +65,7 @@ class ReportPDF(FPDF):
         self.style(size=6.5)
         self.cell(0, 4, self.clean(self.footer_text), align="L")
         self.set_x(self.l_margin)
-        self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.cell(0, 4, f"Page {self.page_no()} of {TOTAL_PAGES}", align="R")
 
 
 class Heading(Protocol):
