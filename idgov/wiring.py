@@ -44,6 +44,7 @@ from idgov.providers.ldap import LdapIdentityProvider
 from idgov.providers.local import LocalPasswords
 from idgov.providers.router import PasswordRouter
 from idgov.reviews.campaigns import CampaignService
+from idgov.reviews.closing import CampaignCloser
 from idgov.reviews.decisions import DecisionService
 from idgov.reviews.escalation import EscalationService
 from idgov.reviews.evidence import EvidenceService
@@ -108,6 +109,7 @@ class Services:
     evidence: EvidenceService
     escalation: EscalationService
     inbox: InboxReader
+    closer: CampaignCloser
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -165,6 +167,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     campaigns = CampaignService(clock, trail)
     write_back = GroupWriteBack(sessions, clock, trail, directories)
+    remediation = RemediationService(sessions, clock, trail, write_back)
+    evidence = EvidenceService(clock, trail, settings.server.base_url)
     return Services(
         settings=settings,
         clock=clock,
@@ -223,10 +227,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         decisions=DecisionService(clock, trail),
         signoffs=SignoffService(sessions, clock, trail, signatures, campaigns),
         snapshots=SnapshotService(clock, trail, GrantLedger(trail)),
-        remediation=RemediationService(sessions, clock, trail, write_back),
-        evidence=EvidenceService(clock, trail, settings.server.base_url),
+        remediation=remediation,
+        evidence=evidence,
         escalation=EscalationService(clock, trail, alerts, campaigns),
         inbox=InboxReader(),
+        closer=CampaignCloser(campaigns, evidence, remediation),
     )
 
 

@@ -16,7 +16,6 @@ from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
 from idgov.identity.cli import find
 from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.closing import CampaignCloser
 from idgov.reviews.evidence import FORMATS
 from idgov.reviews.models import CampaignDefinition, CampaignState, ReviewerRule
 from idgov.reviews.progress import CampaignProgress
@@ -199,7 +198,7 @@ def show(campaign_id: str) -> None:
 def close(campaign_id: str, reason: str, with_exceptions: bool) -> None:
     """Close a campaign (SEQ-1): active to closing, then closed once remediation is verified."""
     services = command_services()
-    closer = CampaignCloser(services.campaigns, services.evidence, services.remediation)
+    closer = services.closer
     actor = current_audit_context.get().actor
     with transaction(services.sessions) as session:
         outcome = closer.close(
@@ -251,3 +250,15 @@ def report(campaign_id: str, fmt: str, output: Path) -> None:
             f"  DIFFERS from the pack sealed at closing ({written.sealed}): records of the "
             "campaign changed since (the audit trail says which)"
         )
+
+
+@campaigns.command("retry-remediation")
+@click.argument("remediation_id", type=int)
+@click.option("--reason", required=True, help="What was fixed (audited).")
+def retry_remediation(remediation_id: int, reason: str) -> None:
+    """A failed revocation (nested membership, write-back off, refused) is tried again on the
+    worker's next run, once its cause is fixed (REV-4)."""
+    services = command_services()
+    with transaction(services.sessions) as session:
+        services.remediation.retry(session, remediation_id, reason)
+    click.echo(f"remediation {remediation_id} is open again: the worker tries it next")

@@ -97,7 +97,7 @@ class PopulationCheck:
 
     @property
     def alarming(self) -> bool:
-        return not self.complete or (not self.matches and not self.escalated)
+        return not self.complete or not self.matches
 
     def statement(self) -> str:
         if not self.complete:
@@ -108,12 +108,6 @@ class PopulationCheck:
         found = f"All {self.frozen} items frozen at the start are present"
         if self.matches:
             return f"{found}; the population hash recomputed from them matches."
-        if self.escalated:
-            return (
-                f"{found}. Recomputed with the reviewers they have now the hash differs, "
-                f"because {self.escalated} items were escalated to another reviewer: the hash "
-                "covers the reviewers assigned at the start (the audit trail records each move)."
-            )
         return f"{found}, BUT THE POPULATION HASH RECOMPUTED FROM THEM DIFFERS ({self.recomputed})."
 
 
@@ -262,7 +256,7 @@ def _population(
     session: Session, campaign: Campaign, found: int, escalated: int
 ) -> PopulationCheck:
     """The hash population.freeze made, recomputed from the stage-1 items: one JSON line per
-    item in grant order, [grant, entitlement, account, identity, via, reviewer]."""
+    item in grant order, [grant, entitlement, account, identity, via]."""
     digest = hashlib.sha256()
     query = (
         select(
@@ -271,7 +265,6 @@ def _population(
             ReviewItem.account,
             ReviewItem.identity_id,
             ReviewItem.via,
-            ReviewItem.reviewer_id,
         )
         .where(ReviewItem.campaign_id == campaign.id, ReviewItem.stage == 1)
         .order_by(ReviewItem.grant_id)

@@ -107,7 +107,8 @@ def freeze(
                 "signoff_id": None,
             }
         )
-        line = [grant.id, grant.entitlement_id, grant.account, holder, grant.via, reviewer]
+        # The population only: who reviews an item can change (escalation, reassignment).
+        line = [grant.id, grant.entitlement_id, grant.account, holder, grant.via]
         digest.update(json.dumps(line, separators=(",", ":")).encode() + b"\n")
         flagged.update(flags)
         total += 1
@@ -125,7 +126,7 @@ def freeze(
         "snapshots": _snapshot_times(session, scope, set(per_source)),
         "flagged": {DORMANT: flagged[DORMANT], ORPHAN: flagged[ORPHAN]},
         "hash_algorithm": "sha256 over one JSON line per item, ordered by grant id: "
-        "[grant, entitlement, account, identity, via, reviewer]",
+        "[grant, entitlement, account, identity, via]",
     }
     return Frozen(total, completeness, "sha256:" + digest.hexdigest(), unassigned)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from idgov.errors import InvalidRequest
 
@@ -60,7 +60,7 @@ def parse_schedule(expression: str) -> Schedule:
     values = [
         _field(text, bounds, name) for text, bounds, name in zip(fields, RANGES, NAMES, strict=True)
     ]
-    return Schedule(
+    schedule = Schedule(
         frozenset(values[0]),
         frozenset(values[1]),
         frozenset(values[2]),
@@ -69,6 +69,10 @@ def parse_schedule(expression: str) -> Schedule:
         fields[2] == "*",
         fields[4] == "*",
     )
+    # A schedule that names no real day (30 February) would never start a campaign: refused
+    # here, so no job and no page meets it later. Five years cover every leap day.
+    schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))
+    return schedule
 
 
 def _field(text: str, bounds: tuple[int, int], name: str) -> set[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -201,7 +202,7 @@ class SignoffService:
             )
         revoked = [item for item in items if item["decision"] == "revoke"]
         self._request_remediation(session, campaign.id, revoked, now)
-        second = self._second_stage(session, campaign, items)
+        second = self._second_stage(session, campaign, items, now)
         self._trail.record(
             session,
             "review:signoff:signed",
@@ -254,7 +255,7 @@ class SignoffService:
         )
 
     def _second_stage(
-        self, session: Session, campaign: Campaign, items: list[dict[str, Any]]
+        self, session: Session, campaign: Campaign, items: list[dict[str, Any]], now: datetime
     ) -> int:
         """manager-then-owner: what the manager certified goes to the entitlement's owner."""
         if campaign.reviewer_rule != ReviewerRule.MANAGER_THEN_OWNER:
@@ -276,6 +277,8 @@ class SignoffService:
                 {
                     **{key: getattr(item, key) for key in columns},
                     "stage": 2,
+                    # The owner gets time of their own, not what the manager left over.
+                    "due_at": max(item.due_at, now + timedelta(days=campaign.escalation_days)),
                     "reviewer_id": reviewers.first([target], item.identity_id),
                     "escalation": 0,
                     "reminded_at": None,

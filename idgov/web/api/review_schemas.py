@@ -276,6 +276,32 @@ class ReassignmentIn(Schema):
     reason: Text = Field(min_length=1, max_length=2000, description="Why (audited)")
 
 
+class CloseIn(Schema):
+    reason: Text = Field(min_length=1, max_length=2000, description="Why it closes now (audited)")
+    with_exceptions: bool = Field(
+        default=False,
+        description="Close although remediation is unverified; the evidence lists it",
+    )
+
+
+class CloseOut(Schema):
+    campaign_id: str
+    state: str
+    moved: list[str]
+    not_signed: int
+    unverified: int
+    evidence: dict[str, str] = Field(description="Format -> SHA-256 of the sealed pack")
+
+
+class RetryIn(Schema):
+    reason: Text = Field(min_length=1, max_length=2000, description="What was fixed (audited)")
+
+
+class RemediationRetried(Schema):
+    id: int
+    status: str
+
+
 class ReassignmentOut(Schema):
     reassigned: int
     reviewer_id: str

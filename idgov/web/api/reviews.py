@@ -22,6 +22,8 @@ from idgov.web.api.review_schemas import (
     CampaignList,
     CampaignOut,
     CampaignQuery,
+    CloseIn,
+    CloseOut,
     CountsOut,
     DecisionIn,
     DecisionOut,
@@ -33,6 +35,8 @@ from idgov.web.api.review_schemas import (
     ItemQuery,
     ReassignmentIn,
     ReassignmentOut,
+    RemediationRetried,
+    RetryIn,
     ReviewerProgressOut,
     SignoffIn,
     SignoffOut,
@@ -243,6 +247,52 @@ def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
             session, body.items, body.reviewer_id, admin, body.reason, campaign_id=campaign_id
         )
     return _json(ReassignmentOut(reassigned=moved, reviewer_id=body.reviewer_id))
+
+
+@bp.post("/campaigns/<campaign_id>/close")
+@roles_required("admin")
+@api_doc(
+    summary="Close a campaign: active to closing, then closed once remediation is verified "
+    "(or with exceptions); forward only (SEQ-1)",
+    response=CloseOut,
+    body=CloseIn,
+    tags=TAGS,
+    errors=ERRORS,
+)
+def close(campaign_id: str, body: CloseIn) -> Response:
+    _known(campaign_id)
+    with transaction(services().sessions) as session:
+        admin = services().identities.get(session, signed_in()[0].id)
+        outcome = services().closer.close(
+            session, campaign_id, admin.username, body.reason, with_exceptions=body.with_exceptions
+        )
+    return _json(
+        CloseOut(
+            campaign_id=outcome.campaign_id,
+            state=outcome.state,
+            moved=list(outcome.moved),
+            not_signed=outcome.not_signed,
+            unverified=outcome.unverified,
+            evidence=outcome.evidence,
+        )
+    )
+
+
+@bp.post("/remediations/<remediation_id>/retry")
+@roles_required("admin")
+@api_doc(
+    summary="Try a failed revocation again once its cause is fixed (REV-4)",
+    response=RemediationRetried,
+    body=RetryIn,
+    tags=TAGS,
+    errors=ERRORS,
+)
+def retry_remediation(remediation_id: str, body: RetryIn) -> Response:
+    if not remediation_id.isdigit() or len(remediation_id) > 18:
+        raise NotFound(f"no remediation {remediation_id!r}")
+    with transaction(services().sessions) as session:
+        found = services().remediation.retry(session, int(remediation_id), body.reason)
+        return _json(RemediationRetried(id=found.id, status=found.status))
 
 
 def _known(identifier: str) -> None:
