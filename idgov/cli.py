@@ -20,7 +20,7 @@ from idgov.audit.cli import audit
 from idgov.clients.cli import clients
 from idgov.command_context import command_services
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
-from idgov.demo import DEMO_PEOPLE, seed_demo
+from idgov.demo import DEMO_PEOPLE, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
 from idgov.identity.cli import identities
 from idgov.identity.models import Identity, Role
@@ -215,3 +215,8 @@ def demo(ctx: click.Context) -> None:
     for person in DEMO_PEOPLE:
         roles = ", ".join(person.roles) or "staff"
         click.echo(f"  {person.username:<12} {person.password:<22} {person.printed_name} ({roles})")
+    if seed_demo_review(services) is not None:
+        click.echo(
+            f"an access review is open: mia.manager reviews at {base}/reviews, "
+            f"ada.admin follows it at {base}/admin/reviews"
+        )

@@ -1,13 +1,17 @@
-"""A demo organisation for `make run`: people in each role, verified, certified, with passwords."""
+"""A demo organisation for `make run`: people in each role, and an access review to try."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity, Role
 from idgov.identity.services import NewIdentity
+from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.models import CampaignDefinition
 from idgov.wiring import Services
 
 DEMO_MARK = "demo organisation"
@@ -84,3 +88,69 @@ def seed_demo(services: Services) -> list[DemoPerson]:
                     session, identity, statement_for(identity.printed_name), "demo", None
                 )
     return created
+
+
+@dataclass(frozen=True)
+class _Role:
+    name: str
+    description: str | None
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    roles: tuple[_Role, ...]
+    assignments: tuple[_Assignment, ...]
+
+
+DEMO_SYSTEM = "lims"
+DEMO_REVIEW = "Quarterly LIMS access review"
+DEMO_SNAPSHOT = _Snapshot(
+    roles=(
+        _Role("analyst", "Enters and reviews sample results", "mia.manager"),
+        _Role("approver", "Approves results for release", "mia.manager"),
+        _Role("lims-admin", "Configures the LIMS", "ada.admin"),
+    ),
+    assignments=(
+        _Assignment("jon.doe", "analyst"),
+        _Assignment("eve.analyst", "analyst"),
+        _Assignment("eve.analyst", "approver"),
+        _Assignment("mia.manager", "approver"),
+        _Assignment("j.smith", "analyst"),  # left the company: an orphan finding (REV-6)
+    ),
+)
+
+
+def seed_demo_review(services: Services) -> str | None:
+    """A demo host system ("lims") with a snapshot of its roles and an open access-review
+    campaign over it, unless it exists; returns the campaign id when one was started."""
+    with transaction(services.sessions) as session:
+        taken = session.scalar(
+            select(CampaignDefinition.id).where(CampaignDefinition.name == DEMO_REVIEW)
+        )
+        admin = services.identities.by_username(session, "ada.admin")
+        if taken is not None or admin is None:
+            return None
+        client, _secret = services.clients.add(
+            session, DEMO_SYSTEM, ["entitlements"], reason=DEMO_MARK
+        )
+        services.snapshots.receive(session, client, DEMO_SYSTEM, DEMO_SNAPSHOT)
+        definition = services.campaigns.define(
+            session,
+            NewDefinition(
+                name=DEMO_REVIEW,
+                scope={"systems": [DEMO_SYSTEM]},
+                reviewer_rule="manager",
+                fallback_reviewer_id=admin.id,
+            ),
+            created_by="idgov demo",
+        )
+        campaign = services.campaigns.draft(session, definition.id, "idgov demo")
+        services.campaigns.start(session, campaign)
+        return campaign.id

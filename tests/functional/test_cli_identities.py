@@ -15,6 +15,7 @@ from idgov.clock import FrozenClock
 from idgov.demo import DEMO_PEOPLE
 from idgov.errors import AuthenticationRefused, LockedRefusal
 from idgov.identity.models import Identity, IdentityStatus
+from idgov.reviews.models import ReviewItem
 from idgov.wiring import Services
 from tests.functional import test_cli
 from tests.functional.people import events
@@ -321,7 +322,15 @@ def test_demo_seeds_five_people_once(cli: Cli, services: Services) -> None:
         assert by_username(services, demo_person.username).status == IdentityStatus.ACTIVE
     assert people(services) == len(DEMO_PEOPLE)
 
+    assert "an access review is open: mia.manager reviews at" in out
+    with services.sessions() as session:
+        items = session.scalars(select(ReviewItem)).all()
+        reviewers = {services.identities.get(session, i.reviewer_id).username for i in items}
+    assert len(items) == 5  # the demo LIMS snapshot, an orphan among them (REV-6)
+    assert reviewers == {"mia.manager", "ada.admin"}
+
     again = ok(cli("demo"))
     assert "demo organisation present" in again
     assert "people created" not in again
+    assert "access review is open" not in again  # once
     assert people(services) == len(DEMO_PEOPLE)
