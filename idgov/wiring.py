@@ -231,7 +231,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         evidence=evidence,
         escalation=EscalationService(clock, trail, alerts, campaigns),
         inbox=InboxReader(),
-        closer=CampaignCloser(campaigns, evidence, remediation),
+        closer=CampaignCloser(sessions, campaigns, evidence, remediation),
     )
 
 

@@ -198,12 +198,10 @@ def show(campaign_id: str) -> None:
 def close(campaign_id: str, reason: str, with_exceptions: bool) -> None:
     """Close a campaign (SEQ-1): active to closing, then closed once remediation is verified."""
     services = command_services()
-    closer = services.closer
     actor = current_audit_context.get().actor
-    with transaction(services.sessions) as session:
-        outcome = closer.close(
-            session, campaign_id, actor.name, reason, with_exceptions=with_exceptions
-        )
+    outcome = services.closer.close(
+        campaign_id, actor.name, reason, with_exceptions=with_exceptions
+    )
     click.echo(f"campaign {campaign_id}: {' -> '.join(outcome.moved)}; now {outcome.state}")
     if outcome.not_signed:
         click.echo(f"  {outcome.not_signed} items not signed off: exceptions, never certified")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.reviews.campaigns import CampaignService
 from idgov.reviews.evidence import EvidenceService
@@ -40,13 +41,32 @@ class CampaignCloser:
     """What an administrator does to end a campaign, from the CLI or the admin pages."""
 
     def __init__(
-        self, campaigns: CampaignService, evidence: EvidenceService, remediation: OpenRemediations
+        self,
+        sessions: sessionmaker[Session],
+        campaigns: CampaignService,
+        evidence: EvidenceService,
+        remediation: OpenRemediations,
     ) -> None:
+        self._sessions = sessions
         self._campaigns = campaigns
         self._evidence = evidence
         self._remediation = remediation
 
     def close(
+        self, campaign_id: str, closed_by: str, reason: str, *, with_exceptions: bool
+    ) -> ClosingOutcome:
+        """Close (see `_close`) in one transaction; once closed, seal the evidence pack in
+        transactions of its own: making the pack of a large campaign takes minutes, and no
+        write lock (the audit chain's head, SQLite's database lock) is held meanwhile."""
+        with transaction(self._sessions) as session:
+            outcome = self._close(
+                session, campaign_id, closed_by, reason, with_exceptions=with_exceptions
+            )
+        if not outcome.closed:
+            return outcome
+        return replace(outcome, evidence=self._evidence.seal(self._sessions, campaign_id))
+
+    def _close(
         self,
         session: Session,
         campaign_id: str,
@@ -108,10 +128,7 @@ class CampaignCloser:
         )
         self._advance(session, campaign, CampaignState.CLOSED, why, closed_by, note)
         moved.append(CampaignState.CLOSED)
-        digests = self._evidence.seal(session, campaign_id)
-        return ClosingOutcome(
-            campaign_id, campaign.state, tuple(moved), not_signed, unverified, digests
-        )
+        return ClosingOutcome(campaign_id, campaign.state, tuple(moved), not_signed, unverified)
 
     def _advance(
         self, session: Session, campaign: Campaign, state: str, why: str, by: str, note: str

@@ -148,16 +148,18 @@ class EvidenceService:
             self.record(session, written, occasion)
         return written
 
-    def seal(self, session: Session, campaign_id: str) -> dict[str, str]:
-        """At closing, in the closing transaction: every format made (not stored: `idgov
-        campaigns report` makes them again) and its SHA-256 audited; format -> sha256."""
-        pack = self.pack(session, campaign_id)
-        digests: dict[str, str] = {}
-        for fmt in FORMATS:
-            written = self.write(pack, fmt, cast(BinaryIO, _Digesting(None)))
-            self.record(session, written, CLOSING)
-            digests[fmt] = written.sha256
-        return digests
+    def seal(self, sessions: sessionmaker[Session], campaign_id: str) -> dict[str, str]:
+        """Right after closing: every format made from one read snapshot (not stored: `idgov
+        campaigns report` makes them again), then their SHA-256s audited in a short
+        transaction; format -> sha256."""
+        with sessions() as session:
+            session.connection(execution_options={"readonly": True})
+            pack = self.pack(session, campaign_id)
+            made = [self.write(pack, fmt, cast(BinaryIO, _Digesting(None))) for fmt in FORMATS]
+        with transaction(sessions) as session:
+            for written in made:
+                self.record(session, written, CLOSING)
+        return {written.format: written.sha256 for written in made}
 
     def sealed(self, session: Session, campaign_id: str) -> dict[str, str]:
         """The SHA-256 per format recorded when the campaign closed (latest sealing)."""

@@ -12,7 +12,7 @@ from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity
 from idgov.reviews.campaigns import FORWARD
-from idgov.reviews.closing import CampaignCloser, ClosingOutcome
+from idgov.reviews.closing import ClosingOutcome
 from idgov.reviews.models import CampaignState, Remediation, ReviewItem
 from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
@@ -52,9 +52,7 @@ def sign(services: Services, campaign_id: str, who: str) -> None:
 def close(
     services: Services, campaign_id: str, reason: str = "quarter done", *, exceptions: bool = False
 ) -> ClosingOutcome:
-    closer = CampaignCloser(services.campaigns, services.evidence, services.remediation)
-    with transaction(services.sessions) as session:
-        return closer.close(session, campaign_id, "Ada Admin", reason, with_exceptions=exceptions)
+    return services.closer.close(campaign_id, "Ada Admin", reason, with_exceptions=exceptions)
 
 
 def verify_remediation(services: Services, campaign_id: str, clock: FrozenClock) -> None:

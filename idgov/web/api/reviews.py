@@ -261,11 +261,9 @@ def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
 )
 def close(campaign_id: str, body: CloseIn) -> Response:
     _known(campaign_id)
-    with transaction(services().sessions) as session:
-        admin = services().identities.get(session, signed_in()[0].id)
-        outcome = services().closer.close(
-            session, campaign_id, admin.username, body.reason, with_exceptions=body.with_exceptions
-        )
+    outcome = services().closer.close(
+        campaign_id, signed_in()[0].username, body.reason, with_exceptions=body.with_exceptions
+    )
     return _json(
         CloseOut(
             campaign_id=outcome.campaign_id,
