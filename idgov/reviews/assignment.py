@@ -14,6 +14,7 @@ class Person:
     id: str
     status: str
     manager_id: str | None
+    certified: bool = True  # TRN-1: has acknowledged that their e-signature binds
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,12 @@ class Reviewers:
     admins: tuple[str, ...]
 
     def eligible(self, candidate: str | None, holder: str | None) -> bool:
-        """Active (so they can sign their review) and not the person whose access it is."""
+        """Able to sign their review (active, so verified, IDV-1; and certified, TRN-1) and
+        not the person whose access it is (REV-2)."""
         if candidate is None or candidate == holder:
             return False
         person = self.people.get(candidate)
-        return person is not None and person.status == IdentityStatus.ACTIVE
+        return person is not None and person.status == IdentityStatus.ACTIVE and person.certified
 
     def first(self, candidates: Iterable[str | None], holder: str | None) -> str | None:
         """The first eligible candidate, then the fallback, the fallback's manager and the

@@ -14,7 +14,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
-from idgov.identity.models import Identity, IdentityStatus
+from idgov.identity.models import Identity, IdentityStatus, SignatureCertification
 from idgov.reviews import population
 from idgov.reviews.models import (
     Campaign,
@@ -59,9 +59,16 @@ class CampaignService:
             choices = ", ".join(rule.value for rule in ReviewerRule)
             raise InvalidRequest(f"reviewer_rule must be one of {choices}", field="reviewer_rule")
         fallback = session.get(Identity, new.fallback_reviewer_id)
-        if fallback is None or fallback.status != IdentityStatus.ACTIVE:
+        certified = fallback is not None and session.scalar(
+            select(SignatureCertification.id)
+            .where(SignatureCertification.identity_id == fallback.id)
+            .limit(1)
+        )
+        if fallback is None or fallback.status != IdentityStatus.ACTIVE or not certified:
             raise InvalidRequest(
-                "the fallback reviewer must be an active identity", field="fallback_reviewer"
+                "the fallback reviewer must be able to sign: an active identity with a "
+                "signature certification (TRN-1)",
+                field="fallback_reviewer",
             )
         if new.schedule is not None:
             parse_schedule(new.schedule)

@@ -71,11 +71,12 @@ class EscalationService:
         return done
 
     def remind(self, session: Session, campaign: Campaign, now: datetime) -> int:
-        """REV-5: one notice per reviewer per campaign for their undecided items falling due
-        within the campaign's reminder days and not reminded yet; those items are marked."""
+        """REV-5: one notice per reviewer per campaign for their items not signed off yet
+        (undecided, or decided and waiting for the sign-off) falling due within the
+        campaign's reminder days and not reminded yet; those items are marked."""
         window = (
             ReviewItem.campaign_id == campaign.id,
-            ReviewItem.decision.is_(None),
+            ReviewItem.signoff_id.is_(None),
             ReviewItem.reviewer_id.is_not(None),
             ReviewItem.reminded_at.is_(None),
             ReviewItem.due_at > now,  # overdue items are escalated instead

@@ -14,7 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idgov.entitlements.models import DIRECTORY_GROUP, SYSTEM_ROLE, Entitlement, EntitlementGrant
-from idgov.identity.models import Identity, IdentityRole, IdentityStatus, Role
+from idgov.identity.models import (
+    Identity,
+    IdentityRole,
+    IdentityStatus,
+    Role,
+    SignatureCertification,
+)
 from idgov.providers.directory.models import DirectorySyncRun
 from idgov.reviews.assignment import Person, Reviewers, primary
 from idgov.reviews.models import SystemSnapshot
@@ -33,8 +39,9 @@ class Frozen:
 
 
 def reviewers_for(session: Session, fallback_id: str) -> Reviewers:
+    certified = set(session.scalars(select(SignatureCertification.identity_id).distinct()))
     people = {
-        row.id: Person(row.id, row.status, row.manager_id)
+        row.id: Person(row.id, row.status, row.manager_id, row.id in certified)
         for row in session.execute(select(Identity.id, Identity.status, Identity.manager_id))
     }
     admins = tuple(

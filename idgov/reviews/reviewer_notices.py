@@ -35,8 +35,8 @@ class ReviewNotices:
             session,
             reviewer,
             "review-reminder",
-            f"{_items(items)} of the access review {campaign.name} await your decision by "
-            f"{iso_utc(due)}",
+            f"{_items(items)} of the access review {campaign.name} await your decision and "
+            f"sign-off by {iso_utc(due)}",
             {
                 "campaign": _campaign(campaign),
                 "items": items,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from idgov.clock import FrozenClock
 from idgov.config import Settings
 from idgov.db import transaction
+from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity
 from idgov.reviews.models import Remediation, ReviewItem
 from idgov.reviews.signoff import Credentials
@@ -71,6 +72,10 @@ def revoke(services: Services, slapd: SlapdServer, *groups: str) -> dict[str, in
         fallback = services.identities.get(session, admin)
         by = services.identities.get(session, verifier)
         services.identities.record_verification(session, fallback, by, "badge")
+        # A fallback reviewer must be able to sign: certified as well (TRN-1).
+        services.identities.certify(
+            session, fallback, statement_for(fallback.printed_name), "web", None
+        )
     campaign_id = campaign(services, fallback=admin, directories=[NAME])
     alice, bob = identity_named(services, "alice"), identity_named(services, "bob")
     with transaction(services.sessions) as session:
