@@ -249,11 +249,35 @@ class CampaignService:
         if campaign.state != state:
             raise OutOfSequence(f"the campaign is {campaign.state}, not {state}", field="state")
 
+    def pause(self, session: Session, definition_id: str, reason: str, paused: bool) -> None:
+        """Stop (or resume) a definition's scheduled starts, audited with the reason; running
+        campaigns are not touched and it can still be started on demand."""
+        definition = self.definition(session, definition_id)
+        why = " ".join((reason or "").split())
+        if not why or len(why) > 2000:
+            raise InvalidRequest("a reason is required (at most 2000 characters)", field="reason")
+        if (definition.paused_at is not None) == paused:
+            raise Conflict(
+                f"the definition is {'paused' if paused else 'not paused'} already",
+                field="paused",
+            )
+        definition.paused_at = self._clock.now() if paused else None
+        self._trail.record(
+            session,
+            f"review:definition:{'paused' if paused else 'resumed'}",
+            Target("review-definition", definition.id),
+            old={"paused": not paused},
+            new={"paused": paused},
+            reason=why,
+        )
+
     def due_definitions(self, session: Session, now: datetime) -> list[CampaignDefinition]:
         """Scheduled definitions whose next start time has come (REV-1: quarterly by default)."""
         due = []
         for definition in session.scalars(
-            select(CampaignDefinition).where(CampaignDefinition.schedule.is_not(None))
+            select(CampaignDefinition).where(
+                CampaignDefinition.schedule.is_not(None), CampaignDefinition.paused_at.is_(None)
+            )
         ):
             assert definition.schedule is not None
             since = definition.last_started_at or definition.created_at

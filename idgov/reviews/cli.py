@@ -260,3 +260,16 @@ def retry_remediation(remediation_id: int, reason: str) -> None:
     with transaction(services.sessions) as session:
         services.remediation.retry(session, remediation_id, reason)
     click.echo(f"remediation {remediation_id} is open again: the worker tries it next")
+
+
+@campaigns.command("pause")
+@click.argument("definition_id")
+@click.option("--reason", required=True, help="Why (audited).")
+@click.option("--resume", is_flag=True, help="Resume the scheduled starts instead.")
+def pause(definition_id: str, reason: str, resume: bool) -> None:
+    """Stop a definition's scheduled starts (or resume them with --resume); campaigns already
+    running go on, and it can still be started on demand."""
+    services = command_services()
+    with transaction(services.sessions) as session:
+        services.campaigns.pause(session, definition_id, reason, paused=not resume)
+    click.echo(f"definition {definition_id}: scheduled starts {'resumed' if resume else 'paused'}")

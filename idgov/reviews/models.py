@@ -45,6 +45,7 @@ class CampaignDefinition(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no scheduled starts
 
 
 class Campaign(Base):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, InvalidRequest, OutOfSequence
 from idgov.identity.models import Identity
+from idgov.reviews.campaigns import NewDefinition
 from idgov.reviews.models import CampaignState, Remediation, ReviewItem, ReviewSignoff
+from idgov.reviews.schedule import QUARTERLY
 from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
-from tests.functional.people import PASSWORD
+from tests.functional.people import PASSWORD, events
 from tests.functional.review_support import Org, campaign, entitlement, load_campaign, org
 
 
@@ -88,3 +93,36 @@ def test_an_empty_scope_is_refused(services: Services, team: Org) -> None:
     entitlement(services, "qa-approvers", {"bob": team.bob})
     with pytest.raises(Conflict, match="nothing is in this campaign's scope"):
         campaign(services, fallback=team.admin, systems=["nosuch"])
+
+
+@pytest.mark.req("REV-1")
+def test_a_paused_definition_does_not_start_on_its_schedule(
+    services: Services, team: Org, clock: FrozenClock
+) -> None:
+    entitlement(services, "qa-approvers", {"bob": team.bob})
+    with transaction(services.sessions) as session:
+        definition = services.campaigns.define(
+            session,
+            NewDefinition(
+                name="Quarterly QA",
+                scope={"all": True},
+                reviewer_rule="manager",
+                fallback_reviewer_id=team.admin,
+                schedule=QUARTERLY,
+            ),
+            created_by="test",
+        )
+        definition_id = definition.id
+    clock.advance(timedelta(days=120))  # a quarter start has passed
+    with transaction(services.sessions) as session:
+        services.campaigns.pause(session, definition_id, "audit season", paused=True)
+        assert services.campaigns.due_definitions(session, clock.now()) == []
+        with pytest.raises(Conflict, match="paused already"):
+            services.campaigns.pause(session, definition_id, "again", paused=True)
+        services.campaigns.pause(session, definition_id, "back to normal", paused=False)
+        assert [d.id for d in services.campaigns.due_definitions(session, clock.now())] == [
+            definition_id
+        ]
+    assert [e.action for e in events(services, "review:definition:paused")] == [
+        "review:definition:paused"
+    ]

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_started_at", UTCDateTime(), nullable=True),
+        sa.Column("paused_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["fallback_reviewer_id"],
             ["identities.id"],
