@@ -8,6 +8,7 @@ answered exactly like known ones, lockout included (LOCK-3).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +20,7 @@ from idgov.audit.trail import AuditTrail
 from idgov.db import transaction
 from idgov.errors import (
     AuthenticationRefused,
+    IdentifierReused,
     IneligibleRefusal,
     InvalidRequest,
     LockedRefusal,
@@ -187,7 +189,11 @@ class AuthenticationService:
             claimant = (
                 f"{refusal.detail.get('provider')} account {refusal.detail.get('directory_key')}"
             )
-            self._ledger.refuse_if_taken(session, USERNAME, "", name, claimant)
+            with suppress(IdentifierReused):  # refused, audited and alerted (UNQ-1, ALERT-1)
+                self._ledger.refuse_if_taken(session, USERNAME, "", name, claimant)
+            # LOCK-3: answered like a wrong password, so the answer never tells that the
+            # username exists; the security unit has the alert and follows it up.
+            raise AuthenticationRefused(GENERIC_FAILURE)
         if not refusal.counts:
             raise IneligibleRefusal(refusal.message, reason=refusal.reason)
 

@@ -173,6 +173,9 @@ class CampaignService:
         grant in scope becomes an item with its reviewer (REV-2) and flags (REV-6); the
         completeness statement and the hash over the item list are kept and audited.
         Refused: a scope that selects nothing, and items no eligible reviewer can take."""
+        # Locked first: two starts of one draft (a double click, the API and the CLI) must
+        # not both freeze the population; the second finds it active and is refused.
+        session.refresh(campaign, with_for_update=True)
         self._require(campaign, S.DRAFT)
         definition = self.definition(session, campaign.definition_id)
         scope = parse_scope(campaign.scope)

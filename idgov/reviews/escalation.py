@@ -13,7 +13,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound, UnprocessableRequest
-from idgov.identity.models import Identity, IdentityStatus
+from idgov.identity.models import Identity
 from idgov.reviews.campaigns import CampaignService
 from idgov.reviews.item_moves import FALLBACK, ItemMover, Move, locked_items, next_reviewer
 from idgov.reviews.models import Campaign, CampaignDefinition, CampaignState, ReviewItem
@@ -177,9 +177,14 @@ class EscalationService:
         if not ids or len(ids) > MAX_ITEMS:
             raise InvalidRequest(f"choose between 1 and {MAX_ITEMS} items", field="items")
         reviewer = session.get(Identity, new_reviewer_id)
-        if reviewer is None or reviewer.status != IdentityStatus.ACTIVE:
+        able = reviewer is not None and reviewers_for(session, new_reviewer_id).eligible(
+            new_reviewer_id, None
+        )
+        if reviewer is None or not able:
             raise UnprocessableRequest(
-                "the new reviewer must be an active identity", field="reviewer_id"
+                "the new reviewer must be able to sign: an active identity with a signature "
+                "certification (TRN-1)",
+                field="reviewer_id",
             )
         rows = locked_items(session, ids)
         missing = [

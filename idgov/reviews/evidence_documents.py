@@ -114,6 +114,7 @@ def metadata(pack: EvidencePack) -> dict[str, Any]:
             "certified": t.certified,
             "revoked": t.revoked,
             "undecided": t.undecided,
+            "decided_not_signed": t.unsigned,
             "signed": t.signed,
             "items_with_exceptions": t.with_exceptions,
         },
@@ -240,7 +241,7 @@ def csv_comments(pack: EvidencePack) -> str:
             for name, n in c.completeness.get("sources", {}).items()
         ),
         f"items: {t.items}; certified {t.certified}, revoked {t.revoked}, "
-        f"undecided {t.undecided}, signed {t.signed}",
+        f"undecided {t.undecided}, decided but not signed {t.unsigned}, signed {t.signed}",
         "exceptions: " + ", ".join(f"{kind} {n}" for kind, n in t.exceptions.items()),
         "remediation: " + (", ".join(f"{s} {n}" for s, n in t.remediation.items()) or "none"),
         *(

@@ -68,9 +68,10 @@ class CampaignFacts:
 class Totals:
     items: int  # every item, both stages
     stages: dict[int, int]
-    certified: int
-    revoked: int
+    certified: int  # signed certifications only: an unsigned decision certifies nothing
+    revoked: int  # signed revocations only
     undecided: int
+    unsigned: int  # decided, never signed off: exceptions, not decisions
     signed: int
     with_exceptions: int  # items with at least one exception
     exceptions: dict[str, int]  # every kind, zeros included
@@ -156,7 +157,12 @@ def build_pack(session: Session, campaign: Campaign, issuer: str, now: datetime)
     remediation: Counter[str] = Counter()
     for row in stream(session, item_query(campaign.id)):
         stages[row.stage] += 1
-        counts[f"decision:{row.decision}"] += 1
+        if row.decision is None:
+            counts["decision:none"] += 1
+        elif row.signoff_id is None:
+            counts["unsigned-decision"] += 1  # never counted as certified or revoked
+        else:
+            counts[f"decision:{row.decision}"] += 1
         counts["signed"] += row.signoff_id is not None
         counts["escalated-frozen"] += row.stage == 1 and row.escalation > 0
         if row.rem_status is not None:
@@ -171,7 +177,8 @@ def build_pack(session: Session, campaign: Campaign, issuer: str, now: datetime)
         stages=dict(sorted(stages.items())),
         certified=counts["decision:certify"],
         revoked=counts["decision:revoke"],
-        undecided=counts["decision:None"],
+        undecided=counts["decision:none"],
+        unsigned=counts["unsigned-decision"],
         signed=counts["signed"],
         with_exceptions=counts["with-exceptions"],
         exceptions={kind: counts[kind] for kind in EXCEPTION_KINDS},

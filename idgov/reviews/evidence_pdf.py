@@ -132,8 +132,8 @@ def _title_lines(pack: EvidencePack) -> list[tuple[str, str]]:
         (
             "Decisions",
             f"{t.items} items ({', '.join(f'stage {s}: {n}' for s, n in t.stages.items())}): "
-            f"certified {t.certified}, revoked {t.revoked}, undecided {t.undecided}; "
-            f"signed off {t.signed}",
+            f"certified {t.certified}, revoked {t.revoked} (signed); undecided {t.undecided}, "
+            f"decided but not signed {t.unsigned}; signed off {t.signed}",
         ),
         (
             "Sign-offs",

@@ -95,6 +95,8 @@ class InboxReader:
 
     def outside(self, session: Session, campaign_id: str, item_ids: list[int]) -> list[int]:
         """The ids that are not items of this campaign (unknown ones included)."""
+        if not plausible_id(campaign_id):  # never reaches the database (PostgreSQL: NUL)
+            return list(item_ids)
         query = select(I.id).where(I.campaign_id == campaign_id, I.id.in_(item_ids))
         found = set(session.scalars(query))
         return [i for i in item_ids if i not in found]

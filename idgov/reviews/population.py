@@ -170,9 +170,12 @@ def _grants(session: Session, scope: Scope) -> Iterator[Any]:
 
 
 def _flags(grant: Any, dormant_before: datetime) -> list[str]:
-    """REV-6: orphaned (no identity, or one no longer active) and dormant (no login within
-    the campaign's dormant window) accounts are flagged."""
-    if grant.identity_id is None or grant.status == IdentityStatus.DEACTIVATED:
+    """REV-6: orphaned (no identity, or one deactivated or suspended: no active person)
+    and dormant (no login within the campaign's dormant window) accounts are flagged."""
+    if grant.identity_id is None or grant.status in (
+        IdentityStatus.DEACTIVATED,
+        IdentityStatus.SUSPENDED,
+    ):
         return [ORPHAN]
     if grant.last_login_at is None or grant.last_login_at < dormant_before:
         return [DORMANT]

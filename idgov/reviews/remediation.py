@@ -16,6 +16,7 @@ from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.entitlements.models import EntitlementGrant
 from idgov.errors import Conflict, IdgovError, InvalidRequest, NotFound
+from idgov.providers.directory.models import DirectoryAccount
 from idgov.providers.directory.writeback import WRITE_BACK, GroupWriteBack
 from idgov.reviews import host_revocations as hosts
 from idgov.reviews.host_revocations import Revocation
@@ -39,6 +40,7 @@ class _Due:
     entitlement_name: str
     campaign_id: str
     campaign_name: str
+    identity_id: str | None = None  # the holder: found again under a new DN after a rename
 
 
 class RemediationService:
@@ -139,10 +141,10 @@ class RemediationService:
         with self._sessions() as session:
             grant_id, ended_by = _current_grant(session, item)
         if grant_id is None:
-            # Removed already: by an earlier run whose record was lost, or in the directory
-            # and seen by a sync (the directory's own snapshot). Either way it is verified.
-            by = "read-back" if ended_by == WRITE_BACK else "directory-sync"
-            return self._finish(item, "verified", by=by, error=None)
+            # Nothing mirrored is left to remove (an earlier run, or the directory changed):
+            # verified only when a fresh read of the group lists neither the account nor the
+            # person under their current DN.
+            return self._confirm_absent(item, ended_by)
         reason = (
             f"access review {item.campaign_name} ({item.campaign_id}), item {item.item_id}: "
             f"revoke {item.entitlement_name} from {item.account}"
@@ -154,6 +156,25 @@ class RemediationService:
         except IdgovError as exc:  # unreachable, not verified, or unforeseen: try again later
             return self._finish(item, "open", by=None, error=exc.detail)
         return self._finish(item, "verified", by="read-back", error=None)
+
+    def _confirm_absent(self, item: _Due, ended_by: str | None) -> int:
+        with self._sessions() as session:
+            keys = _holder_keys(session, item)
+        try:
+            still = self._write_back.listed(item.entitlement_id, {item.account}, keys)
+        except (Conflict, NotFound) as exc:
+            return self._finish(item, "failed", by=None, error=exc.detail)
+        except IdgovError as exc:
+            return self._finish(item, "open", by=None, error=exc.detail)
+        if still:
+            error = (
+                f"the directory still lists {', '.join(sorted(still))} in {item.entitlement_name}"
+                " but idgov has no membership of theirs to remove (an entry it cannot use?): "
+                "remove it in the directory, then retry"
+            )
+            return self._finish(item, "failed", by=None, error=error)
+        by = "read-back" if ended_by == WRITE_BACK else "read-back-after-sync"
+        return self._finish(item, "verified", by=by, error=None)
 
     def _finish(self, item: _Due, status: str, *, by: str | None, error: str | None) -> int:
         """Record one attempt's outcome (REV-4), if the revocation is still open."""
@@ -198,6 +219,7 @@ class RemediationService:
                 ReviewItem.entitlement_name,
                 Campaign.id.label("campaign_id"),
                 Campaign.name.label("campaign_name"),
+                ReviewItem.identity_id,
             )
             .join(ReviewItem, ReviewItem.id == Remediation.item_id)
             .join(Campaign, Campaign.id == Remediation.campaign_id)
@@ -217,6 +239,7 @@ class RemediationService:
                 r.entitlement_name,
                 r.campaign_id,
                 r.campaign_name,
+                r.identity_id,
             )
             for r in due
         ]
@@ -257,7 +280,9 @@ class RemediationService:
 
 def _current_grant(session: Session, item: _Due) -> tuple[int | None, str | None]:
     """The membership to remove now (the item's, or the one a later sync recorded for the
-    same account and group), else None and how the last one ended."""
+    same account and group, or for the same person under another account: a renamed or
+    moved entry keeps its group), else None and how the last one ended. A revocation is
+    verified only when neither the account nor the person holds the group any more."""
     current = session.scalar(
         select(EntitlementGrant.id).where(
             EntitlementGrant.entitlement_id == item.entitlement_id,
@@ -265,6 +290,17 @@ def _current_grant(session: Session, item: _Due) -> tuple[int | None, str | None
             EntitlementGrant.removed_at.is_(None),
         )
     )
+    if current is None and item.identity_id is not None:
+        current = session.scalar(
+            select(EntitlementGrant.id)
+            .where(
+                EntitlementGrant.entitlement_id == item.entitlement_id,
+                EntitlementGrant.identity_id == item.identity_id,
+                EntitlementGrant.removed_at.is_(None),
+                EntitlementGrant.via.is_(None),
+            )
+            .limit(1)
+        )
     if current is not None:
         return current, None
     ended_by = session.scalar(
@@ -277,6 +313,18 @@ def _current_grant(session: Session, item: _Due) -> tuple[int | None, str | None
         .limit(1)
     )
     return None, ended_by
+
+
+def _holder_keys(session: Session, item: _Due) -> set[str]:
+    """The immutable keys of the holder's directory accounts: the directory finds them under
+    their current DN, renamed or not."""
+    if item.identity_id is None:
+        return set()
+    return set(
+        session.scalars(
+            select(DirectoryAccount.key).where(DirectoryAccount.identity_id == item.identity_id)
+        )
+    )
 
 
 def _outcome(status: str, item: _Due) -> str:

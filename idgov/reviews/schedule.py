@@ -66,8 +66,9 @@ def parse_schedule(expression: str) -> Schedule:
         frozenset(values[2]),
         frozenset(values[3]),
         frozenset(0 if v == 7 else v for v in values[4]),
-        fields[2] == "*",
-        fields[4] == "*",
+        # Vixie cron: a day field starting with "*" (also "*/2") does not restrict the day.
+        fields[2].startswith("*"),
+        fields[4].startswith("*"),
     )
     # A schedule that names no real day (30 February) would never start a campaign: refused
     # here, so no job and no page meets it later. Five years cover every leap day.

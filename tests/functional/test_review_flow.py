@@ -126,3 +126,23 @@ def test_a_paused_definition_does_not_start_on_its_schedule(
     assert [e.action for e in events(services, "review:definition:paused")] == [
         "review:definition:paused"
     ]
+
+
+@pytest.mark.req("REV-6")
+def test_a_suspended_holder_is_an_orphan_and_unsigned_decisions_certify_nothing(
+    services: Services, team: Org
+) -> None:
+    entitlement(services, "qa-approvers", {"bob": team.bob, "carol": team.carol})
+    with transaction(services.sessions) as session:
+        carol = services.identities.get(session, team.carol)
+        services.identities.transition(session, carol, "suspended", "leave of absence")
+    campaign_id = campaign(services, fallback=team.admin)
+    found = items(services, campaign_id)
+    assert found["carol:qa-approvers:1"].flags == "orphan"  # no active person (REV-6)
+    assert found["carol:qa-approvers:1"].suggestion == "revoke"  # suggested, not decided
+    assert found["carol:qa-approvers:1"].decision is None
+    decide(services, team.alice, [i.id for i in found.values()], "certify", None)
+    services.closer.close(campaign_id, "Ada Admin", "quarter over", with_exceptions=True)
+    with services.sessions() as session:
+        totals = services.evidence.pack(session, campaign_id).totals
+    assert (totals.certified, totals.unsigned, totals.signed) == (0, 2, 0)

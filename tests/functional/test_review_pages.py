@@ -292,6 +292,8 @@ def test_forms_without_the_csrf_token_are_refused(
         ("POST", "/reviews/{c}/signoff", {"password": ""}, 422),
         ("POST", "/reviews/{c}/signoff", {"password": "p", "otp": "12ab56"}, 422),
         ("POST", "/reviews/%00/signoff", {"password": "p"}, 404),
+        # PostgreSQL refuses a NUL: the id is looked up nowhere (was a 500)
+        ("POST", "/reviews/a%00b/decisions", {"item": ["1"], "decision": "certify"}, 404),
     ],
 )
 def test_odd_input_gets_a_clear_refusal_never_a_500(
@@ -332,6 +334,8 @@ def test_admin_pages_need_the_admin_role_and_auditors_only_read(
     token = page_csrf(client, "/admin/reviews")
     refused = client.post("/admin/reviews/definitions", data={"csrf_token": token, "name": "x"})
     assert refused.status_code == 403
+    for odd in ("%00", "a%00b", "x" * 5000):  # a NUL was a 500 on PostgreSQL
+        assert client.get(f"/admin/reviews/{odd}/evidence.pdf").status_code == 404
 
 
 @pytest.mark.req("REV-1")

@@ -359,6 +359,22 @@ def test_a_body_too_large_or_not_json_is_refused(
         assert session.scalar(select(func.count()).select_from(SystemSnapshot)) == 0
 
 
+def test_odd_revocation_paging_and_notes_are_refused_naming_the_field(
+    client: FlaskClient, services: Services, lims: str
+) -> None:
+    base, env = "/api/v1/systems/lims/revocations", {"REMOTE_ADDR": HOST_ADDRESS}
+    for after in (2**31, 2**63):  # overflowed INTEGER on PostgreSQL and SQLite: a 500
+        answer = client.get(f"{base}?after={after}", headers=bearer(lims), environ_base=env)
+        assert problem(answer, 422, "invalid-request")["errors"][0]["field"] == "after"
+    before = counts(services)
+    for note in ("\x00", "a\x01b"):
+        answer = client.post(
+            f"{base}/1/done", json={"note": note}, headers=bearer(lims), environ_base=env
+        )
+        assert problem(answer, 422, "invalid-request")["errors"][0]["field"] == "note"
+    assert counts(services) == before
+
+
 @pytest.mark.req("ACC-2")
 def test_the_service_itself_refuses_a_host_without_the_scope(
     services: Services, people: dict[str, str]

@@ -169,3 +169,56 @@ def test_an_unreachable_directory_leaves_the_revocation_open_and_it_is_retried(
         2,
     )
     assert own_slapd.people["bob"].dn not in members(own_slapd, "qa-approvers")
+
+
+def rename_bob(slapd: SlapdServer, *, keep_uid: bool) -> str:
+    """Rename bob's entry to cn=Bob Berg (memberof's referential integrity follows it in the
+    groups); without `keep_uid` the entry loses its uid, which idgov needs."""
+    new_dn = f"cn=Bob Berg,{slapd.people_dn}"
+    with slapd.admin_connection() as conn:
+        assert conn.modify_dn(slapd.people["bob"].dn, "cn=Bob Berg", delete_old_dn=not keep_uid)
+    assert new_dn in members(slapd, "qa-approvers")
+    return new_dn
+
+
+def rename_back(slapd: SlapdServer, new_dn: str) -> None:
+    """Back to uid=bob, keeping cn (inetOrgPerson requires it)."""
+    with slapd.admin_connection() as conn:
+        assert conn.modify_dn(new_dn, "uid=bob", delete_old_dn=False), conn.result
+
+
+@pytest.mark.req("REV-4")
+def test_a_renamed_entry_is_revoked_under_its_new_name(
+    synced: Services, own_slapd: SlapdServer
+) -> None:
+    """bob is renamed after the sign-off: the old DN is gone from the group, but bob holds it
+    under the new one; only removing that verifies the revocation."""
+    ids = revoke(synced, own_slapd, "qa-approvers")
+    new_dn = rename_bob(own_slapd, keep_uid=True)
+    try:
+        synced.directory_sync.run(NAME, full=True)
+        assert synced.remediation.carry_out_due() == 1
+        assert new_dn not in members(own_slapd, "qa-approvers")
+        done = load(synced, ids["qa-approvers"])
+        assert (done.status, done.verified_by) == ("verified", "read-back")
+    finally:
+        rename_back(own_slapd, new_dn)
+
+
+@pytest.mark.req("REV-4")
+def test_a_member_idgov_cannot_match_keeps_the_revocation_unverified(
+    synced: Services, own_slapd: SlapdServer
+) -> None:
+    """Renamed without its uid, bob's entry is unusable to idgov (a sync problem): the group
+    still lists him under a DN idgov cannot tie to anyone, so nothing is verified."""
+    ids = revoke(synced, own_slapd, "qa-approvers")
+    new_dn = rename_bob(own_slapd, keep_uid=False)
+    try:
+        synced.directory_sync.run(NAME, full=True)
+        assert synced.remediation.carry_out_due() == 0
+        assert new_dn in members(own_slapd, "qa-approvers")
+        stuck = load(synced, ids["qa-approvers"])
+        assert stuck.status == "failed"
+        assert "still lists" in (stuck.last_error or "")
+    finally:
+        rename_back(own_slapd, new_dn)

@@ -484,3 +484,28 @@ def test_member_and_member_of_dns_compare_equal_once_normalized() -> None:
     member_of_side = "cn=jane doe, ou=lab staff, dc=CORP, dc=example, dc=com"
     assert normalize_dn(member) == normalize_dn(member_of_side)
     assert normalize_dn("cn=Doe\\, Jane,dc=x") != normalize_dn("cn=Doe,cn=Jane,dc=x")
+
+
+def test_a_group_read_in_ranges_proves_no_removal() -> None:
+    """AD sends big groups' members as member;range=0-1499: reading that as "not a member"
+    would verify any removal, so the read refuses instead."""
+    from idgov.providers.directory.settings import DirectorySettings
+    from idgov.providers.ldap.connections import DirectoryUnavailable
+    from idgov.providers.ldap.provider import LdapIdentityProvider
+
+    provider = LdapIdentityProvider(
+        "corp",
+        DirectorySettings(
+            urls=["ldaps://dc1.example"],
+            tls="ldaps",
+            bind_dn="cn=svc",
+            bind_password="x",
+            user_base="dc=example",
+            preset="active-directory",
+        ),
+        lambda: "x",
+    )
+    ranged = {"member;range=0-1499": [b"CN=Bob,OU=Users,DC=example"]}
+    provider._pool.run = lambda kind, operation: ranged  # type: ignore[method-assign]
+    with pytest.raises(DirectoryUnavailable, match="in ranges"):
+        provider.group_members("CN=Big,OU=Groups,DC=example")

@@ -142,3 +142,12 @@ def test_scopes() -> None:
 def test_bad_scopes_are_refused(raw: object, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
         parse_scope(raw)
+
+
+def test_a_starred_day_field_with_a_step_still_combines_with_the_weekday() -> None:
+    """Vixie cron: "*/2" in the day of month leaves it unrestricted for the OR rule, so
+    "0 6 */2 * 1" fires on odd days that are Mondays (not on odd days or Mondays)."""
+    schedule = parse_schedule("0 6 */2 * 1")
+    first = schedule.next_after(datetime(2026, 11, 22, tzinfo=UTC))  # a Sunday
+    assert first == datetime(2026, 11, 23, 6, tzinfo=UTC)  # Monday the 23rd: odd
+    assert schedule.next_after(first) == datetime(2026, 12, 7, 6, tzinfo=UTC)  # the 30th: even

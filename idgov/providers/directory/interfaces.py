@@ -26,6 +26,10 @@ class Directory(Protocol):
         """The one entry with this username (the value is filter-escaped), if any."""
         ...
 
+    def dn_of(self, key: str) -> str | None:
+        """The current DN of the entry with this immutable key, if any (renames included)."""
+        ...
+
     def bind(self, dn: str | None, password: str) -> BindOutcome:
         """Bind as `dn` (None: a DN that cannot exist, for unknown usernames) and decode."""
         ...

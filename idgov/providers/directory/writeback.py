@@ -94,6 +94,31 @@ class GroupWriteBack:
             )
         return Removal(grant_id, group_dn, member_dn, now)
 
+    def listed(self, entitlement_id: str, member_dns: set[str], keys: set[str]) -> set[str]:
+        """Which of `member_dns` (normalized), and of the entries with these immutable `keys`
+        under whatever DN they have now, the directory lists in the entitlement's group, read
+        fresh: how a revocation with nothing left to remove is still verified by the
+        directory itself, not by what idgov last mirrored (a rename, an entry idgov cannot
+        use). ProviderUnavailable when the directory cannot answer."""
+        with self._sessions() as session:
+            group = session.scalars(
+                select(DirectoryGroupEntry).where(
+                    DirectoryGroupEntry.entitlement_id == entitlement_id
+                )
+            ).first()
+            if group is None:
+                raise NotFound(f"entitlement {entitlement_id} is not a directory group")
+            provider, group_dn = group.provider, group.dn
+        directory = self._directories.get(provider)
+        if directory is None:
+            raise ProviderUnavailable(f"the directory {provider!r} is not configured")
+        wanted = set(member_dns)
+        for key in keys:
+            dn = directory.dn_of(key)
+            if dn is not None:
+                wanted.add(normalize_dn(dn))
+        return directory.group_members(group_dn) & wanted
+
     def _failed(
         self, grant_id: int, group_dn: str, member_dn: str, detail: str, reason: str
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -78,6 +79,26 @@ class LdapIdentityProvider:
             )
         dn, raw = entries[0]
         return parse_user(dn, raw, self.attributes, self.settings.preset)
+
+    def dn_of(self, key: str) -> str | None:
+        """The current DN of the entry with this immutable key (it survives renames and
+        moves), or None when no entry has it. objectGUID is matched on its 16 bytes as AD
+        stores them (RFC 4515 escapes), entryUUID on its text."""
+        attribute = self.attributes.key
+        if attribute.lower() in ("objectguid", "ms-ds-consistencyguid"):
+            value = "".join(f"\\{byte:02x}" for byte in uuid.UUID(key).bytes_le)
+        else:
+            value = escape_filter_chars(key)
+        query = f"({attribute}={value})"
+
+        def search(conn: Connection) -> list[str]:
+            ok = conn.search(self.settings.user_base, query, SUBTREE, attributes=["1.1"])
+            if not ok and conn.result.get("result") not in (0, 32):
+                raise DirectoryUnavailable(f"cannot look the entry up: {_words(conn.result)}")
+            return [e["dn"] for e in conn.response or () if e.get("type") == "searchResEntry"]
+
+        found = self._pool.run("service", search)
+        return found[0] if found else None
 
     def bind(self, dn: str | None, password: str) -> BindOutcome:
         """Bind as the user with the password-policy request control and decode the answer
@@ -168,6 +189,13 @@ class LdapIdentityProvider:
             return dict(conn.response[0]["raw_attributes"]) if conn.response else {}
 
         raw = self._pool.run("service", read)
+        ranged = member.lower() + ";range="
+        if any(key.lower().startswith(ranged) for key in raw):
+            # AD range retrieval ([MS-ADTS] 3.1.1.3.1.3.3): only part of the members came back,
+            # which can prove no removal. Refused rather than read as "not a member".
+            raise DirectoryUnavailable(
+                f"group {group_dn} sends its members in ranges; idgov cannot read them all"
+            )
         values: list[bytes] = next((v for k, v in raw.items() if k.lower() == member.lower()), [])
         return {normalize_dn(value.decode("utf-8", "replace")) for value in values}
 

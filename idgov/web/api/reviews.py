@@ -53,6 +53,7 @@ TAGS = ["reviews"]
 ERRORS = [400, 401, 403, 404, 409, 422]
 progress = CampaignProgress()
 ID = re.compile(ID_PATTERN)
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on every database
 
 
 @bp.post("/review-definitions")
@@ -286,8 +287,12 @@ def close(campaign_id: str, body: CloseIn) -> Response:
     errors=ERRORS,
 )
 def retry_remediation(remediation_id: str, body: RetryIn) -> Response:
-    if not remediation_id.isdigit() or len(remediation_id) > 18:
-        raise NotFound(f"no remediation {remediation_id!r}")
+    # ASCII digits in the column's range ("²" is a digit to str.isdigit, not to int; a bigger
+    # number overflows PostgreSQL's INTEGER)
+    if not (remediation_id.isascii() and remediation_id.isdigit()) or (
+        len(remediation_id) > 10 or int(remediation_id) > MAX_ROW_ID
+    ):
+        raise NotFound(f"no remediation {remediation_id!r}", field="remediation_id")
     with transaction(services().sessions) as session:
         found = services().remediation.retry(session, int(remediation_id), body.reason)
         return _json(RemediationRetried(id=found.id, status=found.status))

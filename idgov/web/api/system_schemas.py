@@ -11,6 +11,7 @@ from idgov.clock import iso_utc
 from idgov.reviews.host_revocations import Revocation
 from idgov.reviews.snapshot_input import MAX_ASSIGNMENTS, MAX_DESCRIPTION, MAX_ROLE_NAME, MAX_ROLES
 from idgov.reviews.snapshots import SnapshotResult
+from idgov.signatures.requests import Text
 from idgov.web.api.schemas import Schema
 
 
@@ -82,7 +83,9 @@ class RevocationQuery(Schema):
     status: Literal["open", "done", "verified", "failed", "all"] = Field(
         default="open", description="open: still to be removed (the default)"
     )
-    after: int = Field(default=0, ge=0, description="Only ids above this (paging)")
+    after: int = Field(
+        default=0, ge=0, le=2**31 - 1, description="Only ids above this (paging)"
+    )  # the id column's range: a bigger number overflows SQLite and PostgreSQL INTEGER
     limit: int = Field(default=500, ge=1, le=1000)
 
 
@@ -120,7 +123,7 @@ class RevocationList(Schema):
 
 
 class DoneIn(Schema):
-    note: str | None = Field(
+    note: Text | None = Field(  # plain text, as every audited reason: no NUL or controls
         default=None, max_length=1000, description="The host's reference (a ticket, a change)"
     )
 

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 
 from idgov.errors import (
     AuthenticationRefused,
-    IdentifierReused,
     IneligibleRefusal,
     LockedRefusal,
     SourceUnavailableRefusal,
@@ -53,9 +52,9 @@ def submit() -> ResponseReturnValue:
     except AuthenticationRefused as refused:
         # LOCK-3: the same words and status for a wrong password and an unknown username.
         return _page(401, next_url, username, refused.detail)
-    except (IneligibleRefusal, IdentifierReused, SourceUnavailableRefusal) as refused:
+    except (IneligibleRefusal, SourceUnavailableRefusal) as refused:
         # The identity source's own refusal (an expired or disabled directory account, a
-        # recycled username, a directory that cannot be reached), in the person's words.
+        # directory that cannot be reached), in the person's words.
         return _page(refused.status, next_url, username, refused.detail)
     forget_login_csrf()
     # CMP-2: a temporary or expired password is changed before anything else.

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from idgov.errors import IdgovError, NotFound
 from idgov.reviews.evidence import FORMATS
+from idgov.reviews.inbox_views import plausible_id
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
 
@@ -29,6 +30,8 @@ def download(campaign_id: str, fmt: str) -> ResponseReturnValue:
     leaves without its audit event (AUD-1)."""
     if fmt not in FORMATS:
         return refuse(NotFound(f"evidence comes as {', '.join(FORMATS)}", field="format"))
+    if not plausible_id(campaign_id):  # e.g. a NUL, which PostgreSQL refuses
+        return refuse(NotFound("no such campaign", field="campaign"))
     built = services()
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
