@@ -26,6 +26,8 @@ SCOPE = "entitlements"
 MAX_SYSTEM_NAME = 64  # entitlements.source, system_snapshots.system
 STATUSES = ("open", "done", "verified", "failed")
 
+MAX_ID = 2**31 - 1  # review_remediations.id is an INTEGER
+
 
 class NotTheHostsOwn(RecordedRefusal):
     """A host named another system, or another system's revocation: answered exactly like
@@ -205,7 +207,14 @@ def _owned(
     """The system's own revocation, locked. Any other id is a 404; one that exists but is
     not this system's is audited as refused (ACC-2) and answered the same way."""
     found = None
-    if remediation_id.isdecimal() and len(remediation_id) <= 18:
+    # ASCII digits within the column's range only: str.isdecimal() takes other scripts'
+    # digits, and PostgreSQL refuses an INTEGER beyond 2**31 - 1.
+    if (
+        remediation_id.isascii()
+        and remediation_id.isdigit()
+        and len(remediation_id) <= 10
+        and int(remediation_id) <= MAX_ID
+    ):
         found = session.scalars(
             select(Remediation).where(Remediation.id == int(remediation_id)).with_for_update()
         ).first()

@@ -372,6 +372,18 @@ def test_odd_revocation_paging_and_notes_are_refused_naming_the_field(
             f"{base}/1/done", json={"note": note}, headers=bearer(lims), environ_base=env
         )
         assert problem(answer, 422, "invalid-request")["errors"][0]["field"] == "note"
+    for odd in ("2147483648", "%D9%A1", "99999999999"):  # beyond INTEGER; Arabic-Indic one
+        answer = client.post(f"{base}/{odd}/done", json={}, headers=bearer(lims), environ_base=env)
+        problem(answer, 404, "not-found")
+    nested = "[" * 5000 + "]" * 5000  # json's decoder recurses: a RecursionError, not a 500
+    answer = client.put(
+        "/api/v1/systems/lims/entitlements",
+        data=nested,
+        content_type="application/json",
+        headers=bearer(lims),
+        environ_base=env,
+    )
+    assert "nested too deeply" in problem(answer, 422, "invalid-request")["detail"]
     assert counts(services) == before
 
 

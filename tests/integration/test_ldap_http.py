@@ -104,3 +104,9 @@ def test_the_login_page_tells_the_person_why_the_directory_refused(
     assert page.mimetype == "text/html"
     assert "cannot be reached right now" in text
     assert str(own_slapd.port) not in text
+
+
+def test_an_identity_id_with_a_nul_is_not_found(app: Flask, admin_id: str) -> None:
+    admin = sign_in(app, "ada")
+    for path in ("/api/v1/identities/a%00b", "/api/v1/identities/a%00b/entitlements"):
+        problem(admin.get(path), 404, "not-found")  # PostgreSQL refuses NUL in text: no 500

@@ -75,7 +75,10 @@ def api_doc(
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """Validate the request's JSON body; a problem names every bad field."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # json raises it for deeply nested input; Flask lets it through
+        raise UnprocessableRequest("the request body is nested too deeply", errors=[]) from None
     if payload is None:
         raise UnprocessableRequest("the request body must be a JSON object", errors=[])
     return _validate(model, payload)
