@@ -82,6 +82,13 @@ def load(services: Services, people: int, per_person: int, roles: int) -> tuple[
         cursor.execute(
             "INSERT INTO identity_roles (identity_id, role) VALUES (%s, 'admin')", (admin,)
         )
+        # Reviewers must be able to sign: everyone has recorded the certification (TRN-1).
+        with cursor.copy(
+            "COPY signature_certifications (identity_id, certified_at, statement, method) "
+            "FROM STDIN"
+        ) as copy:
+            for identity in ids:
+                copy.write_row((identity, now, "bench certification", "bench"))
         entitlements = [str(uuid.uuid4()) for _ in range(roles)]
         with cursor.copy(
             "COPY entitlements (id, source_type, source, key, name, description, owner_id, "
