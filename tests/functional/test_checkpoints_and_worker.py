@@ -147,7 +147,9 @@ def test_keys_are_stored_encrypted(services: Services) -> None:
     assert stored.private_key.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     with pytest.raises(TypeError, match="encrypted"):
         load_pem_private_key(stored.private_key, password=None)
-    with pytest.raises(ValueError, match=r"(?i)incorrect password|bad decrypt"):
+    # A wrong passphrase fails the padding check, or (about one time in 256, when the
+    # garbage happens to end in valid padding) the ASN.1 parse of what it decrypted to.
+    with pytest.raises(ValueError, match=r"(?i)incorrect password|bad decrypt|deserialize"):
         load_pem_private_key(stored.private_key, password=b"wrong")
 
 
