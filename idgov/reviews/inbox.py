@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from idgov.errors import InvalidRequest, NotFound
@@ -26,7 +26,13 @@ from idgov.reviews.inbox_views import (
     plausible_id,
     source_label,
 )
-from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem, ReviewSignoff
+from idgov.reviews.models import (
+    Campaign,
+    CampaignDefinition,
+    Remediation,
+    ReviewItem,
+    ReviewSignoff,
+)
 from idgov.reviews.signoff import DIGESTED, decisions_digest
 from idgov.signatures.documents import SignatureDocument
 from idgov.signatures.models import Signature
@@ -188,6 +194,38 @@ class InboxReader:
             [ReviewerProgress(row.printed_name, row.username, _progress([row])) for row in rows],
             list(overdue),
             self.signoffs(session, campaign.id),
+            self.remediations(session, campaign.id),
+        )
+
+    @staticmethod
+    def remediations(session: Session, campaign_id: str) -> list[Any]:
+        """REV-4: the campaign's revocations, those needing attention first (failed, open,
+        done by the host), at most MAX_OVERDUE of them."""
+        waiting = case(
+            (Remediation.status == "failed", 0), (Remediation.status == "open", 1), else_=2
+        )
+        return list(
+            session.execute(
+                select(
+                    Remediation.id,
+                    Remediation.kind,
+                    Remediation.status,
+                    Remediation.attempts,
+                    Remediation.last_error,
+                    Remediation.requested_at,
+                    Remediation.done_at,
+                    Remediation.verified_at,
+                    Remediation.verified_by,
+                    I.holder_name,
+                    I.account,
+                    I.entitlement_name,
+                    I.source,
+                )
+                .join(I, I.id == Remediation.item_id)
+                .where(Remediation.campaign_id == campaign_id)
+                .order_by(waiting, Remediation.id)
+                .limit(MAX_OVERDUE)
+            )
         )
 
     @staticmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +148,7 @@ class CampaignDetail:
     reviewers: list[ReviewerProgress]
     overdue: list[Any]  # rows: id, holder_name, account, entitlement_name, source, due_at, ...
     signoffs: list[SignedOff]
+    remediations: list[Any] = field(default_factory=list)  # rows: id, status, last_error, ...
 
 
 def plausible_id(value: str) -> bool:

@@ -97,6 +97,52 @@ def campaign(campaign_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/<campaign_id>/close")
+@roles_required("admin")
+def close(campaign_id: str) -> ResponseReturnValue:
+    """Close from the page (SEQ-1, REV-5): the reason is required; unverified revocations
+    stay open unless the admin closes with them as exceptions."""
+    built, me = services(), signed_in()[0]
+    if not plausible_id(campaign_id):
+        return refuse(NotFound("no such campaign"))
+    reason = request.form.get("reason", "")
+    with_exceptions = request.form.get("with_exceptions") == "yes"
+    try:
+        outcome = built.closer.close(
+            campaign_id, me.username, reason, with_exceptions=with_exceptions
+        )
+    except IdgovError as refused:
+        flash(f"The campaign was not closed: {refused.detail}")
+        return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
+    if outcome.closed:
+        flash("The campaign is closed and its evidence pack sealed.")
+    else:
+        flash(
+            f"The campaign is closing: {outcome.unverified} revocations are not verified yet. "
+            "Close again once they are, or with them as exceptions."
+        )
+    return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
+
+
+@bp.post("/remediations/<remediation_id>/retry")
+@roles_required("admin")
+def retry(remediation_id: str) -> ResponseReturnValue:
+    """REV-4: a failed revocation is tried again once its cause is fixed (the reason says what)."""
+    built = services()
+    campaign_id = request.form.get("campaign", "")
+    if not remediation_id.isascii() or not remediation_id.isdigit() or len(remediation_id) > 9:
+        return refuse(NotFound("no such remediation"))
+    try:
+        with transaction(built.sessions) as session:
+            built.remediation.retry(session, int(remediation_id), request.form.get("reason", ""))
+        flash(f"Revocation {remediation_id} is tried again at the worker's next run.")
+    except IdgovError as refused:
+        flash(f"Revocation {remediation_id} was not retried: {refused.detail}")
+    if not plausible_id(campaign_id):
+        return redirect(url_for("review_admin.index"))
+    return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
+
+
 def definition_of(session: Session, form: Mapping[str, str]) -> NewDefinition:
     """A NewDefinition from the form fields; InvalidRequest names the field that is wrong."""
     kind = form.get("scope_kind", "")
