@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,6 +18,9 @@ from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
 from idgov.errors import ConfigurationError, RecordedRefusal, ServiceUnavailable
+
+T = TypeVar("T")
+IN_LIST_SIZE = 500  # values per IN list
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -168,3 +171,10 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect().execution_options(readonly=True) as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def chunked(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """`values` in slices short enough for an IN list (bind-parameter limits of SQLite and
+    of statements PostgreSQL plans well)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

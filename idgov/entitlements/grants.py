@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
+from idgov.db import chunked
 from idgov.entitlements.models import EntitlementGrant
 
-CHUNK = 500
 Holder = tuple[str | None, str | None]  # (identity id or None for an orphan, via)
 GrantKey = tuple[str, str]  # (entitlement id, account)
 END_GRANTS = (
@@ -105,7 +105,7 @@ class GrantLedger:
 def _current(session: Session, scope: Collection[str]) -> dict[GrantKey, tuple[Any, ...]]:
     found: dict[GrantKey, tuple[Any, ...]] = {}
     ids = list(scope)
-    for start in range(0, len(ids), CHUNK):
+    for batch in chunked(ids):
         rows = session.execute(
             select(
                 EntitlementGrant.id,
@@ -114,7 +114,7 @@ def _current(session: Session, scope: Collection[str]) -> dict[GrantKey, tuple[A
                 EntitlementGrant.identity_id,
                 EntitlementGrant.via,
             ).where(
-                EntitlementGrant.entitlement_id.in_(ids[start : start + CHUNK]),
+                EntitlementGrant.entitlement_id.in_(batch),
                 EntitlementGrant.removed_at.is_(None),
             )
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from idgov.identity.models import (
     SignatureCertification,
 )
 from idgov.identity.usernames import normalize_username
+from idgov.ids import plausible_id
 from idgov.sessions.interfaces import SessionRevoker
 
 S = IdentityStatus
@@ -39,7 +39,6 @@ TRANSITIONS: dict[str, set[str]] = {
 VERIFIER_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
 ENDS_SESSIONS = {S.LOCKED, S.SUSPENDED, S.DEACTIVATED}
 MAX_NAME = 200
-PLAUSIBLE_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 MAX_EMAIL = 254
 
 
@@ -70,7 +69,7 @@ class IdentityService:
     def get(self, session: Session, identity_id: str) -> Identity:
         # Ids are UUIDs: anything else (a NUL, which PostgreSQL refuses in text) is found
         # nowhere and never reaches the database.
-        if not PLAUSIBLE_ID.fullmatch(identity_id):
+        if not plausible_id(identity_id):
             raise NotFound(f"no identity {identity_id[:64]!r}")
         found = session.get(Identity, identity_id)
         if found is None:

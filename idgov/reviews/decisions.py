@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import Clock
+from idgov.db import chunked
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from idgov.identity.models import Identity
 from idgov.reviews.models import Campaign, CampaignState, ReviewItem
 
 DECISIONS = ("certify", "revoke")
 MAX_BULK = 5000
-CHUNK = 500
 MAX_JUSTIFICATION = 2000
 
 
@@ -54,13 +54,13 @@ class DecisionService:
         self._check(session, reviewer, ids, items, decision, why)
         now = self._clock.now()
         changed = 0
-        for start in range(0, len(ids), CHUNK):
+        for batch in chunked(ids):
             # The conditions again in the UPDATE: an item escalated or signed meanwhile is not
             # this reviewer's to decide any more (the rows are locked on PostgreSQL as well).
             result = session.execute(
                 update(ReviewItem)
                 .where(
-                    ReviewItem.id.in_(ids[start : start + CHUNK]),
+                    ReviewItem.id.in_(batch),
                     ReviewItem.reviewer_id == reviewer.id,
                     ReviewItem.signoff_id.is_(None),
                 )
@@ -90,7 +90,7 @@ class DecisionService:
     @staticmethod
     def _items(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(ids), CHUNK):
+        for batch in chunked(ids):
             rows = session.execute(
                 select(
                     ReviewItem.id,
@@ -101,7 +101,7 @@ class DecisionService:
                     ReviewItem.decision,
                     ReviewItem.justification,
                 )
-                .where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+                .where(ReviewItem.id.in_(batch))
                 .with_for_update()
             )
             found.update({row.id: dict(row._mapping) for row in rows})

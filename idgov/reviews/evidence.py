@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any, BinaryIO, Literal, cast
@@ -136,11 +138,7 @@ class EvidenceService:
             raise InvalidRequest(
                 f"evidence comes as {', '.join(FORMATS)}, not {fmt!r}", field="format"
             )
-        with sessions() as session:
-            options: dict[str, Any] = {"readonly": True}
-            if session.get_bind().dialect.name == "postgresql":
-                options["isolation_level"] = "REPEATABLE READ"  # counts match the items
-            session.connection(execution_options=options)
+        with _snapshot(sessions) as session:
             written = self.write(self.pack(session, campaign_id), fmt, out)
             sealed = self.sealed(session, campaign_id).get(fmt)
         written = replace(written, sealed=sealed)
@@ -152,8 +150,7 @@ class EvidenceService:
         """Right after closing: every format made from one read snapshot (not stored: `idgov
         campaigns report` makes them again), then their SHA-256s audited in a short
         transaction; format -> sha256."""
-        with sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with _snapshot(sessions) as session:
             pack = self.pack(session, campaign_id)
             made = [self.write(pack, fmt, cast(BinaryIO, _Digesting(None))) for fmt in FORMATS]
         with transaction(sessions) as session:
@@ -199,3 +196,15 @@ class EvidenceService:
     def _written(pack: EvidencePack, fmt: str, sink: _Digesting, items: int) -> Written:
         digest = "sha256:" + sink.hash.hexdigest()
         return Written(pack.campaign.id, fmt, digest, sink.size, items, pack.as_of)
+
+
+@contextmanager
+def _snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One read-only snapshot for a whole pack (every format of it): on PostgreSQL repeatable
+    read, so counts, items and sign-offs agree; on SQLite a deferred read takes no lock."""
+    with sessions() as session:
+        options: dict[str, Any] = {"readonly": True}
+        if session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        session.connection(execution_options=options)
+        yield session

@@ -9,6 +9,7 @@ from typing import Any
 from idgov.clock import iso_utc
 from idgov.reviews.evidence_items import EvidenceItem, Person, SignoffEvidence
 from idgov.reviews.evidence_pack import EvidencePack
+from idgov.signatures.documents import manifestation_json
 
 KIND = "idgov access-review evidence"
 # fmt: off
@@ -44,22 +45,13 @@ def person(who: Person | None) -> dict[str, Any] | None:
 
 
 def signoff_document(signoff: SignoffEvidence) -> dict[str, Any]:
-    m = signoff.manifestation
     return {
         "id": signoff.id,
         "reviewer": person(signoff.reviewer),
         "stage": signoff.stage,
         "items": signoff.item_count,
         "signature_id": signoff.signature_id,
-        "manifestation": {
-            "printed_name": m.printed_name,
-            "username": m.username,
-            "signed_at": iso_utc(m.signed_at),
-            "meaning": m.meaning,
-            "statement": m.statement,
-            "reason": m.reason,
-            "text": m.text(),
-        },
+        "manifestation": manifestation_json(signoff.manifestation),
         "digest": signoff.digest,
         "signed_record_digest": signoff.record_digest,
         "recomputed_digest": signoff.recomputed,

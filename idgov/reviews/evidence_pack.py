@@ -32,8 +32,8 @@ from idgov.reviews.models import (
     ReviewItem,
     ReviewSignoff,
 )
+from idgov.signatures.documents import SignatureDocument
 from idgov.signatures.models import Signature
-from idgov.signatures.tokens import Manifestation
 
 DECISIONS_CLOSED = (CampaignState.CLOSING, CampaignState.CLOSED)
 
@@ -245,14 +245,7 @@ def _signoff(row: Any, recomputed: str) -> SignoffEvidence:
         item_count=signoff.item_count,
         digest=signoff.digest,
         signature_id=signature.id,
-        manifestation=Manifestation(
-            printed_name=signature.printed_name,
-            username=signature.username,
-            signed_at=signature.signed_at,
-            meaning=signature.meaning,
-            statement=signature.statement,
-            reason=signature.reason,
-        ),
+        manifestation=SignatureDocument.from_row(signature).manifestation,
         record_digest=signature.record_digest,
         token=signature.token,
         recomputed=recomputed,

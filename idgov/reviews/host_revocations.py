@@ -19,14 +19,13 @@ from idgov.clients.rules import printable
 from idgov.entitlements.models import Entitlement
 from idgov.errors import Conflict, NotFound, RecordedRefusal
 from idgov.identity.access import AccessRefused
+from idgov.ids import row_id
 from idgov.reviews.models import Remediation, ReviewItem
 
 SYSTEM_ROLE_KIND = "system-role"
 SCOPE = "entitlements"
 MAX_SYSTEM_NAME = 64  # entitlements.source, system_snapshots.system
 STATUSES = ("open", "done", "verified", "failed")
-
-MAX_ID = 2**31 - 1  # review_remediations.id is an INTEGER
 
 
 class NotTheHostsOwn(RecordedRefusal):
@@ -207,16 +206,10 @@ def _owned(
     """The system's own revocation, locked. Any other id is a 404; one that exists but is
     not this system's is audited as refused (ACC-2) and answered the same way."""
     found = None
-    # ASCII digits within the column's range only: str.isdecimal() takes other scripts'
-    # digits, and PostgreSQL refuses an INTEGER beyond 2**31 - 1.
-    if (
-        remediation_id.isascii()
-        and remediation_id.isdigit()
-        and len(remediation_id) <= 10
-        and int(remediation_id) <= MAX_ID
-    ):
+    number = row_id(remediation_id)
+    if number is not None:
         found = session.scalars(
-            select(Remediation).where(Remediation.id == int(remediation_id)).with_for_update()
+            select(Remediation).where(Remediation.id == number).with_for_update()
         ).first()
     detail = f"no revocation {printable(remediation_id)[:40]!r} for this system"
     if found is None:

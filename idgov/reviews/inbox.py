@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from idgov.errors import InvalidRequest, NotFound
 from idgov.identity.models import Identity
+from idgov.ids import plausible_id
 from idgov.reviews.inbox_views import (
     CampaignDetail,
     CampaignView,
@@ -23,7 +24,6 @@ from idgov.reviews.inbox_views import (
     ReviewerProgress,
     SignedOff,
     SignoffPreview,
-    plausible_id,
     source_label,
 )
 from idgov.reviews.models import (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,6 @@ from idgov.signatures.tokens import Manifestation
 STATUSES = ("all", "undecided", "decided")
 GROUPINGS = ("person", "system")
 MAX_QUERY = 200
-PLAUSIBLE_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 
 
 @dataclass(frozen=True)
@@ -149,11 +147,6 @@ class CampaignDetail:
     overdue: list[Any]  # rows: id, holder_name, account, entitlement_name, source, due_at, ...
     signoffs: list[SignedOff]
     remediations: list[Any] = field(default_factory=list)  # rows: id, status, last_error, ...
-
-
-def plausible_id(value: str) -> bool:
-    """A UUID-like id; anything else is looked up nowhere (and never reaches the database)."""
-    return PLAUSIBLE_ID.fullmatch(value) is not None
 
 
 def source_label(source_type: str, source: str) -> str:

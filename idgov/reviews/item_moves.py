@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import Clock, iso_utc
+from idgov.db import chunked
 from idgov.reviews.assignment import Reviewers, escalation_target
 from idgov.reviews.models import Campaign, ReviewItem
 from idgov.reviews.reviewer_notices import ReviewNotices
 
-CHUNK = 500
 MANAGER, FALLBACK = 1, 2  # ReviewItem.escalation: 0 the first reviewer, 1 manager, 2 fallback
 
 
@@ -56,10 +56,10 @@ class ItemMover:
         for move in moves:
             groups[(move.new, move.level, move.due)].append(move.item_id)
         for (new, level, due), ids in groups.items():
-            for start in range(0, len(ids), CHUNK):
+            for batch in chunked(ids):
                 session.execute(
                     update(ReviewItem)
-                    .where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+                    .where(ReviewItem.id.in_(batch))
                     .values(reviewer_id=new, escalation=level, due_at=due, reminded_at=now)
                     .execution_options(synchronize_session=False)
                 )
@@ -110,7 +110,7 @@ def locked_items(session: Session, ids: list[int]) -> dict[int, Row[Any]]:
     """The items' reviewer, holder, decision and due date, locked until the end of the
     transaction (PostgreSQL) so that a reassignment and a decision do not cross."""
     found: dict[int, Row[Any]] = {}
-    for start in range(0, len(ids), CHUNK):
+    for batch in chunked(ids):
         rows = session.execute(
             select(
                 ReviewItem.id,
@@ -121,7 +121,7 @@ def locked_items(session: Session, ids: list[int]) -> dict[int, Row[Any]]:
                 ReviewItem.escalation,
                 ReviewItem.due_at,
             )
-            .where(ReviewItem.id.in_(ids[start : start + CHUNK]))
+            .where(ReviewItem.id.in_(batch))
             .with_for_update()
         )
         found.update({row.id: row for row in rows})

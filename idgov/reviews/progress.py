@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
+from idgov.db import chunked
 from idgov.errors import NotFound
 from idgov.identity.models import Identity
 from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem
@@ -17,7 +18,6 @@ from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem
 ItemStatus = Literal["undecided", "decided", "all"]
 MAX_PAGE = 1000
 MAX_CAMPAIGNS = 500
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,11 @@ class CampaignProgress:
         one a decision is about)."""
         wanted = list(dict.fromkeys(ids))
         found: set[int] = set()
-        for start in range(0, len(wanted), CHUNK):
+        for batch in chunked(wanted):
             found.update(
                 session.scalars(
                     select(ReviewItem.id).where(
-                        ReviewItem.id.in_(wanted[start : start + CHUNK]),
+                        ReviewItem.id.in_(batch),
                         ReviewItem.campaign_id == campaign_id,
                     )
                 )

@@ -13,7 +13,7 @@ from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clients.models import HostClient
 from idgov.clock import Clock
-from idgov.db import transaction
+from idgov.db import chunked, transaction
 from idgov.entitlements.models import EntitlementGrant
 from idgov.errors import Conflict, IdgovError, InvalidRequest, NotFound
 from idgov.providers.directory.models import DirectoryAccount
@@ -249,7 +249,7 @@ class RemediationService:
         column for it) plus the backoff is still ahead, and no retry was asked since."""
         ids = list(attempts)
         last: dict[tuple[str, str], tuple[int, datetime]] = {}
-        for start in range(0, len(ids), 500):
+        for batch in chunked(ids):
             found = session.execute(
                 select(
                     AuditEvent.target_id,
@@ -259,7 +259,7 @@ class RemediationService:
                 )
                 .where(
                     AuditEvent.target_type == "review-remediation",
-                    AuditEvent.target_id.in_([str(i) for i in ids[start : start + 500]]),
+                    AuditEvent.target_id.in_([str(i) for i in batch]),
                     AuditEvent.action.in_((DEFERRED, REOPENED)),
                 )
                 .group_by(AuditEvent.target_id, AuditEvent.action)

@@ -22,7 +22,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clients.models import REVIEWS_CLIENT_ID
 from idgov.clock import Clock
-from idgov.db import transaction
+from idgov.db import chunked, transaction
 from idgov.entitlements.models import DIRECTORY_GROUP, Entitlement
 from idgov.errors import Conflict, NotFound
 from idgov.identity.models import Identity
@@ -193,10 +193,10 @@ class SignoffService:
         session.add(signoff)
         session.flush()
         ids = [item["id"] for item in items]
-        for start in range(0, len(ids), 500):
+        for batch in chunked(ids):
             session.execute(
                 update(ReviewItem)
-                .where(ReviewItem.id.in_(ids[start : start + 500]))
+                .where(ReviewItem.id.in_(batch))
                 .values(signoff_id=signoff.id)
                 .execution_options(synchronize_session=False)
             )

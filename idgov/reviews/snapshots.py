@@ -15,6 +15,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clients.models import HostClient
 from idgov.clock import Clock
+from idgov.db import chunked
 from idgov.entitlements.grants import GrantKey, GrantLedger, GrantReport, Holder
 from idgov.entitlements.models import SYSTEM_ROLE, Entitlement
 from idgov.identity.ledger import USERNAME
@@ -23,7 +24,6 @@ from idgov.reviews.host_revocations import HostVerification, host_system, verify
 from idgov.reviews.models import SystemSnapshot
 from idgov.reviews.snapshot_input import Normalized, SnapshotBody, normalize
 
-CHUNK = 500
 AUDITED_UNKNOWN = 200  # the audit event names this many; the snapshot row keeps them all
 
 
@@ -239,12 +239,12 @@ def _identities(session: Session, usernames: list[str]) -> dict[str, str]:
     """Username -> identity id, through the identifier ledger: a username is bound to one
     identity forever (UNQ-1), so a deactivated holder still counts as that person."""
     found: dict[str, str] = {}
-    for start in range(0, len(usernames), CHUNK):
+    for batch in chunked(usernames):
         rows = session.execute(
             select(IdentifierBinding.value, IdentifierBinding.identity_id).where(
                 IdentifierBinding.kind == USERNAME,
                 IdentifierBinding.namespace == "",
-                IdentifierBinding.value.in_(usernames[start : start + CHUNK]),
+                IdentifierBinding.value.in_(batch),
             )
         )
         found.update({row.value: row.identity_id for row in rows})

@@ -98,18 +98,9 @@ class SignatureDocument:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: API responses and the JSON export."""
-        m = self.manifestation
         document: dict[str, Any] = {
             "id": self.id,
-            "manifestation": {
-                "printed_name": m.printed_name,
-                "username": m.username,
-                "signed_at": iso_utc(m.signed_at),
-                "meaning": m.meaning,
-                "statement": m.statement,
-                "reason": m.reason,
-                "text": m.text(),
-            },
+            "manifestation": manifestation_json(self.manifestation),
             "record": {
                 "type": self.record.type,
                 "id": self.record.id,
@@ -149,3 +140,16 @@ def _utc(text: str) -> datetime:
     if moment.utcoffset() != timedelta(0):
         raise ValueError("signed_at is not a UTC time")
     return moment.astimezone(UTC)
+
+
+def manifestation_json(m: Manifestation) -> dict[str, Any]:
+    """MAN-1, MAN-2: a manifestation's fields and its printed line, as JSON."""
+    return {
+        "printed_name": m.printed_name,
+        "username": m.username,
+        "signed_at": iso_utc(m.signed_at),
+        "meaning": m.meaning,
+        "statement": m.statement,
+        "reason": m.reason,
+        "text": m.text(),
+    }

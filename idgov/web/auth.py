@@ -87,9 +87,12 @@ def current_roles() -> set[str]:
     identity = current_identity()
     if identity is None:
         return set()
-    built = services()
-    with built.sessions() as session:
-        return built.identities.roles(session, identity.id)
+    if "roles" not in g:  # read once per request, however many templates ask
+        built = services()
+        with built.sessions() as session:
+            g.roles = built.identities.roles(session, identity.id)
+    roles: set[str] = g.roles
+    return roles
 
 
 def current_identity() -> Identity | None:

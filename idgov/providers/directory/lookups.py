@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idgov.db import chunked
 from idgov.errors import InvalidRequest
 from idgov.identity.ledger import SUBJECT, USERNAME
 from idgov.identity.models import IdentifierBinding, Identity
 from idgov.identity.usernames import normalize_username
 from idgov.providers.directory.models import DirectoryAccount
 
-CHUNK = 500  # IN-list size
 # Account columns mirrored from the directory and compared on every sync.
 MIRRORED = (
     "dn",
@@ -28,10 +28,9 @@ MIRRORED = (
 )
 
 
-def chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    items = list(dict.fromkeys(v for v in values if v is not None))
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def chunks(values: Iterable[Any]) -> Iterable[Sequence[Any]]:
+    """The distinct values, None left out, in IN-list batches."""
+    yield from chunked(list(dict.fromkeys(v for v in values if v is not None)))
 
 
 def accounts(session: Session, provider: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:

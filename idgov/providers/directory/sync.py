@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +35,7 @@ from idgov.providers.directory.models import DirectorySyncRun
 from idgov.providers.directory.reports import MirrorReport
 
 MAX_PROBLEMS_KEPT = 500
+E = TypeVar("E", DirectoryUser, DirectoryGroup)
 FULL, INCREMENTAL = "full", "incremental"
 
 
@@ -137,20 +139,8 @@ class DirectorySync:
 
     def _read(self, directory: Directory, since: str | None) -> _Listing:
         listing = _Listing([], [], [], None)
-        for entry in directory.users(since):
-            if isinstance(entry, EntryProblem):
-                listing.problems.append({"dn": entry.dn, "problem": entry.problem})
-                if entry.key:
-                    listing.unusable_users.add(entry.key)
-            else:
-                listing.users.append(entry)
-        for group in directory.groups(since):
-            if isinstance(group, EntryProblem):
-                listing.problems.append({"dn": group.dn, "problem": group.problem})
-                if group.key:
-                    listing.unusable_groups.add(group.key)
-            else:
-                listing.groups.append(group)
+        _sort(directory.users(since), listing.users, listing.unusable_users, listing.problems)
+        _sort(directory.groups(since), listing.groups, listing.unusable_groups, listing.problems)
         listing.server = directory.server
         return listing
 
@@ -296,6 +286,22 @@ class DirectorySync:
         if name is not None:
             query = query.where(DirectorySyncRun.provider == name)
         return list(session.scalars(query))
+
+
+def _sort(
+    entries: Iterable[E | EntryProblem],
+    usable: list[E],
+    unusable: set[str],
+    problems: list[dict[str, str]],
+) -> None:
+    """Usable entries to `usable`; the others reported, their keys kept in `unusable`."""
+    for entry in entries:
+        if isinstance(entry, EntryProblem):
+            problems.append({"dn": entry.dn, "problem": entry.problem})
+            if entry.key:
+                unusable.add(entry.key)
+        else:
+            usable.append(entry)
 
 
 def _last(session: Session, name: str, kind: str | None) -> datetime | None:

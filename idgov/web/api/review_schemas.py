@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from idgov.clock import iso_utc
 from idgov.errors import InvalidRequest
+from idgov.ids import UUID_LIKE
 from idgov.reviews.decisions import MAX_BULK, MAX_JUSTIFICATION
 from idgov.reviews.models import (
     Campaign,
@@ -25,7 +26,7 @@ from idgov.web.api.schemas import Schema
 from idgov.web.api.signature_schemas import StoredManifestationOut
 
 Decision = Literal["certify", "revoke"]
-ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"  # identities, definitions and campaigns: UUIDs
+ID_PATTERN = rf"^{UUID_LIKE.pattern}$"  # identities, definitions and campaigns: UUIDs
 IdentityId = Annotated[str, Field(pattern=ID_PATTERN)]
 ItemId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the column's range on every database
 ItemIds = Field(min_length=1, max_length=MAX_BULK, description="Review item ids")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from idgov.db import transaction
 from idgov.errors import NotFound
+from idgov.ids import plausible_id, row_id
 from idgov.reviews.campaigns import NewDefinition
 from idgov.reviews.progress import CampaignProgress
 from idgov.reviews.signoff import Credentials
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.review_schemas import (
-    ID_PATTERN,
     CampaignDetail,
     CampaignList,
     CampaignOut,
@@ -52,8 +51,6 @@ READERS = ("admin", "auditor")  # see every campaign and item; a reviewer sees t
 TAGS = ["reviews"]
 ERRORS = [400, 401, 403, 404, 409, 422]
 progress = CampaignProgress()
-ID = re.compile(ID_PATTERN)
-MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on every database
 
 
 @bp.post("/review-definitions")
@@ -287,21 +284,18 @@ def close(campaign_id: str, body: CloseIn) -> Response:
     errors=ERRORS,
 )
 def retry_remediation(remediation_id: str, body: RetryIn) -> Response:
-    # ASCII digits in the column's range ("²" is a digit to str.isdigit, not to int; a bigger
-    # number overflows PostgreSQL's INTEGER)
-    if not (remediation_id.isascii() and remediation_id.isdigit()) or (
-        len(remediation_id) > 10 or int(remediation_id) > MAX_ROW_ID
-    ):
+    number = row_id(remediation_id)
+    if number is None:
         raise NotFound(f"no remediation {remediation_id!r}", field="remediation_id")
     with transaction(services().sessions) as session:
-        found = services().remediation.retry(session, int(remediation_id), body.reason)
+        found = services().remediation.retry(session, number, body.reason)
         return _json(RemediationRetried(id=found.id, status=found.status))
 
 
 def _known(identifier: str) -> None:
     """Ids are UUIDs: anything else is found nowhere, and never reaches the database (which
     may refuse it, e.g. PostgreSQL a NUL character)."""
-    if not ID.fullmatch(identifier):
+    if not plausible_id(identifier):
         raise NotFound(f"nothing has the id {identifier!r}")
 
 

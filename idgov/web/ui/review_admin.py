@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
+from idgov.ids import plausible_id, row_id
 from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.inbox_views import plausible_id, scope_text
+from idgov.reviews.inbox_views import scope_text
 from idgov.reviews.models import ReviewerRule
 from idgov.reviews.schedule import QUARTERLY
 from idgov.web.auth import refuse, roles_required, signed_in
@@ -130,11 +131,12 @@ def retry(remediation_id: str) -> ResponseReturnValue:
     """REV-4: a failed revocation is tried again once its cause is fixed (the reason says what)."""
     built = services()
     campaign_id = request.form.get("campaign", "")
-    if not remediation_id.isascii() or not remediation_id.isdigit() or len(remediation_id) > 9:
+    number = row_id(remediation_id)
+    if number is None:
         return refuse(NotFound("no such remediation"))
     try:
         with transaction(built.sessions) as session:
-            built.remediation.retry(session, int(remediation_id), request.form.get("reason", ""))
+            built.remediation.retry(session, number, request.form.get("reason", ""))
         flash(f"Revocation {remediation_id} is tried again at the worker's next run.")
     except IdgovError as refused:
         flash(f"Revocation {remediation_id} was not retried: {refused.detail}")

@@ -10,8 +10,8 @@ from flask import Blueprint, send_file
 from flask.typing import ResponseReturnValue
 
 from idgov.errors import IdgovError, NotFound
+from idgov.ids import plausible_id
 from idgov.reviews.evidence import FORMATS
-from idgov.reviews.inbox_views import plausible_id
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
 

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound
+from idgov.ids import row_id
 from idgov.policies.documents import SigningPolicy
 from idgov.reviews.decisions import MAX_BULK
 from idgov.reviews.inbox_views import InboxFilter
@@ -33,7 +34,6 @@ ASSET_TYPES = {"reviews.css": "text/css", "inbox.js": "text/javascript"}
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 CODE = re.compile(r"^[0-9]{6,8}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks are fine
-MAX_ITEM_ID = 2**31 - 1
 MAX_TEMPORARY = 64
 DONE = {"certify": "certified", "revoke": "revoked"}
 
@@ -169,10 +169,8 @@ def item_ids(raw: Iterable[str]) -> list[int] | None:
     """Item ids from form values, or None when any is not a plausible id."""
     found = []
     for value in raw:
-        if not value.isascii() or not value.isdigit() or len(value) > 10:
-            return None
-        number = int(value)
-        if not 0 < number <= MAX_ITEM_ID:
+        number = row_id(value)
+        if not number:  # None, or 0: no row has it
             return None
         found.append(number)
     return found if len(found) <= MAX_BULK else None
