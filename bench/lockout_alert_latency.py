@@ -17,8 +17,8 @@ from idgov.config import SmtpSettings
 from idgov.db import transaction
 from idgov.errors import AuthenticationRefused, LockedRefusal
 from idgov.identity.services import NewIdentity
-from idgov.jobs.worker import Worker
 from idgov.wiring import Services, build_services
+from idgov.worker import Worker
 from tests.harness.smtp import CapturingSmtpServer
 
 BOUND_P99_SECONDS = 5.0

@@ -8,11 +8,11 @@ from flask import Flask
 
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.logs import configure_logging
-from idgov.tokens import loss_api
 from idgov.web import health
 from idgov.web.api import alerts as api_alerts
 from idgov.web.api import directories as api_directories
 from idgov.web.api import identities as api_identities
+from idgov.web.api import loss_reports as api_loss_reports
 from idgov.web.api import meta
 from idgov.web.api import policies as api_policies
 from idgov.web.api import reviews as api_reviews
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(oauth_bp)  # host clients: POST /oauth/token (DEV-1)
     app.register_blueprint(api_signatures.bp)  # host signing API (11.200)
     app.register_blueprint(api_signature_reads.bp)  # reading and verifying (LNK-1, LNK-2)
-    app.register_blueprint(loss_api.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
+    app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,12 +15,12 @@ from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
 from idgov.alerts.services import AlertService
 from idgov.audit.checkpoints import CheckpointService
-from idgov.audit.context import SYSTEM_ACTOR, AuditContext
+from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
 from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
-from idgov.config import Settings, resolve_secret
+from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
 from idgov.identity.access import AccessControl
@@ -61,11 +60,6 @@ from idgov.tokens.reminders import TokenTestReminders
 from idgov.tokens.secrets import SecretBox
 from idgov.tokens.services import TokenService
 from idgov.tokens.signing import TokenOtpVerifier
-
-current_audit_context: ContextVar[AuditContext] = ContextVar(
-    "current_audit_context",
-    default=AuditContext(SYSTEM_ACTOR),  # noqa: B039 - a frozen dataclass, immutable
-)
 
 
 @dataclass
@@ -233,6 +227,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbox=InboxReader(),
         closer=CampaignCloser(sessions, campaigns, evidence, remediation),
     )
+
+
+def build_command_services() -> Services:
+    """Services for an `idgov` command, acting as the operating-system user who runs it."""
+    services = build_services(load_settings())
+    current_audit_context.set(AuditContext(cli_actor()))
+    return services
 
 
 def build_directories(settings: Settings) -> dict[str, Directory]:

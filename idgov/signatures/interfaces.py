@@ -56,6 +56,25 @@ class TemporaryCredentials(Protocol):
     """LOSS-2: after a loss report, re-verification and issue, a temporary credential (short
     validity, few uses) stands in for the lost token until its permanent replacement."""
 
+    def signing_blocked(self, session: Session, identity_id: str) -> bool:
+        """LOSS-1, 11.300(c): a reported loss suspends signing until a temporary credential is
+        issued or the credential is replaced."""
+        ...
+
     def temporary_issued(self, session: Session, identity_id: str) -> bool: ...
 
     def use_temporary(self, session: Session, identity: Identity, code: object) -> bool: ...
+
+
+class NoLossCases:
+    """Without loss management nobody's signing is suspended and no temporary credential
+    exists, so none is ever accepted."""
+
+    def signing_blocked(self, session: Session, identity_id: str) -> bool:
+        return False
+
+    def temporary_issued(self, session: Session, identity_id: str) -> bool:
+        return False
+
+    def use_temporary(self, session: Session, identity: Identity, code: object) -> bool:
+        return False

@@ -32,7 +32,12 @@ from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures import checks
-from idgov.signatures.interfaces import NoTokens, OtpVerifier, TemporaryCredentials
+from idgov.signatures.interfaces import (
+    NoLossCases,
+    NoTokens,
+    OtpVerifier,
+    TemporaryCredentials,
+)
 from idgov.signatures.issuing import (
     HostRef,
     SessionState,
@@ -45,7 +50,6 @@ from idgov.signatures.requests import SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
 from idgov.signatures.tokens import Authentication, RecordRef
-from idgov.tokens.loss_rules import signing_blocked
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
@@ -84,7 +88,7 @@ class SignatureService:
         self._auth = auth
         self._keys = keys
         self._otp: OtpVerifier = otp or NoTokens()
-        self._temporary = temporary
+        self._temporary: TemporaryCredentials = temporary or NoLossCases()
         self._issuer = SignatureIssuer(trail, issuer)
         self._signing_sessions = SigningSessions()
         self._sequences = SequenceRules(trail)
@@ -179,7 +183,7 @@ class SignatureService:
             certified=self._identities.is_certified(session, identity),
             credential=auth.credential,
             missing_token=checks.needs_token(policy, roles) and not holds_token,
-            credential_loss=signing_blocked(session, identity.id),  # LOSS-1, 11.300(c)
+            credential_loss=self._temporary.signing_blocked(session, identity.id),  # LOSS-1
             token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
@@ -194,7 +198,7 @@ class SignatureService:
                 idle=idle,
             )
         first = continued is None
-        if self._temporary is not None and self._temporary.temporary_issued(session, identity.id):
+        if self._temporary.temporary_issued(session, identity.id):
             components = self._temporary_components(session, request, identity, first)
         else:
             components = self._components(session, request, identity, holds_token, first)
@@ -252,7 +256,6 @@ class SignatureService:
         """LOSS-2: while a lost token's case has a temporary credential, that credential is
         the second component (`temporary_credential`); each signing session's first signing
         uses it up once, and it stops at its expiry or last use."""
-        assert self._temporary is not None
         if not first:
             return ("username", "password")
         if request.temporary_credential is None:

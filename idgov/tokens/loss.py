@@ -161,6 +161,9 @@ class LossService:
         self._step(session, case, "temporary-issued", new, "temporary replacement (LOSS-2)")
         return code
 
+    def signing_blocked(self, session: Session, identity_id: str) -> bool:
+        return rules.signing_blocked(session, identity_id)
+
     def temporary_issued(self, session: Session, identity_id: str) -> bool:
         return rules.temporary_issued(session, identity_id)
 

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from idgov.audit.context import Actor, AuditContext
+from idgov.audit.context import Actor, AuditContext, current_audit_context
 from idgov.db import transaction
 from idgov.errors import Forbidden, IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.identity.access import AccessRefused
@@ -22,7 +22,6 @@ from idgov.identity.models import Identity, IdentityStatus, Role
 from idgov.sessions.models import WebSession
 from idgov.web.context import services
 from idgov.web.problems import problem_response
-from idgov.wiring import current_audit_context
 
 P = ParamSpec("P")
 View = Callable[P, ResponseReturnValue]

@@ -11,7 +11,7 @@ from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from idgov.audit.context import AuditContext
+from idgov.audit.context import AuditContext, current_audit_context
 from idgov.clients.bearer import client_actor
 from idgov.clients.grants import BearerRefused, HostGrant
 from idgov.clients.models import HostClient
@@ -20,7 +20,6 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.web.context import services
 from idgov.web.problems import problem_response
-from idgov.wiring import current_audit_context
 
 P = ParamSpec("P")
 View = Callable[P, ResponseReturnValue]

@@ -199,6 +199,7 @@ def with_tokens(services: Services, holders: set[str]) -> SignatureService:
         services.keys,
         issuer=services.settings.server.base_url,
         otp=FakeTokens(holders),
+        temporary=services.loss,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from idgov.audit.context import cli_actor
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.db import transaction
 from idgov.policies.documents import POLICY_MODELS
 from idgov.policies.models import PolicyVersion

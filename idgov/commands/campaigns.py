@@ -10,17 +10,17 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idgov.audit.context import current_audit_context
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
+from idgov.commands.identities import find
 from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
-from idgov.identity.cli import find
 from idgov.reviews.campaigns import NewDefinition
 from idgov.reviews.evidence import FORMATS
 from idgov.reviews.models import CampaignDefinition, CampaignState, ReviewerRule
 from idgov.reviews.progress import CampaignProgress
 from idgov.reviews.schedule import QUARTERLY
-from idgov.wiring import current_audit_context
 
 SCOPE_HELP = (
     'JSON: {"all": true}, or any of {"systems": [NAME...], "directories": [NAME...], '

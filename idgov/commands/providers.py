@@ -7,7 +7,7 @@ import json
 import click
 
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.errors import NotFound
 from idgov.providers.directory.sync import SyncResult, result_dict
 

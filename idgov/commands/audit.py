@@ -12,9 +12,9 @@ import click
 
 from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
 from idgov.audit.export import AuditExporter, ExportFilter
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
+from idgov.commands.exports import as_utc, export_options, write_export
 from idgov.db import transaction
-from idgov.exports.cli import as_utc, export_options, write_export
 from idgov.exports.streams import ExportFormat
 from idgov.keys.jws import JwsError
 

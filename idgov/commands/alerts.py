@@ -6,7 +6,7 @@ import click
 
 from idgov.alerts.services import AlertListing, AlertStatus
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.db import transaction
 from idgov.errors import NotFound
 from idgov.identity.usernames import normalize_username

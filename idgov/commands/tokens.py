@@ -7,9 +7,9 @@ import json
 import click
 
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
+from idgov.commands.identities import find
 from idgov.db import transaction
-from idgov.identity.cli import find
 from idgov.tokens.loss_record import as_text, token_report
 from idgov.tokens.loss_rules import CREDENTIALS, KINDS
 

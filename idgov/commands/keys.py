@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.db import transaction
 from idgov.keys.store import PURPOSES
 

@@ -8,7 +8,7 @@ from idgov.clients.grants import TOKEN_LIFETIME_SECONDS
 from idgov.clients.models import HostClient
 from idgov.clients.rules import SCOPES
 from idgov.clock import iso_utc
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.db import transaction
 
 SHOWN_ONCE = (

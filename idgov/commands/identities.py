@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idgov.command_context import command_services
+from idgov.commands.context import command_services
 from idgov.db import transaction
 from idgov.errors import NotFound
 from idgov.identity.models import Identity, Role

@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import click
 
-from idgov.command_context import command_services
-from idgov.exports.cli import as_utc, export_options, write_export
+from idgov.commands.context import command_services
+from idgov.commands.exports import as_utc, export_options, write_export
 from idgov.exports.streams import ExportFormat
 from idgov.signatures.export import SignatureExporter, SignatureFilter
 from idgov.signatures.verification import (
