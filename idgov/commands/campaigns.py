@@ -16,11 +16,11 @@ from idgov.commands.context import command_services
 from idgov.commands.identities import find
 from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
-from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.evidence import FORMATS
+from idgov.reviews.campaigns.schedule import QUARTERLY
+from idgov.reviews.campaigns.services import NewDefinition
+from idgov.reviews.evidence.services import FORMATS
 from idgov.reviews.models import CampaignDefinition, CampaignState, ReviewerRule
-from idgov.reviews.progress import CampaignProgress
-from idgov.reviews.schedule import QUARTERLY
+from idgov.reviews.queries.progress import CampaignProgress
 
 SCOPE_HELP = (
     'JSON: {"all": true}, or any of {"systems": [NAME...], "directories": [NAME...], '

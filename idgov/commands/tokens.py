@@ -10,8 +10,8 @@ from idgov.clock import iso_utc
 from idgov.commands.context import command_services
 from idgov.commands.identities import find
 from idgov.db import transaction
-from idgov.tokens.loss_record import as_text, token_report
-from idgov.tokens.loss_rules import CREDENTIALS, KINDS
+from idgov.tokens.loss.record import as_text, token_report
+from idgov.tokens.loss.rules import CREDENTIALS, KINDS
 
 
 @click.group()

@@ -33,7 +33,7 @@ class CampaignDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    scope: Mapped[str] = mapped_column(Text)  # JSON, see reviews/scope.py
+    scope: Mapped[str] = mapped_column(Text)  # JSON, see reviews/campaigns/scope.py
     reviewer_rule: Mapped[str] = mapped_column(String(32))
     fallback_reviewer_id: Mapped[str] = mapped_column(ForeignKey("identities.id"))
     duration_days: Mapped[int] = mapped_column(Integer)

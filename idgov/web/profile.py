@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from idgov.identity import eligibility
 from idgov.identity.models import Identity
-from idgov.tokens.loss_rules import signing_blocked
+from idgov.tokens.loss.rules import signing_blocked
 from idgov.web.context import services
 
 

@@ -13,7 +13,7 @@ from idgov.db import transaction
 from idgov.errors import Conflict, NotEligible, NotFound
 from idgov.sessions.models import WebSession
 from idgov.signatures.models import SigningSession
-from idgov.tokens.loss import LossRefused
+from idgov.tokens.loss.services import LossRefused
 from idgov.tokens.models import LossCase, OtpToken
 from idgov.wiring import Services
 from tests.functional.loss_support import (

@@ -17,8 +17,8 @@ from sqlalchemy import update
 from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, NotFound
-from idgov.reviews import evidence_pdf
-from idgov.reviews.evidence import Written
+from idgov.reviews.evidence import pdf as evidence_pdf
+from idgov.reviews.evidence.services import Written
 from idgov.reviews.models import Remediation, ReviewItem
 from idgov.wiring import Services
 from tests.functional.people import events, login, person

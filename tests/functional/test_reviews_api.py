@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from idgov.db import transaction
+from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import CampaignState
-from idgov.reviews.schedule import QUARTERLY
 from idgov.wiring import Services
 from tests.functional.api_client import Api, sign_in
 from tests.functional.people import PASSWORD, events, person, problem

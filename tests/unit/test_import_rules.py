@@ -67,7 +67,7 @@ def test_domain_packages_import_no_entry_point_nor_the_composition_root() -> Non
 
 def test_the_check_sees_imports_inside_functions_and_relative_ones() -> None:
     source = "def f():\n    from idgov.wiring import Services\nfrom ...web import api\n"
-    found = imported(source, "idgov.reviews.queries")
+    found = imported(source, "idgov.reviews.queries")  # a subpackage: ... is idgov
     assert _within("idgov.wiring.Services", FORBIDDEN)
     assert {"idgov.wiring", "idgov.web", "idgov.web.api"} <= found
     assert all(_within(name, FORBIDDEN) for name in ("idgov.wiring", "idgov.web.api"))

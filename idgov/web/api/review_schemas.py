@@ -11,16 +11,16 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from idgov.clock import iso_utc
 from idgov.errors import InvalidRequest
 from idgov.ids import UUID_LIKE
-from idgov.reviews.decisions import MAX_BULK, MAX_JUSTIFICATION
+from idgov.reviews.campaigns.schedule import QUARTERLY, parse_schedule
+from idgov.reviews.campaigns.scope import parse_scope
+from idgov.reviews.decisions.services import MAX_BULK, MAX_JUSTIFICATION
 from idgov.reviews.models import (
     Campaign,
     CampaignDefinition,
     ReviewerRule,
     ReviewItem,
 )
-from idgov.reviews.progress import MAX_PAGE
-from idgov.reviews.schedule import QUARTERLY, parse_schedule
-from idgov.reviews.scope import parse_scope
+from idgov.reviews.queries.progress import MAX_PAGE
 from idgov.signatures.requests import Line, Text
 from idgov.web.api.schemas import Schema
 from idgov.web.api.signature_schemas import StoredManifestationOut

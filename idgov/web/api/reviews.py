@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from idgov.db import transaction
 from idgov.errors import NotFound
 from idgov.ids import plausible_id, row_id
-from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.progress import CampaignProgress
-from idgov.reviews.signoff import Credentials
+from idgov.reviews.campaigns.services import NewDefinition
+from idgov.reviews.decisions.signoff import Credentials
+from idgov.reviews.queries.progress import CampaignProgress
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.review_schemas import (
     CampaignDetail,

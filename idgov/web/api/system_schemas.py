@@ -8,9 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from idgov.clock import iso_utc
-from idgov.reviews.host_revocations import Revocation
-from idgov.reviews.snapshot_input import MAX_ASSIGNMENTS, MAX_DESCRIPTION, MAX_ROLE_NAME, MAX_ROLES
-from idgov.reviews.snapshots import SnapshotResult
+from idgov.reviews.intake.snapshot_input import (
+    MAX_ASSIGNMENTS,
+    MAX_DESCRIPTION,
+    MAX_ROLE_NAME,
+    MAX_ROLES,
+)
+from idgov.reviews.intake.snapshots import SnapshotResult
+from idgov.reviews.remediation.host_revocations import Revocation
 from idgov.signatures.requests import Text
 from idgov.web.api.schemas import Schema
 

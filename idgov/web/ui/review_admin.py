@@ -14,10 +14,10 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
 from idgov.ids import plausible_id, row_id
-from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.inbox_views import scope_text
+from idgov.reviews.campaigns.schedule import QUARTERLY
+from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.models import ReviewerRule
-from idgov.reviews.schedule import QUARTERLY
+from idgov.reviews.queries.views import scope_text
 from idgov.web.auth import refuse, roles_required, signed_in
 from idgov.web.context import services
 

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from idgov.errors import IdgovError, NotFound
 from idgov.ids import plausible_id
-from idgov.reviews.evidence import FORMATS
+from idgov.reviews.evidence.services import FORMATS
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
 

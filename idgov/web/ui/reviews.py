@@ -22,9 +22,9 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound
 from idgov.ids import row_id
 from idgov.policies.documents import SigningPolicy
-from idgov.reviews.decisions import MAX_BULK
-from idgov.reviews.inbox_views import InboxFilter
-from idgov.reviews.signoff import Credentials
+from idgov.reviews.decisions.services import MAX_BULK
+from idgov.reviews.decisions.signoff import Credentials
+from idgov.reviews.queries.views import InboxFilter
 from idgov.web.auth import login_required, refuse, signed_in
 from idgov.web.context import services
 from idgov.web.signin import MAX_PASSWORD

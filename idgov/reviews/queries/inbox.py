@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from idgov.errors import InvalidRequest, NotFound
 from idgov.identity.models import Identity
 from idgov.ids import plausible_id
-from idgov.reviews.inbox_views import (
+from idgov.reviews.decisions.signoff import DIGESTED, decisions_digest
+from idgov.reviews.models import (
+    Campaign,
+    CampaignDefinition,
+    Remediation,
+    ReviewItem,
+    ReviewSignoff,
+)
+from idgov.reviews.queries.views import (
     CampaignDetail,
     CampaignView,
     Group,
@@ -26,17 +34,9 @@ from idgov.reviews.inbox_views import (
     SignoffPreview,
     source_label,
 )
-from idgov.reviews.models import (
-    Campaign,
-    CampaignDefinition,
-    Remediation,
-    ReviewItem,
-    ReviewSignoff,
-)
-from idgov.reviews.signoff import DIGESTED, decisions_digest
 from idgov.signatures.documents import SignatureDocument
 from idgov.signatures.models import Signature
-from idgov.tokens.loss_rules import temporary_issued
+from idgov.tokens.loss.rules import temporary_issued
 from idgov.tokens.models import OtpToken
 from idgov.tokens.signing import HELD
 

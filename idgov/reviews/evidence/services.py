@@ -20,8 +20,8 @@ from idgov.clock import Clock, iso_utc
 from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound
 from idgov.exports.streams import write_csv, write_json
-from idgov.reviews import evidence_documents as documents
-from idgov.reviews.evidence_pack import EvidencePack, build_pack
+from idgov.reviews.evidence import documents
+from idgov.reviews.evidence.pack import EvidencePack, build_pack
 from idgov.reviews.models import Campaign, CampaignState
 
 EvidenceFormat = Literal["pdf", "csv", "json"]
@@ -108,7 +108,7 @@ class EvidenceService:
     def write_pdf(self, pack: EvidencePack, out: IO[bytes]) -> Written:
         """The human-readable copy (evidence_pdf): title page, sign-offs with manifestations,
         items, remediation and exceptions; each table capped at PDF_ROW_CAP rows."""
-        from idgov.reviews.evidence_pdf import render_pdf
+        from idgov.reviews.evidence.pdf import render_pdf
 
         sink = _Digesting(out)
         sink.write(render_pdf(pack))

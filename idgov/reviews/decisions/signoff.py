@@ -26,8 +26,9 @@ from idgov.db import chunked, transaction
 from idgov.entitlements.models import DIRECTORY_GROUP, Entitlement
 from idgov.errors import Conflict, NotFound
 from idgov.identity.models import Identity
-from idgov.reviews.assignment import primary
-from idgov.reviews.campaigns import CampaignService
+from idgov.reviews.campaigns.assignment import primary
+from idgov.reviews.campaigns.population import reviewers_for
+from idgov.reviews.campaigns.services import CampaignService
 from idgov.reviews.models import (
     Campaign,
     CampaignState,
@@ -36,7 +37,6 @@ from idgov.reviews.models import (
     ReviewItem,
     ReviewSignoff,
 )
-from idgov.reviews.population import reviewers_for
 from idgov.signatures.requests import SignRequest
 from idgov.signatures.services import SignatureService
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from idgov.clock import iso_utc
-from idgov.reviews.evidence_items import EvidenceItem, Person, SignoffEvidence
-from idgov.reviews.evidence_pack import EvidencePack
+from idgov.reviews.evidence.items import EvidenceItem, Person, SignoffEvidence
+from idgov.reviews.evidence.pack import EvidencePack
 from idgov.signatures.documents import manifestation_json
 
 KIND = "idgov access-review evidence"

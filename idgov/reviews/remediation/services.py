@@ -18,9 +18,9 @@ from idgov.entitlements.models import EntitlementGrant
 from idgov.errors import Conflict, IdgovError, InvalidRequest, NotFound
 from idgov.providers.directory.models import DirectoryAccount
 from idgov.providers.directory.writeback import WRITE_BACK, GroupWriteBack
-from idgov.reviews import host_revocations as hosts
-from idgov.reviews.host_revocations import Revocation
 from idgov.reviews.models import Campaign, Remediation, ReviewItem
+from idgov.reviews.remediation import host_revocations as hosts
+from idgov.reviews.remediation.host_revocations import Revocation
 
 DIRECTORY_KIND = "directory-group"
 DEFERRED = "review:remediation:deferred"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.models import AuditEvent
 from idgov.clock import iso_utc
 from idgov.identity.models import Identity, IdentityRole, Role
-from idgov.tokens.loss_rules import OPEN
+from idgov.tokens.loss.rules import OPEN
 from idgov.tokens.models import LossCase, OtpToken
 
 READER_ROLES = (Role.SECURITY_OFFICER, Role.AUDITOR)

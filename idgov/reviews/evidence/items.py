@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Executable
 
 from idgov.identity.models import Identity
+from idgov.reviews.decisions.signoff import DIGESTED
 from idgov.reviews.models import Remediation, ReviewItem
-from idgov.reviews.signoff import DIGESTED
 from idgov.signatures.tokens import Manifestation
 
 STREAM_BATCH = 2000
@@ -79,7 +79,7 @@ class SignoffEvidence:
     reviewer: Person
     stage: int
     item_count: int
-    digest: str  # sha256 of the signed decisions (reviews/signoff.py)
+    digest: str  # sha256 of the signed decisions (reviews/decisions/signoff.py)
     signature_id: str
     manifestation: Manifestation  # MAN-1: printed name, time (UTC), meaning
     record_digest: str  # the digest the signature's JWS is bound to (LNK-1)

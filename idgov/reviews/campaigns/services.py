@@ -15,7 +15,9 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity, IdentityStatus, SignatureCertification
-from idgov.reviews import population
+from idgov.reviews.campaigns import population
+from idgov.reviews.campaigns.schedule import parse_schedule
+from idgov.reviews.campaigns.scope import parse_scope
 from idgov.reviews.models import (
     Campaign,
     CampaignDefinition,
@@ -23,8 +25,6 @@ from idgov.reviews.models import (
     ReviewerRule,
     ReviewItem,
 )
-from idgov.reviews.schedule import parse_schedule
-from idgov.reviews.scope import parse_scope
 
 S = CampaignState
 # SEQ-1: a campaign only moves forward through these states.

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
-from idgov.reviews.campaigns import CampaignService
-from idgov.reviews.evidence import EvidenceService
+from idgov.reviews.campaigns.services import CampaignService
+from idgov.reviews.evidence.services import EvidenceService
 from idgov.reviews.models import Campaign, CampaignState, ReviewItem
 
 MAX_REASON = 2000

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from idgov.clock import iso_utc
-from idgov.reviews.evidence_items import EvidenceItem
-from idgov.reviews.evidence_pack import EvidencePack
+from idgov.reviews.evidence.items import EvidenceItem
+from idgov.reviews.evidence.pack import EvidencePack
 
 if TYPE_CHECKING:
     from idgov.exports.pdf import ReportPDF

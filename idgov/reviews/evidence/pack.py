@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idgov.identity.models import Identity
-from idgov.reviews.evidence_items import (
+from idgov.reviews.evidence.items import (
     EXCEPTION_KINDS,
     DecisionsDigest,
     EvidenceItem,

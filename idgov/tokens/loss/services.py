@@ -21,9 +21,9 @@ from idgov.policies.documents import TokenPolicy
 from idgov.policies.store import PolicyStore
 from idgov.providers.local import LocalPasswords
 from idgov.sessions.services import SessionService
-from idgov.tokens import loss_record
-from idgov.tokens import loss_rules as rules
-from idgov.tokens.loss_rules import CREDENTIALS, KINDS, LIVE_TOKEN, clean_text, one_of
+from idgov.tokens.loss import record as loss_record
+from idgov.tokens.loss import rules
+from idgov.tokens.loss.rules import CREDENTIALS, KINDS, LIVE_TOKEN, clean_text, one_of
 from idgov.tokens.models import LossCase, OtpToken, TokenTest
 
 __all__ = ["CREDENTIALS", "KINDS", "LossRefused", "LossService"]

@@ -22,9 +22,9 @@ from idgov.identity.models import (
     SignatureCertification,
 )
 from idgov.providers.directory.models import DirectorySyncRun
-from idgov.reviews.assignment import Person, Reviewers, primary
+from idgov.reviews.campaigns.assignment import Person, Reviewers, primary
+from idgov.reviews.campaigns.scope import Scope
 from idgov.reviews.models import SystemSnapshot
-from idgov.reviews.scope import Scope
 
 BATCH = 5000
 DORMANT, ORPHAN = "dormant", "orphan"

@@ -20,9 +20,13 @@ from idgov.entitlements.grants import GrantKey, GrantLedger, GrantReport, Holder
 from idgov.entitlements.models import SYSTEM_ROLE, Entitlement
 from idgov.identity.ledger import USERNAME
 from idgov.identity.models import IdentifierBinding
-from idgov.reviews.host_revocations import HostVerification, host_system, verify_snapshot
+from idgov.reviews.intake.snapshot_input import Normalized, SnapshotBody, normalize
 from idgov.reviews.models import SystemSnapshot
-from idgov.reviews.snapshot_input import Normalized, SnapshotBody, normalize
+from idgov.reviews.remediation.host_revocations import (
+    HostVerification,
+    host_system,
+    verify_snapshot,
+)
 
 AUDITED_UNKNOWN = 200  # the audit event names this many; the snapshot row keeps them all
 

@@ -14,12 +14,12 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound, UnprocessableRequest
 from idgov.identity.models import Identity
-from idgov.reviews.campaigns import CampaignService
-from idgov.reviews.item_moves import FALLBACK, ItemMover, Move, locked_items, next_reviewer
+from idgov.reviews.campaigns.moves import FALLBACK, ItemMover, Move, locked_items, next_reviewer
+from idgov.reviews.campaigns.notices import ReviewNotices
+from idgov.reviews.campaigns.population import reviewers_for
+from idgov.reviews.campaigns.schedule import parse_schedule
+from idgov.reviews.campaigns.services import CampaignService
 from idgov.reviews.models import Campaign, CampaignDefinition, CampaignState, ReviewItem
-from idgov.reviews.population import reviewers_for
-from idgov.reviews.reviewer_notices import ReviewNotices
-from idgov.reviews.schedule import parse_schedule
 
 SCHEDULER = "idgov scheduler"
 BATCH = 5000  # overdue items escalated per campaign per tick; the rest on the next one

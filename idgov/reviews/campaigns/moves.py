@@ -14,9 +14,9 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import Clock, iso_utc
 from idgov.db import chunked
-from idgov.reviews.assignment import Reviewers, escalation_target
+from idgov.reviews.campaigns.assignment import Reviewers, escalation_target
+from idgov.reviews.campaigns.notices import ReviewNotices
 from idgov.reviews.models import Campaign, ReviewItem
-from idgov.reviews.reviewer_notices import ReviewNotices
 
 MANAGER, FALLBACK = 1, 2  # ReviewItem.escalation: 0 the first reviewer, 1 manager, 2 fallback
 
