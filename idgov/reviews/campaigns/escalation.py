@@ -19,7 +19,13 @@ from idgov.reviews.campaigns.notices import ReviewNotices
 from idgov.reviews.campaigns.population import reviewers_for
 from idgov.reviews.campaigns.schedule import parse_schedule
 from idgov.reviews.campaigns.services import CampaignService
-from idgov.reviews.models import Campaign, CampaignDefinition, CampaignState, ReviewItem
+from idgov.reviews.models import (
+    Campaign,
+    CampaignDefinition,
+    CampaignState,
+    ReviewItem,
+    overdue,
+)
 
 SCHEDULER = "idgov scheduler"
 BATCH = 5000  # overdue items escalated per campaign per tick; the rest on the next one
@@ -120,10 +126,8 @@ class EscalationService:
             )
             .where(
                 ReviewItem.campaign_id == campaign.id,
-                ReviewItem.decision.is_(None),
-                ReviewItem.signoff_id.is_(None),
+                overdue(now),
                 ReviewItem.escalation < FALLBACK,
-                ReviewItem.due_at < now,
             )
             .order_by(ReviewItem.id)
             .limit(BATCH)

@@ -15,7 +15,7 @@ from sqlalchemy.sql.expression import Executable
 
 from idgov.identity.models import Identity
 from idgov.reviews.decisions.signoff import DIGESTED
-from idgov.reviews.models import Remediation, ReviewItem
+from idgov.reviews.models import Remediation, ReviewItem, is_overdue
 from idgov.signatures.tokens import Manifestation
 
 STREAM_BATCH = 2000
@@ -168,7 +168,7 @@ def exceptions_of(row: Any, deadline: datetime, decisions_closed: bool) -> tuple
     exception, never a certification."""
     kinds = []
     if row.decision is None:
-        if row.due_at <= deadline:
+        if is_overdue(row.decision, row.due_at, deadline):
             kinds.append(OVERDUE)
         elif decisions_closed:
             kinds.append(UNDECIDED)

@@ -120,7 +120,7 @@ class EvidencePack:
     campaign: CampaignFacts
     issuer: str
     as_of: datetime  # closed: when it closed (the pack is reproducible); otherwise: now
-    deadline: datetime  # undecided items due by then are overdue
+    deadline: datetime  # undecided items due before then are overdue (ReviewItem.overdue)
     totals: Totals
     population: PopulationCheck
     signoffs: tuple[SignoffEvidence, ...]

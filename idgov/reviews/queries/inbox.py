@@ -20,6 +20,7 @@ from idgov.reviews.models import (
     Remediation,
     ReviewItem,
     ReviewSignoff,
+    overdue,
 )
 from idgov.reviews.queries.views import (
     CampaignDetail,
@@ -180,10 +181,10 @@ class InboxReader:
             .group_by(I.reviewer_id, *who)
             .order_by(Identity.printed_name, Identity.username)
         ).all()
-        overdue = session.execute(
+        late = session.execute(
             select(*OVERDUE_COLUMNS, Identity.username.label("reviewer"))
             .outerjoin(Identity, Identity.id == I.reviewer_id)
-            .where(I.campaign_id == campaign.id, _overdue(now))
+            .where(I.campaign_id == campaign.id, overdue(now))
             .order_by(I.due_at, I.id)
             .limit(MAX_OVERDUE)
         ).all()
@@ -192,7 +193,7 @@ class InboxReader:
             _progress(rows),
             json.loads(campaign.completeness or "{}"),
             [ReviewerProgress(row.printed_name, row.username, _progress([row])) for row in rows],
-            list(overdue),
+            list(late),
             self.signoffs(session, campaign.id),
             self.remediations(session, campaign.id),
         )
@@ -236,16 +237,12 @@ class InboxReader:
         return found
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    return I.decision.is_(None) & I.signoff_id.is_(None) & (I.due_at < now)
-
-
 def _counts(now: datetime) -> tuple[Any, ...]:
     return (
         func.count(I.id).label("total"),
         func.count(I.decision).label("decided"),
         func.count(I.signoff_id).label("signed"),
-        func.count(I.id).filter(_overdue(now)).label("overdue"),
+        func.count(I.id).filter(overdue(now)).label("overdue"),
     )
 
 

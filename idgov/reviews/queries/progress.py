@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.db import chunked
 from idgov.errors import NotFound
 from idgov.identity.models import Identity
-from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem
+from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem, overdue
 
 ItemStatus = Literal["undecided", "decided", "all"]
 MAX_PAGE = 1000
@@ -76,7 +76,6 @@ class CampaignProgress:
     ) -> Progress:
         """Items, decisions, sign-offs and overdue items (undecided past their due date) per
         current reviewer."""
-        undecided = ReviewItem.decision.is_(None)
         query = (
             select(
                 ReviewItem.reviewer_id,
@@ -87,7 +86,7 @@ class CampaignProgress:
                 _count(ReviewItem.decision == "certify"),
                 _count(ReviewItem.decision == "revoke"),
                 func.count(ReviewItem.signoff_id),
-                _count(and_(undecided, ReviewItem.due_at < now)),
+                _count(overdue(now)),
             )
             .outerjoin(Identity, Identity.id == ReviewItem.reviewer_id)
             .where(ReviewItem.campaign_id == campaign_id)

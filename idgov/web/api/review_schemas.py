@@ -19,6 +19,7 @@ from idgov.reviews.models import (
     CampaignDefinition,
     ReviewerRule,
     ReviewItem,
+    is_overdue,
 )
 from idgov.reviews.queries.progress import MAX_PAGE
 from idgov.signatures.requests import Line, Text
@@ -212,7 +213,7 @@ class ItemOut(Schema):
         return cls(
             **_columns(item, cls, "holder_id", "overdue", "flags", "signed_off"),
             holder_id=item.identity_id,
-            overdue=item.decision is None and item.due_at < now,
+            overdue=is_overdue(item.decision, item.due_at, now),
             flags=[flag for flag in item.flags.split(",") if flag],
             signed_off=item.signoff_id is not None,
         )
