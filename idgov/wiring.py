@@ -49,7 +49,7 @@ from idgov.reviews.decisions.services import DecisionService
 from idgov.reviews.decisions.signoff import SignoffService
 from idgov.reviews.evidence.services import EvidenceService
 from idgov.reviews.intake.snapshots import SnapshotService
-from idgov.reviews.queries.inbox import InboxReader
+from idgov.reviews.queries.reader import ReviewReader
 from idgov.reviews.remediation.services import RemediationService
 from idgov.sessions.services import SessionService
 from idgov.signatures.reads import SignatureReader
@@ -102,7 +102,7 @@ class Services:
     remediation: RemediationService
     evidence: EvidenceService
     escalation: EscalationService
-    inbox: InboxReader
+    review_reader: ReviewReader
     closer: CampaignCloser
 
     def close(self) -> None:
@@ -224,7 +224,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         remediation=remediation,
         evidence=evidence,
         escalation=EscalationService(clock, trail, alerts, campaigns),
-        inbox=InboxReader(),
+        review_reader=ReviewReader(),
         closer=CampaignCloser(sessions, campaigns, evidence, remediation),
     )
 

@@ -20,13 +20,11 @@ from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.evidence.services import FORMATS
 from idgov.reviews.models import CampaignDefinition, CampaignState, ReviewerRule
-from idgov.reviews.queries.progress import CampaignProgress
 
 SCOPE_HELP = (
     'JSON: {"all": true}, or any of {"systems": [NAME...], "directories": [NAME...], '
     '"groups": ["DIRECTORY/GROUP"...]}'
 )
-progress = CampaignProgress()
 
 
 def _me() -> str:
@@ -100,8 +98,8 @@ def list_definitions() -> None:
     """Every campaign definition with its schedule and last start."""
     services = command_services()
     with services.sessions() as session:
-        found = progress.definitions(session)
-        for d in found:
+        found = services.review_reader.definitions(session)
+        for d, _fallback in found:
             click.echo(
                 f"{d.id}  {d.name}  {d.reviewer_rule}  {d.schedule or 'on demand'}  "
                 f"last started {_when(d.last_started_at)}"
@@ -153,7 +151,7 @@ def list_campaigns(state: str | None) -> None:
     """Campaigns, newest first."""
     services = command_services()
     with services.sessions() as session:
-        found = progress.campaigns(session, state)
+        found = services.review_reader.campaigns(session, state)
         for c in found:
             click.echo(
                 f"{c.id}  {c.state:<8} {c.item_count:>8} items  started {_when(c.started_at)}  "
@@ -170,7 +168,7 @@ def show(campaign_id: str) -> None:
     services = command_services()
     with services.sessions() as session:
         campaign = services.campaigns.get(session, campaign_id)
-        found = progress.progress(session, campaign.id, services.clock.now())
+        found = services.review_reader.progress(session, campaign.id, services.clock.now())
         click.echo(f"campaign {campaign.id} ({campaign.name}): {campaign.state}")
         click.echo(f"  started {_when(campaign.started_at)} by {campaign.started_by}")
         click.echo(f"  due {_when(campaign.due_at)}; closing {_when(campaign.closing_at)}")

@@ -1,4 +1,4 @@
-"""InboxReader: what reviewers and admins see of access reviews (read-only, no N+1 queries)."""
+"""Page reads of the review read model: inbox, sign-off preview, admin views (no N+1 queries)."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ ITEM_COLUMNS = [getattr(I, name) for name in Item.__dataclass_fields__]
 OVERDUE_COLUMNS = [getattr(I, name) for name in OVERDUE_FIELDS.split()]
 
 
-class InboxReader:
-    """Reads for the reviewer and admin pages; callers pass the session and the time."""
+class PageReads:
+    """Part of ReviewReader (reader.py): what the reviewer and admin pages show."""
 
     def my_campaigns(self, session: Session, reviewer_id: str, now: datetime) -> list[CampaignView]:
         """Campaigns where the reviewer has items, newest first, with their progress."""
@@ -158,7 +158,7 @@ class InboxReader:
         )
         return [(definition, username) for definition, username in rows.all()]
 
-    def campaigns(self, session: Session, now: datetime) -> list[CampaignView]:
+    def campaigns_with_progress(self, session: Session, now: datetime) -> list[CampaignView]:
         """Every campaign with its state and progress, newest first."""
         rows = session.execute(
             select(*CAMPAIGN, *_counts(now))

@@ -1,4 +1,4 @@
-"""Read-only views of campaigns for the API: listings, progress per reviewer, items (REV-5)."""
+"""Campaign reads of the review read model: listings, progress per reviewer, item pages (REV-5)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.db import chunked
 from idgov.errors import NotFound
 from idgov.identity.models import Identity
-from idgov.reviews.models import Campaign, CampaignDefinition, ReviewItem, overdue
+from idgov.reviews.models import Campaign, ReviewItem, overdue
 
 ItemStatus = Literal["undecided", "decided", "all"]
 MAX_PAGE = 1000
@@ -49,11 +49,8 @@ class ItemPage:
     total: int
 
 
-class CampaignProgress:
-    """Queries only; whoever calls decides who may see what."""
-
-    def definitions(self, session: Session) -> list[CampaignDefinition]:
-        return list(session.scalars(select(CampaignDefinition).order_by(CampaignDefinition.name)))
+class CampaignReads:
+    """Part of ReviewReader (reader.py): what the API and the commands list and count."""
 
     def campaigns(
         self, session: Session, state: str | None, reviewer_id: str | None = None

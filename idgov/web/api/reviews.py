@@ -14,7 +14,6 @@ from idgov.errors import NotFound
 from idgov.ids import plausible_id, row_id
 from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.decisions.signoff import Credentials
-from idgov.reviews.queries.progress import CampaignProgress
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.review_schemas import (
     CampaignDetail,
@@ -50,7 +49,6 @@ bp = Blueprint("api_reviews", __name__, url_prefix="/api/v1")
 READERS = ("admin", "auditor")  # see every campaign and item; a reviewer sees their own
 TAGS = ["reviews"]
 ERRORS = [400, 401, 403, 404, 409, 422]
-progress = CampaignProgress()
 
 
 @bp.post("/review-definitions")
@@ -75,7 +73,7 @@ def create_definition(body: DefinitionIn) -> Response:
 @api_doc(summary="Campaign definitions", response=DefinitionList, tags=TAGS, errors=[401, 403])
 def list_definitions() -> Response:
     with _reading() as session:
-        found = [DefinitionOut.of(d) for d in progress.definitions(session)]
+        found = [DefinitionOut.of(d) for d, _ in services().review_reader.definitions(session)]
     return _json(DefinitionList(definitions=found))
 
 
@@ -127,7 +125,7 @@ def start_campaign(campaign_id: str) -> Response:
 )
 def list_campaigns(query: CampaignQuery) -> Response:
     with _reading() as session:
-        found = progress.campaigns(session, query.state, _viewer(session))
+        found = services().review_reader.campaigns(session, query.state, _viewer(session))
         return _json(CampaignList(campaigns=[CampaignOut.of(c) for c in found]))
 
 
@@ -144,7 +142,9 @@ def get_campaign(campaign_id: str) -> Response:
     with _reading() as session:
         campaign = services().campaigns.get(session, campaign_id)
         viewer = _viewer_of(session, campaign_id)
-        found = progress.progress(session, campaign_id, services().clock.now(), viewer)
+        found = services().review_reader.progress(
+            session, campaign_id, services().clock.now(), viewer
+        )
         counts = {f: found.total(f) for f in CountsOut.model_fields if f != "undecided"}
         return _json(
             CampaignDetail(
@@ -170,7 +170,9 @@ def list_items(campaign_id: str, query: ItemQuery) -> Response:
     with _reading() as session:
         services().campaigns.get(session, campaign_id)
         viewer = signed_in()[0].id if query.mine else _viewer_of(session, campaign_id)
-        page = progress.items(session, campaign_id, viewer, query.status, query.limit, query.offset)
+        page = services().review_reader.items(
+            session, campaign_id, viewer, query.status, query.limit, query.offset
+        )
         now = services().clock.now()
         items = [ItemOut.of(item, now) for item in page.items]
     return _json(ItemList(items=items, total=page.total, limit=query.limit, offset=query.offset))
@@ -189,7 +191,7 @@ def decide(campaign_id: str, body: DecisionIn) -> Response:
     _known(campaign_id)
     with transaction(services().sessions) as session:
         services().campaigns.get(session, campaign_id)
-        progress.require_in_campaign(session, campaign_id, body.items)
+        services().review_reader.require_in_campaign(session, campaign_id, body.items)
         reviewer = services().identities.get(session, signed_in()[0].id)
         decided = services().decisions.decide(
             session, reviewer, body.items, body.decision, body.justification
@@ -317,7 +319,7 @@ def _viewer_of(session: Session, campaign_id: str) -> str | None:
     """As `_viewer`; a person who is neither reader nor reviewer in the campaign is refused,
     and the refusal audited (ACC-2)."""
     viewer = _viewer(session)
-    if viewer is not None and not progress.has_items(session, campaign_id, viewer):
+    if viewer is not None and not services().review_reader.has_items(session, campaign_id, viewer):
         with transaction(services().sessions) as audit:
             services().access.require_roles(
                 audit,

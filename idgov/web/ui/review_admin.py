@@ -84,7 +84,7 @@ def campaign(campaign_id: str) -> ResponseReturnValue:
     try:
         with built.sessions() as session:
             session.connection(execution_options={"readonly": True})
-            detail = built.inbox.campaign_detail(session, campaign_id, built.clock.now())
+            detail = built.review_reader.campaign_detail(session, campaign_id, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
     here = url_for("review_admin.campaign", campaign_id=detail.campaign.id)
@@ -193,8 +193,8 @@ def _index_page(
     built, me = services(), signed_in()[0]
     with built.sessions() as session:
         session.connection(execution_options={"readonly": True})
-        definitions = built.inbox.definitions(session)
-        campaigns = built.inbox.campaigns(session, built.clock.now())
+        definitions = built.review_reader.definitions(session)
+        campaigns = built.review_reader.campaigns_with_progress(session, built.clock.now())
         can_edit = Role.ADMIN.value in built.identities.roles(session, me.id)
     values: dict[str, Any] = dict(form.items()) if form is not None else {}
     page = render_template(

@@ -44,7 +44,7 @@ def index() -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
     with built.sessions() as session:
         session.connection(execution_options={"readonly": True})
-        campaigns = built.inbox.my_campaigns(session, me.id, built.clock.now())
+        campaigns = built.review_reader.my_campaigns(session, me.id, built.clock.now())
     return render_template("reviews/index.html", campaigns=campaigns)
 
 
@@ -96,7 +96,7 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
     try:
         with transaction(built.sessions) as session:
-            stray = built.inbox.outside(session, campaign_id, ids)
+            stray = built.review_reader.outside(session, campaign_id, ids)
             if stray:
                 raise NotFound(f"items {stray[:20]} are not in this campaign", field="items")
             reviewer = built.identities.get(session, me.id)
@@ -131,7 +131,7 @@ def sign(campaign_id: str) -> ResponseReturnValue:
     try:
         with built.sessions() as session:
             session.connection(execution_options={"readonly": True})
-            preview = built.inbox.signoff_preview(session, campaign_id, me.id)
+            preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
     except IdgovError as refused:
         return refuse(refused)
     if preview.digest is None or request.form.get("digest") != preview.digest:
@@ -188,7 +188,7 @@ def _inbox_page(
     try:
         with built.sessions() as session:
             session.connection(execution_options={"readonly": True})
-            found = built.inbox.inbox(session, campaign_id, me.id, view, built.clock.now())
+            found = built.review_reader.inbox(session, campaign_id, me.id, view, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
     page = render_template(
@@ -207,8 +207,8 @@ def _signoff_page(campaign_id: str, status: int, error: str | None = None) -> Re
     try:
         with built.sessions() as session:
             session.connection(execution_options={"readonly": True})
-            preview = built.inbox.signoff_preview(session, campaign_id, me.id)
-            needs_otp, needs_temporary = built.inbox.signing_inputs(session, me.id)
+            preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
+            needs_otp, needs_temporary = built.review_reader.signing_inputs(session, me.id)
             meanings = built.policies.current(session, SigningPolicy).meanings
     except IdgovError as refused:
         return refuse(refused)
