@@ -10,7 +10,7 @@ from idgov.db import transaction
 from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity, Role
 from idgov.identity.services import NewIdentity
-from idgov.reviews.campaigns.services import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.models import CampaignDefinition
 from idgov.wiring import Services
 

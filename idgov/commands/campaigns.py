@@ -16,8 +16,8 @@ from idgov.commands.context import command_services
 from idgov.commands.identities import find
 from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
+from idgov.reviews.campaigns.definition import DAYS, NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
-from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.evidence.services import FORMATS
 from idgov.reviews.models import CampaignDefinition, CampaignState, ReviewerRule
 
@@ -47,10 +47,12 @@ def campaigns() -> None:
 @click.option("--scope", "scope_json", required=True, help=SCOPE_HELP)
 @click.option("--rule", type=click.Choice([r.value for r in ReviewerRule]), required=True)
 @click.option("--fallback", required=True, help="Username of the fallback reviewer (REV-2).")
-@click.option("--duration-days", type=int, default=30, show_default=True)
-@click.option("--reminder-days", type=int, default=7, show_default=True)
-@click.option("--escalation-days", type=int, default=7, show_default=True)
-@click.option("--dormant-days", type=int, default=90, show_default=True)
+@click.option("--duration-days", type=int, default=DAYS["duration_days"].default, show_default=True)
+@click.option("--reminder-days", type=int, default=DAYS["reminder_days"].default, show_default=True)
+@click.option(
+    "--escalation-days", type=int, default=DAYS["escalation_days"].default, show_default=True
+)
+@click.option("--dormant-days", type=int, default=DAYS["dormant_days"].default, show_default=True)
 @click.option("--schedule", help=f"Five-field cron, UTC (default quarterly: {QUARTERLY}).")
 @click.option("--on-demand", is_flag=True, help="No schedule: started by hand only.")
 @click.option("--certify-justification", is_flag=True, help="Certifications need one too.")

@@ -13,8 +13,8 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, NotFound, UnprocessableRequest
 from idgov.identity.models import Identity
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
-from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.models import Campaign, CampaignDefinition, CampaignState, ReviewItem
 from idgov.wiring import Services
 from idgov.worker import Worker, scheduled_jobs

@@ -11,8 +11,8 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, InvalidRequest, OutOfSequence
 from idgov.identity.models import Identity
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
-from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import CampaignState, Remediation, ReviewItem, ReviewSignoff
 from idgov.wiring import Services

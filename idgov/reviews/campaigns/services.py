@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -16,6 +15,7 @@ from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity, IdentityStatus, SignatureCertification
 from idgov.reviews.campaigns import population
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.campaigns.schedule import parse_schedule
 from idgov.reviews.campaigns.scope import parse_scope
 from idgov.reviews.models import (
@@ -30,20 +30,6 @@ S = CampaignState
 # SEQ-1: a campaign only moves forward through these states.
 FORWARD = {S.DRAFT: S.ACTIVE, S.ACTIVE: S.CLOSING, S.CLOSING: S.CLOSED}
 INSERT_ITEMS = insert(ReviewItem).execution_options(render_nulls=True)
-
-
-@dataclass(frozen=True)
-class NewDefinition:
-    name: str
-    scope: object
-    reviewer_rule: str
-    fallback_reviewer_id: str
-    duration_days: int = 30
-    reminder_days: int = 7
-    escalation_days: int = 7
-    dormant_days: int = 90
-    schedule: str | None = None
-    certify_justification: bool = False
 
 
 class CampaignService:
@@ -72,17 +58,7 @@ class CampaignService:
             )
         if new.schedule is not None:
             parse_schedule(new.schedule)
-        for field, value, low, high in (
-            ("duration_days", new.duration_days, 1, 365),
-            ("reminder_days", new.reminder_days, 0, 365),
-            ("escalation_days", new.escalation_days, 1, 90),
-            ("dormant_days", new.dormant_days, 1, 3650),
-        ):
-            if not low <= value <= high:
-                raise InvalidRequest(f"{field} must be between {low} and {high}", field=field)
-        name = new.name.strip()
-        if not name or len(name) > 200:
-            raise InvalidRequest("name is required (at most 200 characters)", field="name")
+        name = new.checked_name()
         if session.scalar(select(CampaignDefinition.id).where(CampaignDefinition.name == name)):
             raise Conflict(f"a campaign definition named {name!r} exists", field="name")
         definition = CampaignDefinition(

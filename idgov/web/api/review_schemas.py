@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from idgov.clock import iso_utc
 from idgov.errors import InvalidRequest
 from idgov.ids import UUID_LIKE
+from idgov.reviews.campaigns.definition import DAYS, NAME_MAX
 from idgov.reviews.campaigns.schedule import QUARTERLY, parse_schedule
 from idgov.reviews.campaigns.scope import parse_scope
 from idgov.reviews.decisions.services import MAX_BULK, MAX_JUSTIFICATION
@@ -54,8 +55,13 @@ class ScopeIn(Schema):
         return self.model_dump(exclude_none=True)
 
 
+def _days(field: str) -> Any:
+    bound = DAYS[field]
+    return Field(default=bound.default, ge=bound.low, le=bound.high, description=bound.description)
+
+
 class DefinitionIn(Schema):
-    name: Line = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=NAME_MAX)
     scope: ScopeIn
     reviewer_rule: ReviewerRule = Field(
         description="The holder's manager, the entitlement's owner, or both in two stages"
@@ -63,10 +69,10 @@ class DefinitionIn(Schema):
     fallback_reviewer_id: IdentityId = Field(
         description="Gets the items nobody else may review (REV-2)"
     )
-    duration_days: int = Field(default=30, ge=1, le=365)
-    reminder_days: int = Field(default=7, ge=0, le=365, description="Reminder before the due date")
-    escalation_days: int = Field(default=7, ge=1, le=90, description="Grace of each escalation")
-    dormant_days: int = Field(default=90, ge=1, le=3650, description="No login this long: flagged")
+    duration_days: int = _days("duration_days")
+    reminder_days: int = _days("reminder_days")
+    escalation_days: int = _days("escalation_days")
+    dormant_days: int = _days("dormant_days")
     schedule: Line | None = Field(
         default=QUARTERLY,
         max_length=100,

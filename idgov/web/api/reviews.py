@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from idgov.db import transaction
 from idgov.errors import NotFound
 from idgov.ids import plausible_id, row_id
-from idgov.reviews.campaigns.services import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.decisions.signoff import Credentials
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.review_schemas import (

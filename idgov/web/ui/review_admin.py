@@ -14,8 +14,8 @@ from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
 from idgov.ids import plausible_id, row_id
+from idgov.reviews.campaigns.definition import DAYS, NAME_MAX, NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
-from idgov.reviews.campaigns.services import NewDefinition
 from idgov.reviews.models import ReviewerRule
 from idgov.reviews.queries.views import scope_text
 from idgov.web.auth import refuse, roles_required, signed_in
@@ -160,12 +160,12 @@ def definition_of(session: Session, form: Mapping[str, str]) -> NewDefinition:
     on_schedule = form.get("schedule_kind", "scheduled") != "on-demand"
     schedule = _text(form, "schedule", 100).strip() or QUARTERLY
     return NewDefinition(
-        name=_text(form, "name", 200),
+        name=_text(form, "name", NAME_MAX),
         scope={"all": True} if kind == "all" else {kind: names},
         reviewer_rule=form.get("reviewer_rule", ""),
         fallback_reviewer_id=fallback.id,
-        duration_days=_number(form, "duration_days", 30),
-        reminder_days=_number(form, "reminder_days", 7),
+        duration_days=_number(form, "duration_days", DAYS["duration_days"].default),
+        reminder_days=_number(form, "reminder_days", DAYS["reminder_days"].default),
         schedule=schedule if on_schedule else None,
         certify_justification=form.get("certify_justification") in ("1", "on", "yes"),
     )
@@ -208,5 +208,6 @@ def _index_page(
         rules=RULES,
         quarterly=QUARTERLY,
         scope_text=scope_text,
+        days=DAYS,
     )
     return Response(page, status=status, mimetype="text/html")
