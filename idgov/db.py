@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
-from idgov.errors import ConfigurationError, RecordedRefusal, ServiceUnavailable
+from idgov.errors import ConfigurationError, IdgovError, ServiceUnavailable
 
 T = TypeVar("T")
 IN_LIST_SIZE = 500  # values per IN list
@@ -127,16 +127,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits together, or rolls back together on any error.
 
-    A RecordedRefusal is the exception: the service recorded the refused attempt (audit event,
-    failure count, alert) and changed nothing else, so that record is committed before the
-    refusal goes on up.
+    A recorded refusal (IdgovError.recorded) is the exception: the service recorded the
+    refused attempt (audit event, failure count, alert) and changed nothing else, so that
+    record is committed before the refusal goes on up.
     """
     with factory() as session:
         session.begin()
         try:
             yield session
-        except RecordedRefusal:
-            session.commit()
+        except IdgovError as refused:
+            if refused.recorded:
+                session.commit()
+            else:
+                session.rollback()
             raise
         except BaseException:
             session.rollback()

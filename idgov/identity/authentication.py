@@ -19,12 +19,12 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     IdentifierReused,
-    IneligibleRefusal,
+    InvalidCredentials,
     InvalidRequest,
-    LockedRefusal,
-    SourceUnavailableRefusal,
+    Locked,
+    NotEligible,
+    ProviderUnavailable,
 )
 from idgov.identity.ledger import USERNAME, IdentifierLedger
 from idgov.identity.lockout import LockoutService
@@ -76,7 +76,7 @@ class AuthenticationService:
         self, username: object, password: object, *, channel: Channel, source: str | None
     ) -> AuthResult:
         """The identity if the password is right and the identity may authenticate; otherwise
-        AuthenticationRefused (401) or LockedRefusal (423), with the attempt recorded."""
+        InvalidCredentials (401) or Locked (423), with the attempt recorded."""
         name = _normalized(username)
         with self._sessions() as session:
             session.connection(execution_options={"readonly": True})
@@ -136,12 +136,12 @@ class AuthenticationService:
             # Suspended and deactivated identities are refused like a wrong password, right
             # password or not, and do not count toward a lock.
             self._record_failure(session, identity, channel, reason, source, None)
-            raise AuthenticationRefused(GENERIC_FAILURE)
+            raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
         count = self._lockout.count_failure(session, identity, policy, source)
         self._record_failure(session, identity, channel, reason, source, count.consecutive)
         if count.consecutive >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)
-        raise AuthenticationRefused(GENERIC_FAILURE)
+            raise Locked(LOCKED_MESSAGE, recorded=True)
+        raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
     def _note_attack(
         self,
@@ -184,7 +184,7 @@ class AuthenticationService:
             new={"reason": refusal.reason, "source_address": source, **refusal.detail},
         )
         if refusal.reason == "provider-unavailable":
-            raise SourceUnavailableRefusal(refusal.message, reason="provider-unavailable")
+            raise ProviderUnavailable(refusal.message, reason="provider-unavailable", recorded=True)
         if refusal.reason == "identifier-reused":
             claimant = (
                 f"{refusal.detail.get('provider')} account {refusal.detail.get('directory_key')}"
@@ -193,9 +193,9 @@ class AuthenticationService:
                 self._ledger.refuse_if_taken(session, USERNAME, "", name, claimant)
             # LOCK-3: answered like a wrong password, so the answer never tells that the
             # username exists; the security unit has the alert and follows it up.
-            raise AuthenticationRefused(GENERIC_FAILURE)
+            raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
         if not refusal.counts:
-            raise IneligibleRefusal(refusal.message, reason=refusal.reason)
+            raise NotEligible(refusal.message, reason=refusal.reason, recorded=True)
 
     def _count_source_refusal(
         self,
@@ -211,8 +211,8 @@ class AuthenticationService:
         self._note_attack(session, identity, source, channel, refusal.reason, policy)
         count = self._lockout.count_failure(session, identity, policy, source)
         if count.consecutive >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)
-        raise LockedRefusal(refusal.message, reason=refusal.reason)
+            raise Locked(LOCKED_MESSAGE, recorded=True)
+        raise Locked(refusal.message, reason=refusal.reason, recorded=True)
 
     def _refuse_locked(
         self,
@@ -224,7 +224,7 @@ class AuthenticationService:
     ) -> None:
         self._note_attack(session, identity, source, channel, "locked", policy)
         self._lockout.count_attempt_while_locked(session, identity, source)
-        raise LockedRefusal(LOCKED_MESSAGE)
+        raise Locked(LOCKED_MESSAGE, recorded=True)
 
     def _refuse_unknown(
         self,
@@ -250,8 +250,8 @@ class AuthenticationService:
             new={"reason": "unknown-user", "source_address": source},
         )
         if failures >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)  # as a known username would be
-        raise AuthenticationRefused(GENERIC_FAILURE)
+            raise Locked(LOCKED_MESSAGE, recorded=True)  # as a known username would be
+        raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
     def _record_failure(
         self,

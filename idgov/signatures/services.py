@@ -15,7 +15,6 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     Conflict,
     IdgovError,
     InvalidCredentials,
@@ -265,9 +264,10 @@ class SignatureService:
             )
         if not self._temporary.use_temporary(session, identity, request.temporary_credential):
             # The refusal (and its audit event) is kept; nothing else was written yet.
-            raise AuthenticationRefused(
+            raise InvalidCredentials(
                 "the temporary credential is not right, has expired or is used up",
                 reason="temporary-credential-invalid",
+                recorded=True,
             )
         return ("username", "password", "temporary-credential")
 
