@@ -16,7 +16,7 @@ from bench.common import bench_services, report, scratch_database
 from idgov.config import SmtpSettings
 from idgov.db import transaction
 from idgov.errors import InvalidCredentials, Locked
-from idgov.identity.services import NewIdentity
+from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services, build_services
 from idgov.worker import Worker
 from tests.harness.smtp import CapturingSmtpServer

@@ -29,8 +29,8 @@ from idgov.commands.tokens import tokens
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
 from idgov.demo import DEMO_PEOPLE, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
 from idgov.keys.store import PURPOSES
 from idgov.wiring import Services, build_command_services
 

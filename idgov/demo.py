@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
 from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.models import CampaignDefinition
 from idgov.wiring import Services

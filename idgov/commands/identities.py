@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from idgov.commands.context import command_services
 from idgov.db import transaction
 from idgov.errors import NotFound
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
 from idgov.identity.usernames import normalize_username
 from idgov.wiring import Services
 

@@ -23,7 +23,7 @@ from idgov.errors import (
     InvalidRequest,
     UnprocessableRequest,
 )
-from idgov.identity.services import NewIdentity
+from idgov.identity.creation import NewIdentity
 from idgov.providers.local import CredentialStatus
 from idgov.providers.models import LocalCredential, PasswordHistoryEntry
 from idgov.wiring import Services, build_services

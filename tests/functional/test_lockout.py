@@ -20,8 +20,8 @@ from idgov.errors import (
     InvalidRequest,
     Locked,
 )
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, IdentityStatus
-from idgov.identity.services import NewIdentity
 from idgov.wiring import Services
 
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}

@@ -27,8 +27,8 @@ from idgov.clock import FrozenClock
 from idgov.config import Settings, SmtpSettings
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
-from idgov.identity.services import NewIdentity
 from idgov.wiring import Services, build_services
 from idgov.worker import Job, Worker, scheduled_jobs
 from tests.harness.smtp import CapturingSmtpServer

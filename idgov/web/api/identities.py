@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.entitlements.reads import EntitlementReader
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
-from idgov.identity.services import NewIdentity
 from idgov.web.api.admin_schemas import (
     IdentityIn,
     IdentityList,
