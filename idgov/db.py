@@ -147,6 +147,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
 
 
+@contextmanager
+def reading(factory: sessionmaker[Session], *, snapshot: bool = False) -> Iterator[Session]:
+    """A session for read-only work, never committed: on SQLite a deferred BEGIN, so reading
+    takes no write lock. `snapshot`: one consistent view for the whole block (on PostgreSQL
+    REPEATABLE READ; SQLite's deferred read transaction is one already)."""
+    with factory() as session:
+        options: dict[str, Any] = {"readonly": True}
+        if snapshot and session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        session.connection(execution_options=options)
+        yield session
+
+
 def alembic_config(connection: Connection) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", "idgov:migrations")

@@ -133,9 +133,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     ledger = IdentifierLedger(clock, trail, alerts)
     directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
-    identities = IdentityService(clock, trail, ledger, sessions=web_sessions)
-    passwords = LocalPasswords(clock, trail, policies, sessions=web_sessions)
-    lockout = LockoutService(clock, trail, alerts, identities, sessions=web_sessions)
+    identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
+    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions)
+    lockout = LockoutService(clock, trail, alerts, identities, revoker=web_sessions)
     auth = AuthenticationService(
         sessions,
         trail,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idgov.alerts.attacks import AttackDetector
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import (
     IdentifierReused,
     InvalidCredentials,
@@ -54,7 +54,7 @@ class AuthResult:
 class AuthenticationService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         trail: AuditTrail,
         policies: PolicyStore,
         identities: IdentityService,
@@ -63,7 +63,7 @@ class AuthenticationService:
         passwords: PasswordSource,
         ledger: IdentifierLedger,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._trail = trail
         self._policies = policies
         self._identities = identities
@@ -78,14 +78,13 @@ class AuthenticationService:
         """The identity if the password is right and the identity may authenticate; otherwise
         InvalidCredentials (401) or Locked (423), with the attempt recorded."""
         name = _normalized(username)
-        with self._sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(self._session_factory) as session:
             found = self._identities.by_username(session, name) if name else None
             prepared = self._passwords.prepare(session, found, name)
         verdict = self._passwords.check(prepared, password)
         refusal = verdict if isinstance(verdict, SourceRefusal) else None
         password_ok = verdict is True and found is not None
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             policy = self._policies.current(session, LockoutPolicy)
             identity = session.get(Identity, found.id) if found else None
             if identity is None:

@@ -50,12 +50,12 @@ class IdentityService:
         clock: Clock,
         trail: AuditTrail,
         ledger: IdentifierLedger,
-        sessions: SessionRevoker | None = None,
+        revoker: SessionRevoker | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._ledger = ledger
-        self._sessions = sessions
+        self._revoker = revoker
 
     def get(self, session: Session, identity_id: str) -> Identity:
         # Ids are UUIDs: anything else (a NUL, which PostgreSQL refuses in text) is found
@@ -170,9 +170,9 @@ class IdentityService:
             new={"status": status},
             reason=_reason(reason),
         )
-        if status in ENDS_SESSIONS and self._sessions is not None:
+        if status in ENDS_SESSIONS and self._revoker is not None:
             # ACC-3: a locked, suspended or deactivated person is signed out everywhere.
-            self._sessions.revoke_all(session, identity.id, status)
+            self._revoker.revoke_all(session, identity.id, status)
 
     def rehire(
         self,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idgov.audit.context import Actor, Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import (
     Conflict,
     IdgovError,
@@ -68,7 +68,7 @@ class HostClientLike(Protocol):
 class SignatureService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         policies: PolicyStore,
@@ -79,7 +79,7 @@ class SignatureService:
         otp: OtpVerifier | None = None,
         temporary: TemporaryCredentials | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._policies = policies
@@ -112,7 +112,7 @@ class SignatureService:
                 request.username, request.password, channel="signing", source=source
             )
             try:
-                with transaction(self._sessions) as session:
+                with transaction(self._session_factory) as session:
                     return self._signed(session, request, host, auth, meaning, policy, keys)
             except (NotEligible, OutOfSequence) as refused:
                 self._record_refusal(auth, host, request, refused)
@@ -124,7 +124,7 @@ class SignatureService:
         """SEQ-1: declare (or replace) the client's signing order for a record type."""
         record_type = checks.record_type_of(record_type)
         try:
-            with _fail_closed(), transaction(self._sessions) as session:
+            with _fail_closed(), transaction(self._session_factory) as session:
                 policy = self._policies.current(session, SigningPolicy)
                 usable = {m.code for m in checks.usable_meanings(policy, client.name)}
                 return self._sequences.declare(
@@ -143,7 +143,7 @@ class SignatureService:
 
     def sequence(self, client: HostClientLike, record_type: str) -> DeclaredSequence:
         record_type = checks.record_type_of(record_type)
-        with _fail_closed(), self._sessions() as session:
+        with _fail_closed(), self._session_factory() as session:
             found = self._sequences.get(session, client.client_id, record_type)
         if found is None:
             raise NotFound(f"no signing order is declared for {record_type!r} records")
@@ -153,8 +153,7 @@ class SignatureService:
         self, request: SignRequest, host: HostRef
     ) -> tuple[Meaning, SigningPolicy, SigningKeyPair]:
         """Checks that need no password: meaning, batch, key; a refusal here costs nothing."""
-        with self._sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(self._session_factory) as session:
             policy = self._policies.current(session, SigningPolicy)
             meaning = checks.usable_meaning(policy, request.meaning, host.name)
             checks.check_batch(request.targets, policy)
@@ -276,7 +275,7 @@ class SignatureService:
     ) -> None:
         """ACC-2: a refused signing is audited, with why, in a transaction of its own."""
         first = request.targets[0]
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             self._trail.record(
                 session,
                 "signature:signing:refused",

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from idgov.audit.context import Actor, AuditContext, current_audit_context
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import Forbidden, IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.identity.access import AccessRefused
 from idgov.identity.models import Identity, IdentityStatus, Role
@@ -249,8 +249,7 @@ def _gate(allowed: bool) -> BaseResponse | None:
 
 def _check_roles(identity: Identity, wanted: tuple[str, ...]) -> Response | None:
     built = services()
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         if built.identities.roles(session, identity.id) & set(wanted):
             return None  # the common case takes no write lock
     try:
@@ -277,8 +276,7 @@ def _resolve(token: str) -> tuple[WebSession, Identity] | None:
     """A read-only look first; a write transaction only when the session must be touched or
     expired, so most requests never take a write lock."""
     built = services()
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         found = built.web_sessions.check(session, token)
         row = found.row
         identity = built.identities.get(session, row.identity_id) if row else None

@@ -42,12 +42,12 @@ class CampaignCloser:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         campaigns: CampaignService,
         evidence: EvidenceService,
         remediation: OpenRemediations,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._campaigns = campaigns
         self._evidence = evidence
         self._remediation = remediation
@@ -58,13 +58,13 @@ class CampaignCloser:
         """Close (see `_close`) in one transaction; once closed, seal the evidence pack in
         transactions of its own: making the pack of a large campaign takes minutes, and no
         write lock (the audit chain's head, SQLite's database lock) is held meanwhile."""
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             outcome = self._close(
                 session, campaign_id, closed_by, reason, with_exceptions=with_exceptions
             )
         if not outcome.closed:
             return outcome
-        return replace(outcome, evidence=self._evidence.seal(self._sessions, campaign_id))
+        return replace(outcome, evidence=self._evidence.seal(self._session_factory, campaign_id))
 
     def _close(
         self,

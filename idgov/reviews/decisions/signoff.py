@@ -77,13 +77,13 @@ def decisions_digest(items: list[dict[str, Any]]) -> str:
 class SignoffService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         signatures: SignatureService,
         campaigns: CampaignService,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._signatures = signatures
@@ -115,7 +115,7 @@ class SignoffService:
     ) -> ReviewSignoff:
         """Sign every decided item of the reviewer in the campaign. Refused while any is
         undecided; refused if a decision changed between reading and recording (sign again)."""
-        with self._sessions() as session:
+        with self._session_factory() as session:
             campaign = self._campaigns.get(session, campaign_id)
             reviewer = session.get(Identity, reviewer_id)
             if reviewer is None:
@@ -156,7 +156,7 @@ class SignoffService:
         )
         outcome = self._signatures.sign(request, InternalHost(), source)
         signature = outcome.signatures[0]
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             # Locked: a close or an escalation waits for this sign-off, or it sees theirs.
             locked = session.get(Campaign, campaign_id, with_for_update=True)
             if locked is None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import IO, Any, BinaryIO, Literal, cast
+from typing import IO, BinaryIO, Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +15,7 @@ from idgov.audit.context import Target
 from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound
 from idgov.exports.streams import write_csv, write_json
 from idgov.reviews.evidence import documents
@@ -125,7 +123,7 @@ class EvidenceService:
 
     def export(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         campaign_id: str,
         fmt: str,
         out: IO[bytes],
@@ -138,22 +136,22 @@ class EvidenceService:
             raise InvalidRequest(
                 f"evidence comes as {', '.join(FORMATS)}, not {fmt!r}", field="format"
             )
-        with _snapshot(sessions) as session:
+        with reading(session_factory, snapshot=True) as session:
             written = self.write(self.pack(session, campaign_id), fmt, out)
             sealed = self.sealed(session, campaign_id).get(fmt)
         written = replace(written, sealed=sealed)
-        with transaction(sessions) as session:
+        with transaction(session_factory) as session:
             self.record(session, written, occasion)
         return written
 
-    def seal(self, sessions: sessionmaker[Session], campaign_id: str) -> dict[str, str]:
+    def seal(self, session_factory: sessionmaker[Session], campaign_id: str) -> dict[str, str]:
         """Right after closing: every format made from one read snapshot (not stored: `idgov
         campaigns report` makes them again), then their SHA-256s audited in a short
         transaction; format -> sha256."""
-        with _snapshot(sessions) as session:
+        with reading(session_factory, snapshot=True) as session:
             pack = self.pack(session, campaign_id)
             made = [self.write(pack, fmt, cast(BinaryIO, _Digesting(None))) for fmt in FORMATS]
-        with transaction(sessions) as session:
+        with transaction(session_factory) as session:
             for written in made:
                 self.record(session, written, CLOSING)
         return {written.format: written.sha256 for written in made}
@@ -196,15 +194,3 @@ class EvidenceService:
     def _written(pack: EvidencePack, fmt: str, sink: _Digesting, items: int) -> Written:
         digest = "sha256:" + sink.hash.hexdigest()
         return Written(pack.campaign.id, fmt, digest, sink.size, items, pack.as_of)
-
-
-@contextmanager
-def _snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """One read-only snapshot for a whole pack (every format of it): on PostgreSQL repeatable
-    read, so counts, items and sign-offs agree; on SQLite a deferred read takes no lock."""
-    with sessions() as session:
-        options: dict[str, Any] = {"readonly": True}
-        if session.get_bind().dialect.name == "postgresql":
-            options["isolation_level"] = "REPEATABLE READ"
-        session.connection(execution_options=options)
-        yield session

@@ -46,12 +46,12 @@ class _Due:
 class RemediationService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         write_back: GroupWriteBack,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._write_back = write_back
@@ -63,7 +63,7 @@ class RemediationService:
         (1 minute, doubling, at most an hour); a removal a person must make (nested
         membership, write-back off, the directory refused) marks it failed. Each outcome is
         audited; no transaction is open while the directory is asked."""
-        with self._sessions() as session:
+        with self._session_factory() as session:
             due = self._due(session, self._clock.now())
         return sum(self._carry_out(item) for item in due)
 
@@ -138,7 +138,7 @@ class RemediationService:
 
     def _carry_out(self, item: _Due) -> int:
         """One directory revocation: 1 when verified, else 0 (deferred or failed)."""
-        with self._sessions() as session:
+        with self._session_factory() as session:
             grant_id, ended_by = _current_grant(session, item)
         if grant_id is None:
             # Nothing mirrored is left to remove (an earlier run, or the directory changed):
@@ -158,7 +158,7 @@ class RemediationService:
         return self._finish(item, "verified", by="read-back", error=None)
 
     def _confirm_absent(self, item: _Due, ended_by: str | None) -> int:
-        with self._sessions() as session:
+        with self._session_factory() as session:
             keys = _holder_keys(session, item)
         try:
             still = self._write_back.listed(item.entitlement_id, {item.account}, keys)
@@ -179,7 +179,7 @@ class RemediationService:
     def _finish(self, item: _Due, status: str, *, by: str | None, error: str | None) -> int:
         """Record one attempt's outcome (REV-4), if the revocation is still open."""
         now = self._clock.now()
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             found = session.scalars(
                 select(Remediation)
                 .where(Remediation.id == item.id, Remediation.status == "open")

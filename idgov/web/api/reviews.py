@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import NotFound
 from idgov.ids import plausible_id, row_id
 from idgov.reviews.campaigns.definition import NewDefinition
@@ -72,7 +70,7 @@ def create_definition(body: DefinitionIn) -> Response:
 @roles_required(*READERS)
 @api_doc(summary="Campaign definitions", response=DefinitionList, tags=TAGS, errors=[401, 403])
 def list_definitions() -> Response:
-    with _reading() as session:
+    with reading(services().sessions) as session:
         found = [DefinitionOut.of(d) for d, _ in services().review_reader.definitions(session)]
     return _json(DefinitionList(definitions=found))
 
@@ -124,7 +122,7 @@ def start_campaign(campaign_id: str) -> Response:
     errors=[401, 422],
 )
 def list_campaigns(query: CampaignQuery) -> Response:
-    with _reading() as session:
+    with reading(services().sessions) as session:
         found = services().review_reader.campaigns(session, query.state, _viewer(session))
         return _json(CampaignList(campaigns=[CampaignOut.of(c) for c in found]))
 
@@ -139,7 +137,7 @@ def list_campaigns(query: CampaignQuery) -> Response:
 )
 def get_campaign(campaign_id: str) -> Response:
     _known(campaign_id)
-    with _reading() as session:
+    with reading(services().sessions) as session:
         campaign = services().campaigns.get(session, campaign_id)
         viewer = _viewer_of(session, campaign_id)
         found = services().review_reader.progress(
@@ -167,7 +165,7 @@ def get_campaign(campaign_id: str) -> Response:
 )
 def list_items(campaign_id: str, query: ItemQuery) -> Response:
     _known(campaign_id)
-    with _reading() as session:
+    with reading(services().sessions) as session:
         services().campaigns.get(session, campaign_id)
         viewer = signed_in()[0].id if query.mine else _viewer_of(session, campaign_id)
         page = services().review_reader.items(
@@ -216,7 +214,7 @@ def sign_off(campaign_id: str, body: SignoffIn) -> Response:
     signoff = services().signoffs.sign_off(
         campaign_id, signed_in()[0].id, credentials, request.remote_addr
     )
-    with _reading() as session:
+    with reading(services().sessions) as session:
         document = services().signature_reader.get(session, signoff.signature_id).as_dict()
     out = SignoffOut(
         id=signoff.id,
@@ -299,14 +297,6 @@ def _known(identifier: str) -> None:
     may refuse it, e.g. PostgreSQL a NUL character)."""
     if not plausible_id(identifier):
         raise NotFound(f"nothing has the id {identifier!r}")
-
-
-@contextmanager
-def _reading() -> Iterator[Session]:
-    """A read-only session: on SQLite a deferred BEGIN, so reading takes no write lock."""
-    with services().sessions() as session:
-        session.connection(execution_options={"readonly": True})
-        yield session
 
 
 def _viewer(session: Session) -> str | None:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
 from idgov.ids import plausible_id, row_id
@@ -82,8 +82,7 @@ def start(definition_id: str) -> ResponseReturnValue:
 def campaign(campaign_id: str) -> ResponseReturnValue:
     built = services()
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(built.sessions) as session:
             detail = built.review_reader.campaign_detail(session, campaign_id, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
@@ -191,8 +190,7 @@ def _index_page(
     status: int, error: str | None = None, form: Mapping[str, str] | None = None
 ) -> Response:
     built, me = services(), signed_in()[0]
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         definitions = built.review_reader.definitions(session)
         campaigns = built.review_reader.campaigns_with_progress(session, built.clock.now())
         can_edit = Role.ADMIN.value in built.identities.roles(session, me.id)

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import IdgovError, NotFound
 from idgov.ids import row_id
 from idgov.policies.documents import SigningPolicy
@@ -42,8 +42,7 @@ DONE = {"certify": "certified", "revoke": "revoked"}
 @login_required
 def index() -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         campaigns = built.review_reader.my_campaigns(session, me.id, built.clock.now())
     return render_template("reviews/index.html", campaigns=campaigns)
 
@@ -129,8 +128,7 @@ def sign(campaign_id: str) -> ResponseReturnValue:
         return _signoff_page(campaign_id, 422, "The temporary credential is not valid.")
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(built.sessions) as session:
             preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
     except IdgovError as refused:
         return refuse(refused)
@@ -186,8 +184,7 @@ def _inbox_page(
 ) -> Response:
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(built.sessions) as session:
             found = built.review_reader.inbox(session, campaign_id, me.id, view, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
@@ -205,8 +202,7 @@ def _inbox_page(
 def _signoff_page(campaign_id: str, status: int, error: str | None = None) -> Response:
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(built.sessions) as session:
             preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
             needs_otp, needs_temporary = built.review_reader.signing_inputs(session, me.id)
             meanings = built.policies.current(session, SigningPolicy).meanings
