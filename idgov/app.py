@@ -23,6 +23,7 @@ from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
+from idgov.web.converters import register_converters
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_middleware(app, https=settings.server.base_url.startswith("https://"))
     register_auth(app)  # after the middleware: needs its request id and audit context
     register_problem_handlers(app)
+    register_converters(app)
     app.teardown_appcontext(close_session)
     app.register_blueprint(health.bp)
     app.register_blueprint(meta.bp)

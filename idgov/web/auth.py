@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, redirect, render_template, re
 from flask import session as signed_cookie
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idgov.audit.context import Actor, AuditContext, current_audit_context
@@ -111,6 +112,11 @@ def signed_in() -> tuple[Identity, WebSession]:
     assert identity is not None
     assert web_session is not None
     return identity, web_session
+
+
+def me(session: Session) -> Identity:
+    """The signed-in person loaded in `session`, for services that change or record them."""
+    return services().identities.get(session, signed_in()[0].id)
 
 
 def act_as(identity: Identity) -> None:

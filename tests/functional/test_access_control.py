@@ -25,7 +25,8 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
 }
-VARIABLE = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
+VARIABLE = re.compile(r"<(?:([^:<>]+):)?[^<>]+>")
+DUMMY = {"rowid": "1"}  # a value each converter takes; "dummy" for the others
 
 
 def is_public(rule: str, method: str) -> bool:
@@ -37,7 +38,7 @@ def protected_calls(app: Flask) -> list[tuple[str, str]]:
     a dummy value. OPTIONS is Flask's automatic answer listing the methods, nothing more."""
     calls = []
     for rule in app.url_map.iter_rules():
-        url = VARIABLE.sub("dummy", rule.rule)
+        url = VARIABLE.sub(lambda found: DUMMY.get(found.group(1) or "", "dummy"), rule.rule)
         for method in sorted((rule.methods or set()) - {"OPTIONS"}):
             if not is_public(rule.rule, method):
                 calls.append((method, url))

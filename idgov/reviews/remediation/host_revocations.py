@@ -19,7 +19,6 @@ from idgov.clients.rules import printable
 from idgov.entitlements.models import Entitlement
 from idgov.errors import Conflict, NotFound, RecordedRefusal
 from idgov.identity.access import AccessRefused
-from idgov.ids import row_id
 from idgov.reviews.models import Remediation, ReviewItem
 
 SYSTEM_ROLE_KIND = "system-role"
@@ -105,7 +104,7 @@ def confirm(
     trail: AuditTrail,
     client: HostClient,
     system: str,
-    remediation_id: str,
+    remediation_id: int,
     note: str | None,
     now: datetime,
 ) -> Revocation:
@@ -201,17 +200,14 @@ def verify_snapshot(
 
 
 def _owned(
-    session: Session, trail: AuditTrail, client: HostClient, system: str, remediation_id: str
+    session: Session, trail: AuditTrail, client: HostClient, system: str, remediation_id: int
 ) -> Remediation:
     """The system's own revocation, locked. Any other id is a 404; one that exists but is
     not this system's is audited as refused (ACC-2) and answered the same way."""
-    found = None
-    number = row_id(remediation_id)
-    if number is not None:
-        found = session.scalars(
-            select(Remediation).where(Remediation.id == number).with_for_update()
-        ).first()
-    detail = f"no revocation {printable(remediation_id)[:40]!r} for this system"
+    found = session.scalars(
+        select(Remediation).where(Remediation.id == remediation_id).with_for_update()
+    ).first()
+    detail = f"no revocation {str(remediation_id)!r} for this system"
     if found is None:
         raise NotFound(detail, field="id")
     if found.kind != SYSTEM_ROLE_KIND or found.source != system:

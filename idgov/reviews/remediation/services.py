@@ -89,7 +89,7 @@ class RemediationService:
         session: Session,
         client: HostClient,
         system: str,
-        remediation_id: str,
+        remediation_id: int,
         note: str | None,
     ) -> Revocation:
         """The host removed the role: the revocation becomes done (audited), verified by the

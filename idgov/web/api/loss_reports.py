@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
 from idgov.db import transaction
-from idgov.identity.models import Identity
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.schemas import Schema
-from idgov.web.auth import login_required, roles_required, signed_in
+from idgov.web.auth import login_required, me, roles_required
 from idgov.web.context import services
 
 bp = Blueprint("api_loss_reports", __name__, url_prefix="/api/v1/loss-reports")
@@ -66,15 +66,9 @@ class CaseRecordOut(Schema):
     timeline: list[dict[str, Any]]
 
 
-def _me(session: Session) -> Identity:
-    return services().identities.get(session, signed_in()[0].id)
-
-
 def _record(session: Session, case_id: str, status: int = 200) -> Response:
     record = CaseRecordOut(**services().loss.case_record(session, case_id))
-    response = jsonify(record.model_dump())
-    response.status_code = status
-    return response
+    return json_response(record, status)
 
 
 @bp.post("")
@@ -94,7 +88,7 @@ def report(body: LossReportIn) -> Response:
         case = services().loss.report(
             session,
             owner,
-            _me(session),
+            me(session),
             body.credential,
             body.kind,
             body.token_id,
@@ -103,7 +97,7 @@ def report(body: LossReportIn) -> Response:
         return _record(session, case.id, 201)
 
 
-@bp.get("/<case_id>")
+@bp.get("/<id:case_id>")
 @login_required
 @api_doc(
     summary="The case record: every step with time, actor and reason, and SLA figures",
@@ -113,11 +107,11 @@ def report(body: LossReportIn) -> Response:
 )
 def get_case(case_id: str) -> Response:
     with transaction(services().sessions) as session:
-        services().loss.refuse_read(session, services().loss.get(session, case_id), _me(session))
+        services().loss.refuse_read(session, services().loss.get(session, case_id), me(session))
         return _record(session, case_id)
 
 
-@bp.post("/<case_id>/verification")
+@bp.post("/<id:case_id>/verification")
 @roles_required("security_officer")
 @api_doc(
     summary="Record re-verifying the person's identity (a second person, LOSS-2)",
@@ -128,11 +122,11 @@ def get_case(case_id: str) -> Response:
 )
 def verify(case_id: str, body: ReVerificationIn) -> Response:
     with transaction(services().sessions) as session:
-        services().loss.verify_identity(session, case_id, _me(session), body.evidence)
+        services().loss.verify_identity(session, case_id, me(session), body.evidence)
         return _record(session, case_id)
 
 
-@bp.post("/<case_id>/temporary")
+@bp.post("/<id:case_id>/temporary")
 @roles_required("security_officer")
 @api_doc(
     summary="Issue the temporary credential (short validity, few uses), shown once (LOSS-2)",
@@ -143,7 +137,7 @@ def verify(case_id: str, body: ReVerificationIn) -> Response:
 )
 def temporary(case_id: str) -> Response:
     with transaction(services().sessions) as session:
-        code = services().loss.issue_temporary(session, case_id, _me(session))
+        code = services().loss.issue_temporary(session, case_id, me(session))
         case = services().loss.get(session, case_id)
         out = TemporaryOut(
             case_id=case.id,
@@ -151,13 +145,12 @@ def temporary(case_id: str) -> Response:
             expires_at=services().loss.case_record(session, case_id)["temporary"]["expires_at"],
             uses_left=case.temporary_uses_left,
         )
-    response = jsonify(out.model_dump())
-    response.status_code = 201
+    response = json_response(out, 201)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.post("/<case_id>/replacement")
+@bp.post("/<id:case_id>/replacement")
 @login_required
 @api_doc(
     summary="Complete the case with the permanent replacement token (LOSS-2)",
@@ -168,5 +161,5 @@ def temporary(case_id: str) -> Response:
 )
 def replacement(case_id: str, body: ReplacementIn) -> Response:
     with transaction(services().sessions) as session:
-        services().loss.complete_replacement(session, case_id, body.token_id, by=_me(session))
+        services().loss.complete_replacement(session, case_id, body.token_id, by=me(session))
         return _record(session, case_id)

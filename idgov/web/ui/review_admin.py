@@ -11,9 +11,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from idgov.db import reading, transaction
-from idgov.errors import IdgovError, InvalidRequest, NotFound
+from idgov.errors import IdgovError, InvalidRequest
 from idgov.identity.models import Role
-from idgov.ids import plausible_id, row_id
+from idgov.ids import plausible_id
 from idgov.reviews.campaigns.definition import DAYS, NAME_MAX, NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import ReviewerRule
@@ -59,13 +59,11 @@ def define() -> ResponseReturnValue:
     return redirect(url_for("review_admin.index"))
 
 
-@bp.post("/definitions/<definition_id>/start")
+@bp.post("/definitions/<id:definition_id>/start")
 @roles_required("admin")
 def start(definition_id: str) -> ResponseReturnValue:
     """REV-1 on demand: draft a campaign and start it (the population frozen), or nothing."""
     built, me = services(), signed_in()[0]
-    if not plausible_id(definition_id):
-        return refuse(NotFound("no such campaign definition"))
     try:
         with transaction(built.sessions) as session:
             campaign = built.campaigns.draft(session, definition_id, me.username)
@@ -77,7 +75,7 @@ def start(definition_id: str) -> ResponseReturnValue:
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
 
 
-@bp.get("/<campaign_id>")
+@bp.get("/<id:campaign_id>")
 @roles_required("admin", "auditor")
 def campaign(campaign_id: str) -> ResponseReturnValue:
     built = services()
@@ -97,14 +95,12 @@ def campaign(campaign_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<campaign_id>/close")
+@bp.post("/<id:campaign_id>/close")
 @roles_required("admin")
 def close(campaign_id: str) -> ResponseReturnValue:
     """Close from the page (SEQ-1, REV-5): the reason is required; unverified revocations
     stay open unless the admin closes with them as exceptions."""
     built, me = services(), signed_in()[0]
-    if not plausible_id(campaign_id):
-        return refuse(NotFound("no such campaign"))
     reason = request.form.get("reason", "")
     with_exceptions = request.form.get("with_exceptions") == "yes"
     try:
@@ -124,18 +120,15 @@ def close(campaign_id: str) -> ResponseReturnValue:
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
 
 
-@bp.post("/remediations/<remediation_id>/retry")
+@bp.post("/remediations/<rowid:remediation_id>/retry")
 @roles_required("admin")
-def retry(remediation_id: str) -> ResponseReturnValue:
+def retry(remediation_id: int) -> ResponseReturnValue:
     """REV-4: a failed revocation is tried again once its cause is fixed (the reason says what)."""
     built = services()
     campaign_id = request.form.get("campaign", "")
-    number = row_id(remediation_id)
-    if number is None:
-        return refuse(NotFound("no such remediation"))
     try:
         with transaction(built.sessions) as session:
-            built.remediation.retry(session, number, request.form.get("reason", ""))
+            built.remediation.retry(session, remediation_id, request.form.get("reason", ""))
         flash(f"Revocation {remediation_id} is tried again at the worker's next run.")
     except IdgovError as refused:
         flash(f"Revocation {remediation_id} was not retried: {refused.detail}")

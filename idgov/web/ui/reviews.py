@@ -57,7 +57,7 @@ def asset(name: str) -> ResponseReturnValue:
     return send_from_directory(ASSETS, name, mimetype=ASSET_TYPES[name])
 
 
-@bp.get("/<campaign_id>")
+@bp.get("/<id:campaign_id>")
 @login_required
 def inbox(campaign_id: str) -> ResponseReturnValue:
     try:
@@ -67,7 +67,7 @@ def inbox(campaign_id: str) -> ResponseReturnValue:
     return _inbox_page(campaign_id, view, 200)
 
 
-@bp.post("/<campaign_id>/decisions")
+@bp.post("/<id:campaign_id>/decisions")
 @login_required
 def decide(campaign_id: str) -> ResponseReturnValue:
     """Certify or revoke the checked items (or the one whose button was pressed), all or none."""
@@ -107,13 +107,13 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     return redirect(url_for("reviews.inbox", campaign_id=campaign_id, **view.query()))
 
 
-@bp.get("/<campaign_id>/signoff")
+@bp.get("/<id:campaign_id>/signoff")
 @login_required
 def signoff(campaign_id: str) -> ResponseReturnValue:
     return _signoff_page(campaign_id, 200)
 
 
-@bp.post("/<campaign_id>/signoff")
+@bp.post("/<id:campaign_id>/signoff")
 @login_required
 def sign(campaign_id: str) -> ResponseReturnValue:
     """REV-3: the reviewer signs exactly the decisions the page showed (meaning: review)."""

@@ -1,0 +1,13 @@
+"""The one way an API handler answers with a body: a response schema, as JSON, with a status."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from pydantic import BaseModel
+
+
+def json_response(model: BaseModel, status: int = 200) -> Response:
+    """`model` serialized as JSON (the schema the OpenAPI document names) with `status`."""
+    response = jsonify(model.model_dump())
+    response.status_code = status
+    return response
