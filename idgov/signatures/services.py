@@ -31,12 +31,7 @@ from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures import checks
-from idgov.signatures.interfaces import (
-    NoLossCases,
-    NoTokens,
-    OtpVerifier,
-    TemporaryCredentials,
-)
+from idgov.signatures.interfaces import NoLossCases, NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
     HostRef,
     SessionState,

@@ -14,7 +14,7 @@ from idgov.alerts.outbox import AlertOutbox
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
-from idgov.errors import Conflict, NotFound, RecordedRefusal
+from idgov.errors import Conflict, Forbidden, NotFound
 from idgov.identity.models import Identity, Role
 from idgov.identity.services import IdentityService
 from idgov.policies.documents import TokenPolicy
@@ -26,15 +26,7 @@ from idgov.tokens.loss import rules
 from idgov.tokens.loss.rules import CREDENTIALS, KINDS, LIVE_TOKEN, clean_text, one_of
 from idgov.tokens.models import LossCase, OtpToken, TokenTest
 
-__all__ = ["CREDENTIALS", "KINDS", "LossRefused", "LossService"]
-
-
-class LossRefused(RecordedRefusal):
-    """A loss-case step by someone without the right: the refusal is audited and committed."""
-
-    type_slug = "forbidden"
-    title = "Not allowed"
-    status = 403
+__all__ = ["CREDENTIALS", "KINDS", "LossService"]
 
 
 class LossService:
@@ -303,4 +295,4 @@ class LossService:
             new={"by": who.username},
             reason=why,
         )
-        raise LossRefused(f"{who.username} may not {step} this loss case: {why}")
+        raise Forbidden(f"{who.username} may not {step} this loss case: {why}", recorded=True)

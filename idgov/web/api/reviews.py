@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from idgov.db import reading, transaction
 from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.decisions.signoff import Credentials
+from idgov.web.api.definition_schemas import DefinitionIn, DefinitionList, DefinitionOut, StartQuery
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.responses import json_response
 from idgov.web.api.review_schemas import (
@@ -22,9 +23,6 @@ from idgov.web.api.review_schemas import (
     CountsOut,
     DecisionIn,
     DecisionOut,
-    DefinitionIn,
-    DefinitionList,
-    DefinitionOut,
     ItemList,
     ItemOut,
     ItemQuery,
@@ -35,7 +33,6 @@ from idgov.web.api.review_schemas import (
     ReviewerProgressOut,
     SignoffIn,
     SignoffOut,
-    StartQuery,
 )
 from idgov.web.api.signature_schemas import StoredManifestationOut
 from idgov.web.auth import login_required, roles_required, signed_in

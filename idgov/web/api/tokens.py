@@ -13,7 +13,7 @@ from idgov.tokens.models import OtpToken
 from idgov.tokens.services import MAX_LABEL, overdue
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.responses import json_response
-from idgov.web.api.schemas import Schema
+from idgov.web.api.schemas import Schema, iso_or_none
 from idgov.web.auth import login_required, signed_in
 from idgov.web.context import services
 
@@ -49,9 +49,9 @@ class TokenOut(Schema):
             serial=token.serial,
             status=token.status,
             created_at=iso_utc(token.created_at),
-            activated_at=_iso(token.activated_at),
-            test_due_at=_iso(token.test_due_at),
-            last_tested_at=_iso(token.last_tested_at),
+            activated_at=iso_or_none(token.activated_at),
+            test_due_at=iso_or_none(token.test_due_at),
+            last_tested_at=iso_or_none(token.last_tested_at),
             test_overdue=token.status == "active" and overdue(token, now),
             failed_tests=token.failed_tests,
         )
@@ -145,7 +145,3 @@ def test(token_id: str, body: CodeIn) -> Response:
             suspended=done.suspended,
         )
     return json_response(out, 201)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return iso_utc(moment) if moment else None
