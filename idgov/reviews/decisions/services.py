@@ -26,6 +26,34 @@ class DecisionService:
         self._clock = clock
         self._trail = trail
 
+    def decide_in_campaign(
+        self,
+        session: Session,
+        campaign_id: str,
+        reviewer_id: str,
+        item_ids: Sequence[int],
+        decision: str,
+        justification: str | None,
+    ) -> int:
+        """`decide` as a page or the API asks it: the campaign its URL names must exist and
+        hold every item (NotFound naming the others), decided by the signed-in reviewer."""
+        if session.get(Campaign, campaign_id) is None:
+            raise NotFound(f"no campaign {campaign_id!r}")
+        ids = list(dict.fromkeys(item_ids))
+        inside: set[int] = set()
+        for batch in chunked(ids):
+            query = select(ReviewItem.id).where(
+                ReviewItem.id.in_(batch), ReviewItem.campaign_id == campaign_id
+            )
+            inside.update(session.scalars(query))
+        stray = [i for i in ids if i not in inside]
+        if stray:
+            raise NotFound(f"no review items {stray[:20]} in this campaign", field="items")
+        reviewer = session.get(Identity, reviewer_id)
+        if reviewer is None:
+            raise NotFound("no such reviewer")
+        return self.decide(session, reviewer, ids, decision, justification)
+
     def decide(
         self,
         session: Session,

@@ -100,14 +100,6 @@ class PageReads:
         groups, summary = _grouped(items, view.group), _view(campaign, _progress(per_source))
         return Inbox(summary, view, sources, groups, len(items))
 
-    def outside(self, session: Session, campaign_id: str, item_ids: list[int]) -> list[int]:
-        """The ids that are not items of this campaign (unknown ones included)."""
-        if not plausible_id(campaign_id):  # never reaches the database (PostgreSQL: NUL)
-            return list(item_ids)
-        query = select(I.id).where(I.campaign_id == campaign_id, I.id.in_(item_ids))
-        found = set(session.scalars(query))
-        return [i for i in item_ids if i not in found]
-
     def signoff_preview(
         self, session: Session, campaign_id: str, reviewer_id: str
     ) -> SignoffPreview:

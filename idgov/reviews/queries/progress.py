@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -10,8 +9,6 @@ from typing import Literal
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from idgov.db import chunked
-from idgov.errors import NotFound
 from idgov.identity.models import Identity
 from idgov.reviews.models import Campaign, ReviewItem, overdue
 
@@ -121,24 +118,6 @@ class CampaignReads:
             .offset(offset)
         ).all()
         return ItemPage(list(page), total)
-
-    def require_in_campaign(self, session: Session, campaign_id: str, ids: Sequence[int]) -> None:
-        """NotFound naming the items that are not in the campaign (the URL's campaign is the
-        one a decision is about)."""
-        wanted = list(dict.fromkeys(ids))
-        found: set[int] = set()
-        for batch in chunked(wanted):
-            found.update(
-                session.scalars(
-                    select(ReviewItem.id).where(
-                        ReviewItem.id.in_(batch),
-                        ReviewItem.campaign_id == campaign_id,
-                    )
-                )
-            )
-        missing = [i for i in wanted if i not in found]
-        if missing:
-            raise NotFound(f"no review items {missing[:20]} in this campaign", field="items")
 
 
 def _items_of(reviewer_id: str, campaign_id: object) -> ColumnElement[bool]:

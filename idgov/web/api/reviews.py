@@ -180,11 +180,8 @@ def list_items(campaign_id: str, query: ItemQuery) -> Response:
 )
 def decide(campaign_id: str, body: DecisionIn) -> Response:
     with transaction(services().sessions) as session:
-        services().campaigns.get(session, campaign_id)
-        services().review_reader.require_in_campaign(session, campaign_id, body.items)
-        reviewer = services().identities.get(session, signed_in()[0].id)
-        decided = services().decisions.decide(
-            session, reviewer, body.items, body.decision, body.justification
+        decided = services().decisions.decide_in_campaign(
+            session, campaign_id, signed_in()[0].id, body.items, body.decision, body.justification
         )
     return json_response(DecisionOut(decided=decided, decision=body.decision))
 

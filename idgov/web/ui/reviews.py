@@ -95,11 +95,9 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
     try:
         with transaction(built.sessions) as session:
-            stray = built.review_reader.outside(session, campaign_id, ids)
-            if stray:
-                raise NotFound(f"items {stray[:20]} are not in this campaign", field="items")
-            reviewer = built.identities.get(session, me.id)
-            count = built.decisions.decide(session, reviewer, ids, decision, justification)
+            count = built.decisions.decide_in_campaign(
+                session, campaign_id, me.id, ids, decision, justification
+            )
     except IdgovError as refused:
         message = f"Nothing was changed: {refused.detail}."
         return _inbox_page(campaign_id, view, refused.status, message, ids, justification)
