@@ -23,6 +23,7 @@ from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
+from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_problem_handlers(app)
     app.teardown_appcontext(close_session)
     app.register_blueprint(health.bp)
+    app.register_blueprint(favicon_bp)  # public, like /static/
     app.register_blueprint(meta.bp)
     app.register_blueprint(api_session.bp)
     app.register_blueprint(api_directories.bp)
