@@ -76,3 +76,20 @@ def test_an_admin_retries_a_failed_revocation_from_the_page(
     refused = reviewer.post(f"{page}/close", data={"csrf_token": token, "reason": "x"})
     assert refused.status_code == 403
     assert load_campaign(services, campaign_id).state == "closing"
+
+
+@pytest.mark.req("REV-5")
+def test_the_page_labels_the_closing_time_decisions_closed_not_signed_off(
+    services: Services, client: FlaskClient, team: Org
+) -> None:
+    """Closing before anyone signed: the closing time is when decisions stopped; calling it
+    "Signed off" would claim sign-offs that never happened."""
+    entitlement(services, "qa-approvers", {"bob": team.bob})
+    campaign_id = campaign(services, fallback=team.admin)
+    login(client, "admin1")
+    page = f"/admin/reviews/{campaign_id}"
+    client.post(f"{page}/close", data={"csrf_token": page_csrf(client, page), "reason": "x"})
+    shown = client.get(page).get_data(as_text=True)
+    assert load_campaign(services, campaign_id).state == "closed"
+    assert "<dt>Decisions closed</dt>" in shown
+    assert "Signed off" not in shown
