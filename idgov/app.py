@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from idgov.config import Settings, load_settings, resolve_secret
+from idgov.counted import JINJA_FILTERS
 from idgov.logs import configure_logging
 from idgov.tokens import loss_api
 from idgov.web import health
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         JSON_SORT_KEYS=False,
     )
     app.extensions["idgov"] = services
+    app.jinja_env.filters.update(JINJA_FILTERS)
     if settings.server.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -19,6 +19,7 @@ from idgov.alerts.cli import alerts
 from idgov.audit.cli import audit
 from idgov.clients.cli import clients
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
 from idgov.demo import DEMO_PEOPLE, DEMO_SYSTEM, demo_client_id, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
@@ -207,7 +208,7 @@ def demo(ctx: click.Context) -> None:
     created = seed_demo(services)
     base = services.settings.server.base_url.rstrip("/")
     click.echo(
-        f"demo organisation: {len(created)} people created"
+        f"demo organisation: {counted(len(created), 'person', 'people')} created"
         if created
         else "demo organisation present"
     )

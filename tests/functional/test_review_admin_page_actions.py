@@ -42,8 +42,10 @@ def test_an_admin_closes_from_the_campaign_page(
     assert "Remediation" in shown
     assert "<strong>open</strong>" in shown  # the revocation waits for its verification
     form = {"csrf_token": page_csrf(client, page), "reason": "quarter over"}
-    client.post(f"{page}/close", data=form)
+    waiting = client.post(f"{page}/close", data=form, follow_redirects=True)
     assert load_campaign(services, campaign_id).state == "closing"  # waits for remediation
+    said = waiting.get_data(as_text=True)
+    assert f"1 remediation of campaign {campaign_id} is not verified yet" in said
     client.post(f"{page}/close", data={**form, "with_exceptions": "yes"})
     assert load_campaign(services, campaign_id).state == "closed"
     assert "Close the campaign" not in client.get(page).get_data(as_text=True)
