@@ -141,7 +141,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every due job once, then exit.")
 def worker(once: bool) -> None:
-    """Run background jobs (alert delivery, checkpoints; later: sync, reminders)."""
+    """Run background jobs: checkpoints, alerts, reminders, directory syncs, reviews."""
     from idgov.jobs.worker import Worker
 
     services = command_services()
