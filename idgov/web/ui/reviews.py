@@ -105,7 +105,7 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     except IdgovError as refused:
         message = f"Nothing was changed: {refused.detail}."
         return _inbox_page(campaign_id, view, refused.status, message, ids, justification)
-    flash(f"{count} item{'s' if count != 1 else ''} {DONE[decision]}.")
+    flash(f"{counted(count, 'item')} {DONE[decision]}.")
     return redirect(url_for("reviews.inbox", campaign_id=campaign_id, **view.query()))
 
 
