@@ -9,6 +9,7 @@ import click
 from idgov.clock import iso_utc
 from idgov.commands.context import command_services
 from idgov.commands.identities import find
+from idgov.counted import counted
 from idgov.db import transaction
 from idgov.tokens.loss.record import as_text, token_report
 from idgov.tokens.loss.rules import CREDENTIALS, KINDS
@@ -94,9 +95,9 @@ def temporary(case_id: str, officer: str) -> None:
         code = services.loss.issue_temporary(session, case_id, find(services, session, officer))
         case = services.loss.get(session, case_id)
         expires = iso_utc(case.temporary_expires_at) if case.temporary_expires_at else "-"
-        uses = case.temporary_uses_left
+        uses = counted(case.temporary_uses_left or 0, "use")
     click.echo(f"temporary code (shown once): {code}")
-    click.echo(f"valid until {expires}, at most {uses} uses")
+    click.echo(f"valid until {expires}, at most {uses}")
 
 
 @loss.command("case")
