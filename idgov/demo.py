@@ -163,8 +163,7 @@ def seed_demo_review(services: Services) -> DemoReview | None:
             ),
             created_by="idgov demo",
         )
-        campaign = services.campaigns.draft(session, definition.id, "idgov demo")
-        services.campaigns.start(session, campaign)
+        campaign = services.campaigns.launch(session, definition.id, "idgov demo")
         return DemoReview(campaign.id, client.client_id, secret)
 
 

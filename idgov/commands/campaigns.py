@@ -118,8 +118,7 @@ def start(definition: str) -> None:
     services = command_services()
     with transaction(services.sessions) as session:
         found = _definition(session, definition)
-        campaign = services.campaigns.draft(session, found.id, _me())
-        services.campaigns.start(session, campaign)
+        campaign = services.campaigns.launch(session, found.id, _me())
         completeness = json.loads(campaign.completeness)
         click.echo(
             f"started campaign {campaign.id} ({campaign.name}), due {_when(campaign.due_at)}"

@@ -69,8 +69,7 @@ class EscalationService:
         for definition in self._campaigns.due_definitions(session, now):
             try:
                 with session.begin_nested():  # a refused start leaves no draft, no items
-                    campaign = self._campaigns.draft(session, definition.id, SCHEDULER)
-                    self._campaigns.start(session, campaign)
+                    self._campaigns.launch(session, definition.id, SCHEDULER)
             except (Conflict, InvalidRequest) as refused:
                 self._start_refused(session, definition, now, refused.detail)
             done += 1
@@ -172,6 +171,8 @@ class EscalationService:
         of the items (REV-2), an identity that is not active, decided items (a decision is
         signed by whoever made it). The new reviewer gets at least `escalation_days` to decide.
         Audited per item with the old and new reviewer and the reason (AUD-1)."""
+        if campaign_id is not None:
+            self._campaigns.get(session, campaign_id)  # NotFound for a campaign's URL
         why = reason.strip()
         if not why or len(why) > MAX_REASON:
             raise InvalidRequest(

@@ -145,6 +145,14 @@ class CampaignService:
         )
         return campaign
 
+    def launch(
+        self, session: Session, definition_id: str, started_by: str, *, start: bool = True
+    ) -> Campaign:
+        """A campaign of the definition as it is now, drafted and (unless `start` is False)
+        started: refused as a whole, so the caller's rollback leaves no draft behind."""
+        campaign = self.draft(session, definition_id, started_by)
+        return self.start(session, campaign) if start else campaign
+
     def start(self, session: Session, campaign: Campaign) -> Campaign:
         """Freeze the population in this one transaction and activate (REV-1): every current
         grant in scope becomes an item with its reviewer (REV-2) and flags (REV-6); the

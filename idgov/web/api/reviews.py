@@ -35,7 +35,7 @@ from idgov.web.api.review_schemas import (
     SignoffOut,
 )
 from idgov.web.api.signature_schemas import StoredManifestationOut
-from idgov.web.auth import login_required, roles_required, signed_in
+from idgov.web.auth import login_required, me, roles_required, signed_in
 from idgov.web.context import services
 
 bp = Blueprint("api_reviews", __name__, url_prefix="/api/v1")
@@ -82,11 +82,10 @@ def list_definitions() -> Response:
     status=201,
 )
 def create_campaign(definition_id: str, query: StartQuery) -> Response:
-    campaigns = services().campaigns
-    with transaction(services().sessions) as session:
-        campaign = campaigns.draft(session, definition_id, signed_in()[0].username)
-        if query.start:  # refused (409) as a whole: no draft is left behind
-            campaigns.start(session, campaign)
+    with transaction(services().sessions) as session:  # refused (409) as a whole
+        campaign = services().campaigns.launch(
+            session, definition_id, signed_in()[0].username, start=query.start
+        )
         return json_response(CampaignOut.of(campaign), 201)
 
 
@@ -226,10 +225,8 @@ def sign_off(campaign_id: str, body: SignoffIn) -> Response:
 )
 def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
     with transaction(services().sessions) as session:
-        services().campaigns.get(session, campaign_id)
-        admin = services().identities.get(session, signed_in()[0].id)
         moved = services().escalation.reassign(
-            session, body.items, body.reviewer_id, admin, body.reason, campaign_id=campaign_id
+            session, body.items, body.reviewer_id, me(session), body.reason, campaign_id=campaign_id
         )
     return json_response(ReassignmentOut(reassigned=moved, reviewer_id=body.reviewer_id))
 
@@ -277,8 +274,8 @@ def retry_remediation(remediation_id: int, body: RetryIn) -> Response:
 
 def _viewer(session: Session) -> str | None:
     """None for administrators and auditors, who see everything; else the person's id."""
-    me = signed_in()[0]
-    return None if services().identities.roles(session, me.id) & set(READERS) else me.id
+    person = signed_in()[0]
+    return None if services().identities.roles(session, person.id) & set(READERS) else person.id
 
 
 def _viewer_of(session: Session, campaign_id: str) -> str | None:

@@ -67,8 +67,7 @@ def start(definition_id: str) -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
     try:
         with transaction(built.sessions) as session:
-            campaign = built.campaigns.draft(session, definition_id, me.username)
-            built.campaigns.start(session, campaign)
+            campaign = built.campaigns.launch(session, definition_id, me.username)
             campaign_id, name, count = campaign.id, campaign.name, campaign.item_count
     except IdgovError as refused:
         return _index_page(refused.status, f"The campaign was not started: {refused.detail}.")
