@@ -162,7 +162,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     campaigns = CampaignService(clock, trail)
     write_back = GroupWriteBack(sessions, clock, trail, directories)
     remediation = RemediationService(sessions, clock, trail, write_back)
-    evidence = EvidenceService(clock, trail, settings.server.base_url)
+    evidence = EvidenceService(sessions, clock, trail, settings.server.base_url)
     return Services(
         settings=settings,
         clock=clock,

@@ -233,9 +233,7 @@ def report(campaign_id: str, fmt: str, output: Path) -> None:
     services = command_services()
     try:
         with output.open("wb") as handle:
-            written = services.evidence.export(
-                services.sessions, campaign_id, fmt, handle, occasion="report"
-            )
+            written = services.evidence.export(campaign_id, fmt, handle, occasion="report")
     except OSError as exc:
         output.unlink(missing_ok=True)
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None

@@ -57,7 +57,7 @@ def closed(services: Services, team: Org, clock: FrozenClock) -> str:
 
 def export(services: Services, campaign_id: str, fmt: str) -> tuple[Written, bytes]:
     out = io.BytesIO()
-    written = services.evidence.export(services.sessions, campaign_id, fmt, out, "test")
+    written = services.evidence.export(campaign_id, fmt, out, "test")
     return written, out.getvalue()
 
 

@@ -32,7 +32,7 @@ def seen(services: Services, app: Flask, client: FlaskClient, campaign_id: str) 
     counts = api.get(f"/api/v1/campaigns/{campaign_id}").get_json()["counts"]
     listed = api.get(f"/api/v1/campaigns/{campaign_id}/items?limit=1000").get_json()["items"]
     out = io.BytesIO()
-    services.evidence.export(services.sessions, campaign_id, "json", out, "test")
+    services.evidence.export(campaign_id, "json", out, "test")
     pack = json.loads(out.getvalue())["export"]
     return {
         "page": sum(int(count) for count in OVERDUE.findall(page[: page.index("<h2>")])),

@@ -65,7 +65,7 @@ class CampaignCloser:
             )
         if not outcome.closed:
             return outcome
-        return replace(outcome, evidence=self._evidence.seal(self._session_factory, campaign_id))
+        return replace(outcome, evidence=self._evidence.seal(campaign_id))
 
     def _close(
         self,

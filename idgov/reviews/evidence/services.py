@@ -63,7 +63,17 @@ class _Digesting:
 
 
 class EvidenceService:
-    def __init__(self, clock: Clock, trail: AuditTrail, base_url: str) -> None:
+    """Makes packs inside the caller's session (`pack`, `write`); `export` and `seal` are a
+    named exception to the transaction rule: a read snapshot, then a short transaction."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        trail: AuditTrail,
+        base_url: str,
+    ) -> None:
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._base_url = base_url
@@ -121,14 +131,7 @@ class EvidenceService:
             return self.write_pdf(pack, out)
         raise InvalidRequest(f"evidence comes as {', '.join(FORMATS)}, not {fmt!r}", field="format")
 
-    def export(
-        self,
-        session_factory: sessionmaker[Session],
-        campaign_id: str,
-        fmt: str,
-        out: IO[bytes],
-        occasion: str,
-    ) -> Written:
+    def export(self, campaign_id: str, fmt: str, out: IO[bytes], occasion: str) -> Written:
         """Write the pack to `out` from one read snapshot (no write lock held while it is
         made), then record `review:evidence:generated` in a short transaction of its own.
         Raises when that record fails: the caller must then not hand the copy out."""
@@ -136,22 +139,22 @@ class EvidenceService:
             raise InvalidRequest(
                 f"evidence comes as {', '.join(FORMATS)}, not {fmt!r}", field="format"
             )
-        with reading(session_factory, snapshot=True) as session:
+        with reading(self._session_factory, snapshot=True) as session:
             written = self.write(self.pack(session, campaign_id), fmt, out)
             sealed = self.sealed(session, campaign_id).get(fmt)
         written = replace(written, sealed=sealed)
-        with transaction(session_factory) as session:
+        with transaction(self._session_factory) as session:
             self.record(session, written, occasion)
         return written
 
-    def seal(self, session_factory: sessionmaker[Session], campaign_id: str) -> dict[str, str]:
+    def seal(self, campaign_id: str) -> dict[str, str]:
         """Right after closing: every format made from one read snapshot (not stored: `idgov
         campaigns report` makes them again), then their SHA-256s audited in a short
         transaction; format -> sha256."""
-        with reading(session_factory, snapshot=True) as session:
+        with reading(self._session_factory, snapshot=True) as session:
             pack = self.pack(session, campaign_id)
             made = [self.write(pack, fmt, cast(BinaryIO, _Digesting(None))) for fmt in FORMATS]
-        with transaction(session_factory) as session:
+        with transaction(self._session_factory) as session:
             for written in made:
                 self.record(session, written, CLOSING)
         return {written.format: written.sha256 for written in made}

@@ -32,7 +32,7 @@ def download(campaign_id: str, fmt: str) -> ResponseReturnValue:
     built = services()
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
-        written = built.evidence.export(built.sessions, campaign_id, fmt, spool, "download")
+        written = built.evidence.export(campaign_id, fmt, spool, "download")
     except IdgovError as refused:
         spool.close()
         return refuse(refused)
