@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 log = logging.getLogger("idgov.db")
 
-# current_setting('is_superuser') is "on" for a superuser session (PostgreSQL docs, 19.15).
+# is_superuser: a read-only setting, "on" when the session's role is a superuser.
 ROLE_QUERY = "SELECT current_user, current_setting('is_superuser')"
 
 _warned: set[str] = set()
@@ -40,8 +40,9 @@ def superuser_role(dbapi_connection: Any) -> str | None:
 
 
 def _warning(role: str) -> str:
-    # AUD-2: the audit tables are append-only by triggers; a superuser can disable them
-    # (ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica) and rewrite history.
+    # AUD-2: the audit tables are append-only by triggers. A superuser can switch them off on
+    # any table (ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica) and
+    # rewrite history; the hash chain and checkpoints (AUD-3, AUD-4) would still show it.
     return (
         f"database role {role!r} is a PostgreSQL superuser: it can disable the triggers that "
         "keep the audit trail append-only (AUD-2). Connect as a role that owns the idgov "

@@ -12,13 +12,13 @@ from typing import TextIO
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 
+RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
 def _fields(record: logging.LogRecord) -> dict[str, object]:
     """What the call site passed in `extra`: the why, the ids, never a secret (the callers
     name their fields; nothing here guesses by key)."""
     return {key: value for key, value in vars(record).items() if key not in RESERVED}
-
-
-RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
