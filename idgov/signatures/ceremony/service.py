@@ -194,19 +194,25 @@ class CeremonyService:
     # --- internals --------------------------------------------------------------------------
 
     def _pending(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
-        with transaction(self._sessions) as session:
-            row = self._locked(session, request_id)
-            if self._expire_if_due(session, row):
-                return self.ending_of(row)
-            if row.status != RequestStatus.PENDING:
-                raise Conflict(_finished_message(row), reason="finished")
+        """The open request and its host, read without a write lock (the signing transaction
+        checks again, locked); one that lapsed or whose host was disabled is ended here."""
+        with self._sessions() as session:
+            session.connection(execution_options={"readonly": True})
+            row = session.get(SigningRequest, request_id) if _plausible(request_id) else None
+            if row is None:
+                raise NotFound(UNKNOWN)
             client = session.get(HostClient, row.client_id)
             assert client is not None  # a foreign key
-            if client.disabled_at is not None:
+        if row.status != RequestStatus.PENDING:
+            raise Conflict(_finished_message(row), reason="finished")
+        if self._clock.now() < row.expires_at and client.disabled_at is None:
+            return row, client
+        with transaction(self._sessions) as session:
+            row = self._locked(session, request_id)
+            if not self._expire_if_due(session, row) and row.status == RequestStatus.PENDING:
                 self._finish(session, row, RequestStatus.FAILED, "the host client is disabled")
                 return self.ending(row, RequestStatus.FAILED, "The requesting system is disabled.")
-            session.expunge(client)
-            return row, client
+            return self.ending_of(row)
 
     def _completed(self, request_id: str) -> Callable[[Session, SigningOutcome], None]:
         def finish(session: Session, outcome: SigningOutcome) -> None:
@@ -243,11 +249,7 @@ class CeremonyService:
         return row.status == RequestStatus.EXPIRED
 
     def _find(self, session: Session, request_id: str) -> SigningRequest | None:
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            return None
-        return session.get(SigningRequest, request_id)
+        return session.get(SigningRequest, request_id) if _plausible(request_id) else None
 
     def _locked(self, session: Session, request_id: str) -> SigningRequest:
         row = session.get(SigningRequest, request_id, with_for_update=True, populate_existing=True)
@@ -268,6 +270,13 @@ class CeremonyService:
                 **{key: value for key, value in values.items() if value is not None},
             },
         )
+
+
+def _plausible(request_id: str) -> bool:
+    try:
+        return str(uuid.UUID(request_id)) == request_id
+    except ValueError:
+        return False
 
 
 def _username(typed: str) -> str | None:
