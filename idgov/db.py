@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +64,12 @@ def parse_database_url(raw: str) -> URL:
         raise ConfigurationError(f"database.url: not a database URL: {raw!r}") from None
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
+        if find_spec("psycopg") is None:
+            # The driver is an extra: the embedded SQLite default needs no database client.
+            raise ConfigurationError(
+                "database.url: PostgreSQL needs the driver psycopg 3, installed with the "
+                "'postgres' extra: pip install 'idgov[postgres]'"
+            )
     elif url.get_backend_name() != "sqlite":
         raise ConfigurationError(
             f"database.url: unsupported database {url.get_backend_name()!r} "
