@@ -36,7 +36,6 @@ from idgov.signatures.ceremony.endings import Ending, finished_message
 from idgov.signatures.ceremony.models import RequestStatus, SigningRequest
 from idgov.signatures.ceremony.schemas import SigningRequestIn
 from idgov.signatures.issuing import SigningOutcome
-from idgov.signatures.models import Signature
 from idgov.signatures.requests import answer_for
 from idgov.signatures.services import HostClientLike, SignatureService
 
@@ -201,11 +200,9 @@ class CeremonyService:
             row = self._locked(session, request_id)
             if row.status != RequestStatus.PENDING or self._clock.now() >= row.expires_at:
                 raise Conflict(finished_message(row), reason="finished")
-            first = session.get(Signature, outcome.signatures[0].id)
-            assert first is not None  # issued in this transaction
-            row.identity_id = first.identity_id
+            row.identity_id = outcome.signer.identity_id
             row.answer = json.dumps(answer_for(outcome).model_dump())
-            signer = Actor("identity", first.identity_id, first.printed_name)
+            signer = Actor("identity", outcome.signer.identity_id, outcome.signer.printed_name)
             ids = [issued.id for issued in outcome.signatures]
             self._finish(session, row, RequestStatus.COMPLETED, actor=signer, signatures=ids)
 
