@@ -9,8 +9,8 @@ from idgov.clients.models import HostClient
 from idgov.clients.return_urls import registered
 from idgov.clients.rules import SCOPES
 from idgov.clock import iso_utc
-from idgov.counted import counted
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import transaction
 
 SHOWN_ONCE = (
