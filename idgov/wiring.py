@@ -19,6 +19,7 @@ from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import SYSTEM_ACTOR, AuditContext
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
+from idgov.clients.return_urls import ReturnUrls
 from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, resolve_secret
@@ -53,6 +54,8 @@ from idgov.reviews.remediation import RemediationService
 from idgov.reviews.signoff import SignoffService
 from idgov.reviews.snapshots import SnapshotService
 from idgov.sessions.services import SessionService
+from idgov.signatures.ceremony.page import CeremonyPages
+from idgov.signatures.ceremony.service import CeremonyService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
 from idgov.signatures.verification import SignatureVerifier
@@ -92,6 +95,9 @@ class Services:
     auth: AuthenticationService
     clients: ClientRegistry
     signatures: SignatureService
+    ceremonies: CeremonyService
+    ceremony_pages: CeremonyPages
+    return_urls: ReturnUrls
     signature_reader: SignatureReader
     signature_verifier: SignatureVerifier
     loss: LossService
@@ -203,6 +209,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         auth=auth,
         clients=ClientRegistry(clock, trail),
         signatures=signatures,
+        ceremonies=CeremonyService(
+            sessions, clock, trail, policies, signatures, settings.server.base_url
+        ),
+        ceremony_pages=CeremonyPages(policies, identities, signatures),
+        return_urls=ReturnUrls(trail),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
         loss=loss,
