@@ -4,22 +4,36 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Locked installs (a validated system installs exactly what was tested): every package pinned
+# with its hashes. `make lock` refreshes both files from pyproject.toml (docs: README, "Installing").
+RUN_LOCK := requirements/run.txt
+TEST_LOCK := requirements/test.txt
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+UV_COMPILE = .venv-tools/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 # The test run creates and drops databases of its own on this server (trust auth on loopback).
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit bench install install-test system-test-deps clean
+.PHONY: run test lint unit bench install install-test system-test-deps quickstart lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[postgres]'
+# The lock, then idgov itself without resolving anything more; `pip check` proves the lock
+# satisfies idgov's own requirements (a dependency missing from the lock fails here).
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(RUN_LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(RUN_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/pip install --quiet -e '.[postgres,test]'
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml $(TEST_LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
 install: $(VENV)/.installed
@@ -66,7 +80,12 @@ lint: install-test
 unit: install-test
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
-test: install-test system-test-deps lint
+# The README's quick start from scratch, before the suite: `make run` in a fresh copy with a
+# virtual environment of its own, then the built wheel installed with no extras (tests/smoke).
+quickstart:
+	$(PYTHON) tests/smoke/quickstart.py
+
+test: install-test system-test-deps lint quickstart
 	@echo "== pass 1: SQLite =="
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 	@echo "== pass 2: PostgreSQL ($(TEST_POSTGRES_URL)) =="
@@ -86,5 +105,13 @@ bench: install-test
 	-$(BIN)/python bench/ldap_bind.py
 	-$(BIN)/python bench/review_campaign.py --database-url $(TEST_POSTGRES_URL)
 
+# Refresh the lock files from pyproject.toml, keeping the pinned versions that still fit;
+# `make lock UPGRADE=1` moves every package to its newest allowed version. Commit both files.
+lock:
+	test -x .venv-tools/bin/uv || ($(PYTHON) -m venv .venv-tools && \
+		.venv-tools/bin/pip install --quiet uv==$(UV_VERSION))
+	$(UV_COMPILE) --extra postgres -o $(RUN_LOCK)
+	$(UV_COMPILE) --extra postgres --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
+
 clean:
-	rm -rf $(VENV) instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from idgov.web.api import reviews as api_reviews
 from idgov.web.api import session as api_session
 from idgov.web.api import signature_reads as api_signature_reads
 from idgov.web.api import signatures as api_signatures
+from idgov.web.api import signing_requests as api_signing_requests
 from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
@@ -29,7 +30,16 @@ from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
-from idgov.web.ui import account, login, loss, review_admin, review_evidence, reviews, tokens
+from idgov.web.ui import (
+    account,
+    ceremony,
+    login,
+    loss,
+    review_admin,
+    review_evidence,
+    reviews,
+    tokens,
+)
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -81,6 +91,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(oauth_bp)  # host clients: POST /oauth/token (DEV-1)
     app.register_blueprint(api_signatures.bp)  # host signing API (11.200)
     app.register_blueprint(api_signature_reads.bp)  # reading and verifying (LNK-1, LNK-2)
+    app.register_blueprint(api_signing_requests.bp)  # the signing ceremony's host API (11.200)
+    app.register_blueprint(ceremony.bp)  # the signing ceremony's page (11.200, 11.300)
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)

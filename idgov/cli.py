@@ -129,11 +129,12 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
     from idgov.app import create_app
     from idgov.worker import Worker
 
-    services = command_services()
+    # As settings, so that a base_url left unset follows the address actually served.
+    options = {"server.host": host, "server.port": port}
+    services = command_services({key: value for key, value in options.items() if value})
     _require_current_schema(services)
     app = create_app(services=services)
-    host = host or services.settings.server.host
-    port = port or services.settings.server.port
+    host, port = services.settings.server.host, services.settings.server.port
     if with_worker:
         worker = Worker(services)
         threading.Thread(target=worker.run_forever, name="idgov-worker", daemon=True).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
+from idgov.db_role import warn_on_superuser
 from idgov.errors import ConfigurationError, IdgovError, ServiceUnavailable
 
 T = TypeVar("T")
@@ -63,6 +65,12 @@ def parse_database_url(raw: str) -> URL:
         raise ConfigurationError(f"database.url: not a database URL: {raw!r}") from None
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
+        if find_spec("psycopg") is None:
+            # The driver is an extra: the embedded SQLite default needs no database client.
+            raise ConfigurationError(
+                "database.url: PostgreSQL needs the driver psycopg 3, installed with the "
+                "'postgres' extra: pip install 'idgov[postgres]'"
+            )
     elif url.get_backend_name() != "sqlite":
         raise ConfigurationError(
             f"database.url: unsupported database {url.get_backend_name()!r} "
@@ -76,13 +84,15 @@ def make_engine(settings: DatabaseSettings) -> Engine:
     url = parse_database_url(settings.url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings)
-    return create_engine(
+    engine = create_engine(
         url,
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
         connect_args={"connect_timeout": settings.connect_timeout_seconds},
     )
+    warn_on_superuser(engine)  # AUD-2: said by every process, on its first connection
+    return engine
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:

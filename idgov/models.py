@@ -13,11 +13,13 @@ from idgov.providers.directory import models as directory_models
 from idgov.reviews import models as review_models
 from idgov.sessions import models as session_models
 from idgov.signatures import models as signature_models
+from idgov.signatures.ceremony import models as ceremony_models
 from idgov.tokens import models as token_models
 
 __all__ = [
     "alert_models",
     "audit_models",
+    "ceremony_models",
     "client_models",
     "directory_models",
     "entitlement_models",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
+from idgov.clients.return_urls import ReturnUrls
 from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, load_settings, resolve_secret
@@ -29,6 +31,7 @@ from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
+from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
 from idgov.providers.aging import PasswordAgingNotifier
 from idgov.providers.directory.accounts import AccountMirror
@@ -52,6 +55,8 @@ from idgov.reviews.intake.snapshots import SnapshotService
 from idgov.reviews.queries.reader import ReviewReader
 from idgov.reviews.remediation.services import RemediationService
 from idgov.sessions.services import SessionService
+from idgov.signatures.ceremony.page import CeremonyPages
+from idgov.signatures.ceremony.service import CeremonyService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
 from idgov.signatures.verification import SignatureVerifier
@@ -86,6 +91,9 @@ class Services:
     auth: AuthenticationService
     clients: ClientRegistry
     signatures: SignatureService
+    ceremonies: CeremonyService
+    ceremony_pages: CeremonyPages
+    return_urls: ReturnUrls
     signature_reader: SignatureReader
     signature_verifier: SignatureVerifier
     loss: LossService
@@ -197,6 +205,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         auth=auth,
         clients=ClientRegistry(clock, trail),
         signatures=signatures,
+        ceremonies=CeremonyService(
+            sessions, clock, trail, policies, signatures, settings.server.base_url
+        ),
+        ceremony_pages=CeremonyPages(policies, identities, signatures),
+        return_urls=ReturnUrls(trail),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
         loss=loss,
@@ -229,9 +242,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
 
 
-def build_command_services() -> Services:
-    """Services for an `idgov` command, acting as the operating-system user who runs it."""
-    services = build_services(load_settings())
+def build_command_services(options: Mapping[str, object] | None = None) -> Services:
+    """Services for an `idgov` command, acting as the operating-system user who runs it, with
+    `options` ("section.key": value) from the command line over the settings; logging is set
+    up as for the web processes, one JSON line per event."""
+    settings = load_settings(options=options)
+    configure_logging(settings.logging.level, settings.logging.format)
+    services = build_services(settings)
     current_audit_context.set(AuditContext(cli_actor()))
     return services
 

@@ -42,10 +42,12 @@ def record_digest(content: bytes) -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
-def _post(url: str, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
+def call(url: str, headers: dict[str, str], data: bytes | None = None) -> dict[str, Any]:
+    """POST `data` (GET without it) and the JSON answer; Refused for an error answer."""
     if not url.startswith(("https://", "http://")):
         raise ValueError("the idgov URL must start with https:// (or http:// for a test)")
-    request = urllib.request.Request(url, data, headers, method="POST")  # noqa: S310 - checked
+    method = "GET" if data is None else "POST"
+    request = urllib.request.Request(url, data, headers, method=method)  # noqa: S310 - checked
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - checked
             answer: dict[str, Any] = json.load(response)
@@ -61,25 +63,30 @@ def _post(url: str, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
 def get_token(base_url: str, client_id: str, secret: str) -> str:
     """An access token by OAuth 2.0 client credentials (RFC 6749 section 4.4)."""
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii")
-    answer = _post(
+    answer = call(
         base_url.rstrip("/") + "/oauth/token",
-        urllib.parse.urlencode({"grant_type": "client_credentials"}).encode("ascii"),
         {"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        urllib.parse.urlencode({"grant_type": "client_credentials"}).encode("ascii"),
     )
     return str(answer["access_token"])
 
 
 def sign(base_url: str, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /api/v1/signatures; the 201 answer (id, token, manifestation, signing_session)."""
-    return _post(
+    return call(
         base_url.rstrip("/") + "/api/v1/signatures",
+        bearer(access_token),
         json.dumps(body).encode("utf-8"),
-        {
-            "Authorization": f"Bearer {access_token}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
     )
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    """Headers of a JSON call with the host's access token (RFC 6750)."""
+    return {
+        "Authorization": f"Bearer {access_token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
 
 
 def signing_body(args: argparse.Namespace, password: str, otp: str | None) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class HostClient(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))  # SHA-256 hex of a 256-bit secret
     scopes: Mapped[str] = mapped_column(String(200))  # space-separated (RFC 6749 section 3.3)
     allowed_cidrs: Mapped[str] = mapped_column(Text, default="")  # comma-separated; "" = any
+    # Where a signing ceremony may send the person back: one URL a line (return_urls.py).
+    return_urls: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     secret_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from idgov.clients.grants import (
     TokenRequest,
 )
 from idgov.clients.models import INTERNAL_CLIENT_IDS, HostAccessToken, HostClient
+from idgov.clients.return_urls import check_return_urls, stored
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, NotFound
 
@@ -45,11 +46,13 @@ class ClientRegistry(BearerChecks):
         scopes: Iterable[str],
         allowed_cidrs: Iterable[str] = (),
         *,
+        return_urls: Iterable[str] = (),
         reason: str | None = None,
     ) -> tuple[HostClient, str]:
         """Register a host; returns it and its secret, which exists nowhere else afterwards."""
         name = rules.check_name(name)
         granted, networks = rules.check_scopes(scopes), rules.check_networks(allowed_cidrs)
+        returns = check_return_urls(return_urls)
         taken = select(HostClient.client_id).where(func.lower(HostClient.name) == name.lower())
         if session.scalar(taken) is not None:
             raise Conflict(f"name: a host client named {name!r} exists already", field="name")
@@ -60,6 +63,7 @@ class ClientRegistry(BearerChecks):
             secret_hash=rules.digest(secret),
             scopes=" ".join(granted),
             allowed_cidrs=",".join(networks),
+            return_urls=stored(returns),
             created_at=now,
             secret_rotated_at=now,
             disabled_at=None,
@@ -70,7 +74,12 @@ class ClientRegistry(BearerChecks):
             session,
             "client:host:registered",
             client_target(client.client_id),
-            new={"name": name, "scopes": granted, "allowed_cidrs": networks},
+            new={
+                "name": name,
+                "scopes": granted,
+                "allowed_cidrs": networks,
+                "return_urls": returns,
+            },
             reason=reason,
         )
         return client, secret

@@ -6,14 +6,26 @@ import click
 
 from idgov.clients.grants import TOKEN_LIFETIME_SECONDS
 from idgov.clients.models import HostClient
+from idgov.clients.return_urls import registered
 from idgov.clients.rules import SCOPES
 from idgov.clock import iso_utc
 from idgov.commands.context import command_services
+from idgov.counted import counted
 from idgov.db import transaction
 
 SHOWN_ONCE = (
     "Store the secret now in the host's secret store: it is shown only this once and cannot "
     "be recovered (`idgov clients rotate-secret` issues a new one)."
+)
+
+
+RETURN_URL = click.option(
+    "--return-url",
+    "return_urls",
+    multiple=True,
+    metavar="URL",
+    help="Where the signing ceremony may send people back (exact match; https, or http to "
+    "a loopback address); repeatable.",
 )
 
 
@@ -40,13 +52,20 @@ def clients() -> None:
     help="Serve this host only from this IPv4/IPv6 network or address; repeatable. "
     "Without it, any address.",
 )
+@RETURN_URL
 @click.option("--reason", help="Why the host is registered (audited).")
-def add(name: str, scopes: tuple[str, ...], networks: tuple[str, ...], reason: str | None) -> None:
+def add(
+    name: str,
+    scopes: tuple[str, ...],
+    networks: tuple[str, ...],
+    return_urls: tuple[str, ...],
+    reason: str | None,
+) -> None:
     """Register a host system NAME and print its client secret, once."""
     services = command_services()
     with transaction(services.sessions) as session:
         client, secret = services.clients.add(
-            session, name, scopes, networks, reason=_reason(reason)
+            session, name, scopes, networks, return_urls=return_urls, reason=_reason(reason)
         )
     click.echo(f"registered host client {client.name}: {_describe(client)}")
     _print_credentials(client, secret)
@@ -66,6 +85,23 @@ def list_clients() -> None:
             f"{client.client_id}  {client.name}  {status}  {_describe(client)}  "
             f"secret rotated {iso_utc(client.secret_rotated_at)}"
         )
+        for url in registered(client):
+            click.echo(f"    return URL {url}")
+
+
+@clients.command("set-return-urls")
+@click.argument("name")
+@RETURN_URL
+@click.option("--reason", required=True, help="Why the return URLs change (audited).")
+def set_return_urls(name: str, return_urls: tuple[str, ...], reason: str) -> None:
+    """Replace host client NAME's return URLs for the signing ceremony (none: remove all)."""
+    services = command_services()
+    with transaction(services.sessions) as session:
+        client = services.clients.find(session, name, lock=True)
+        urls = services.return_urls.replace(session, client, return_urls, reason=reason)
+    click.echo(f"host client {client.name} returns people to {counted(len(urls), 'URL')}:")
+    for url in urls:
+        click.echo(f"  {url}")
 
 
 @clients.command("rotate-secret")
@@ -104,7 +140,8 @@ def _print_credentials(client: HostClient, secret: str) -> None:
 
 def _describe(client: HostClient) -> str:
     networks = client.allowed_cidrs.replace(",", " ") or "any address"
-    return f"scopes {client.scopes}, from {networks}"
+    returns = counted(len(registered(client)), "return URL")
+    return f"scopes {client.scopes}, from {networks}, {returns}"
 
 
 def _reason(reason: str | None) -> str | None:

@@ -3,7 +3,7 @@ click's context, built by the composition root on first use, once per command ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import click
 
@@ -13,19 +13,21 @@ from idgov.wiring import Services
 class CommandServices:
     """The services of one command run, built lazily so `idgov --help` needs no settings."""
 
-    def __init__(self, build: Callable[[], Services]) -> None:
+    def __init__(self, build: Callable[[Mapping[str, object] | None], Services]) -> None:
         self._build = build
         self._built: Services | None = None
 
-    def get(self) -> Services:
+    def get(self, options: Mapping[str, object] | None = None) -> Services:
+        """Built on the first call, with that call's `options` over the settings."""
         if self._built is None:
-            self._built = self._build()
+            self._built = self._build(options)
         return self._built
 
 
-def command_services() -> Services:
-    """The running command's services (the root group put their builder on the context)."""
+def command_services(options: Mapping[str, object] | None = None) -> Services:
+    """The running command's services (the root group put their builder on the context);
+    `options` ("section.key": value) from the command line go over the settings."""
     holder = click.get_current_context().find_object(CommandServices)
     if holder is None:
         raise RuntimeError("idgov commands run under the root group, idgov.cli.main")
-    return holder.get()
+    return holder.get(options)

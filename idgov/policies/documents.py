@@ -109,6 +109,8 @@ class SigningPolicy(_Policy):
     """CMP-1, MAN-1: the continuous signing session window, the token component, meanings."""
 
     session_idle_minutes: int = Field(default=15, ge=1, le=120)
+    # How long a signing request waits for the person at the hosted ceremony.
+    request_minutes: int = Field(default=10, ge=1, le=60)
     # Which identities must add a TOTP code (TOK-1): "holders" (anyone with an active token),
     # "all" (an identity without a token cannot sign), or "roles" (holders of otp_roles).
     require_otp: Literal["holders", "all", "roles"] = "holders"

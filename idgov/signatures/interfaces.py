@@ -23,8 +23,8 @@ class OtpVerifier(Protocol):
     - `verify` checks a code within the caller's write transaction. It must refuse a code that
       was already used (replay), and it owns failure counting: a wrong code counts toward the
       lockout exactly as a wrong password does (LOCK-1), through LockoutService, committed even
-      though the signature is refused (raise a RecordedRefusal, e.g. InvalidCredentials, or
-      return False after recording in a transaction of its own).
+      though the signature is refused (raise the refusal with `recorded=True`, e.g.
+      InvalidCredentials, or return False after recording in a transaction of its own).
     - `signing_blockers` names why a holder cannot sign with any token now (e.g.
       `token-test-overdue`, TOK-1): the signing service refuses not-eligible with these reasons,
       even within a continuous signing session.

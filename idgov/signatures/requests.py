@@ -81,7 +81,29 @@ class Record(Body):
         return (self.type, self.id, self.version)
 
 
-class SignRequest(Body):
+class SigningBody(Body):
+    """What is signed and what the signature means: shared by a direct signing and a
+    signing request for the hosted ceremony."""
+
+    meaning: str = Field(min_length=1, max_length=64, examples=["approval"])
+    reason: Text | None = Field(default=None, max_length=2000)
+    record: Record | None = None
+    records: list[Record] | None = Field(
+        default=None, min_length=1, max_length=MAX_RECORDS, description="A batch: all or none"
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SigningBody:
+        if (self.record is None) == (self.records is None):
+            raise ValueError("send exactly one of record and records")
+        return self
+
+    @property
+    def targets(self) -> list[Record]:
+        return [self.record] if self.record is not None else list(self.records or [])
+
+
+class SignRequest(SigningBody):
     """The signer re-authenticates through the host (11.200(a)(1), CMP-1). Clock fields
     (signed_at, iat, timestamp, time) are ignored: the server's clock signs (MAN-1)."""
 
@@ -98,22 +120,6 @@ class SignRequest(Body):
     signing_session: uuid.UUID | None = Field(
         default=None, description="The signing_session.id of an earlier signing (CMP-1)"
     )
-    meaning: str = Field(min_length=1, max_length=64, examples=["approval"])
-    reason: Text | None = Field(default=None, max_length=2000)
-    record: Record | None = None
-    records: list[Record] | None = Field(
-        default=None, min_length=1, max_length=MAX_RECORDS, description="A batch: all or none"
-    )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> SignRequest:
-        if (self.record is None) == (self.records is None):
-            raise ValueError("send exactly one of record and records")
-        return self
-
-    @property
-    def targets(self) -> list[Record]:
-        return [self.record] if self.record is not None else list(self.records or [])
 
     @property
     def session_id(self) -> str | None:

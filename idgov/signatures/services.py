@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol
@@ -88,7 +88,11 @@ class SignatureService:
         self._sequences = SequenceRules(trail)
 
     def sign(
-        self, request: SignRequest, client: HostClientLike, source: str | None
+        self,
+        request: SignRequest,
+        client: HostClientLike,
+        source: str | None,
+        finish: Callable[[Session, SigningOutcome], None] | None = None,
     ) -> SigningOutcome:
         """Sign one record, or a batch all or nothing, after re-authentication (11.200(a)(1)).
 
@@ -96,7 +100,9 @@ class SignatureService:
         lockout, LOCK-1), not-eligible 403 with `reasons`, out-of-sequence 409 (SEQ-1, or a
         signing session not the caller's or ended), invalid-request 422, provider-unavailable
         503 (no key, database down). Signatures, the session step and one audit event per
-        signature commit together or not at all (AUD-1).
+        signature commit together or not at all (AUD-1), and with whatever `finish` writes in
+        the same transaction (the ceremony marks its request completed there; raising in
+        `finish` undoes the signing).
         """
         host = HostRef(client.client_id, client.name)
         with _fail_closed():
@@ -108,10 +114,21 @@ class SignatureService:
             )
             try:
                 with transaction(self._session_factory) as session:
-                    return self._signed(session, request, host, auth, meaning, policy, keys)
+                    outcome = self._signed(session, request, host, auth, meaning, policy, keys)
+                    if finish is not None:
+                        finish(session, outcome)
+                    return outcome
             except (NotEligible, OutOfSequence) as refused:
                 self._record_refusal(auth, host, request, refused)
                 raise
+
+    def signing_inputs(self, session: Session, identity_id: str) -> tuple[bool, bool]:
+        """What a first signing of this person asks besides the password, as `sign` decides:
+        (a token's one-time code, a temporary credential) (CMP-1, LOSS-2)."""
+        temporary = self._temporary is not None and self._temporary.temporary_issued(
+            session, identity_id
+        )
+        return (not temporary and self._otp.holds_token(session, identity_id)), temporary
 
     def declare_sequence(
         self, client: HostClientLike, record_type: str, meanings: list[str], allow_same: bool
@@ -207,9 +224,10 @@ class SignatureService:
             session, identity_id=identity.id, client_id=host.client_id, now=now
         )
         seq = self._signing_sessions.advance(session, row, now, idle)
+        signer = Signer(identity.id, identity.username, identity.printed_name)
         issued, batch = self._issuer.issue(
             session,
-            signer=Signer(identity.id, identity.username, identity.printed_name),
+            signer=signer,
             host=host,
             meaning=meaning,
             reason=request.reason,
@@ -220,7 +238,7 @@ class SignatureService:
             keys=keys,
             batched=request.records is not None,
         )
-        return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch)
+        return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch, signer)
 
     def _components(
         self,

@@ -33,7 +33,16 @@ LOGIN_CSRF_KEY = "login_csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 SIGNED_IN_STATES = (IdentityStatus.ACTIVE, IdentityStatus.PENDING_VERIFICATION)
-PRIVATE_ENDPOINTS = frozenset({"login.form", "login.submit", "login.logout"})
+PRIVATE_ENDPOINTS = frozenset(
+    {
+        "login.form",
+        "login.submit",
+        "login.logout",
+        "ceremony.page",
+        "ceremony.sign",
+        "ceremony.decline",
+    }
+)
 
 
 def register_auth(app: Flask) -> None:
@@ -223,6 +232,15 @@ def login_csrf_matches() -> bool:
     """The login form's token against the one in the signed pre-session cookie."""
     expected = signed_cookie.get(LOGIN_CSRF_KEY)
     return isinstance(expected, str) and _csrf_matches(expected)
+
+
+def form_csrf_matches() -> bool:
+    """For a page open to people signed in or not (the signing ceremony): the form's token
+    against the session's, or before login against the signed pre-session cookie's."""
+    web_session = current_web_session()
+    if web_session is not None:
+        return _csrf_matches(web_session.csrf_token)
+    return login_csrf_matches()
 
 
 def forget_login_csrf() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from ldap3 import MODIFY_ADD
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from idgov.config import Settings
@@ -20,12 +20,10 @@ from idgov.wiring import Services
 from tests.functional.people import PASSWORD, fast_hashing, person
 from tests.functional.review_support import campaign, entitlement, org
 from tests.harness.live_server import LiveServer, live_server
-from tests.harness.missing import require_binary
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, verify_all, with_directory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-CHROMIUM_HINT = "apt-get install -y chromium"
 CAMPAIGN = "Quarterly corp access"
 WHY = "Bob moved to production planning; he no longer approves QA records."
 
@@ -39,18 +37,6 @@ def settings(settings: Settings, own_slapd: SlapdServer) -> Settings:
 def server(app: Flask) -> Iterator[LiveServer]:
     with live_server(app) as running:
         yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless; a missing one fails the run with the install command."""
-    executable = require_binary("chromium", CHROMIUM_HINT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def sign_in(page: Page, server: LiveServer, username: str, password: str) -> None:

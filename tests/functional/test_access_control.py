@@ -25,6 +25,10 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
     ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
+    # The signing ceremony's page serves people signed in or not: it re-authenticates them
+    # itself (11.200(a)), and the form carries its own token (web.auth.PRIVATE_ENDPOINTS).
+    ("/sign/<id:request_id>", None),
+    ("/sign/<id:request_id>/decline", "POST"),
 }
 VARIABLE = re.compile(r"<(?:([^:<>]+):)?[^<>]+>")
 DUMMY = {"rowid": "1"}  # a value each converter takes; "dummy" for the others
@@ -82,6 +86,9 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/login", "POST"),
         ("/oauth/token", "POST"),
         ("/readyz", "GET"),
+        ("/sign/<id:request_id>", "GET"),
+        ("/sign/<id:request_id>", "POST"),
+        ("/sign/<id:request_id>/decline", "POST"),
         ("/static/<path:filename>", "GET"),
     }
 

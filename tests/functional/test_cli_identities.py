@@ -331,7 +331,8 @@ def test_demo_seeds_five_people_once(cli: Cli, services: Services) -> None:
     assert len(items) == 5  # the demo LIMS snapshot, an orphan among them (REV-6)
     assert reviewers == {"mia.manager", "ada.admin"}
 
-    again = ok(cli("demo"))
+    again = ok(cli("demo", env={"IDGOV_SERVER__PORT": "8091"}))
+    assert "log in at http://127.0.0.1:8091/login" in again  # the port alone moves the URLs
     assert "demo organisation present" in again
     assert "people created" not in again
     assert "access review is open" not in again  # once

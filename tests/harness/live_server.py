@@ -18,10 +18,10 @@ STOP_TIMEOUT = 10.0
 class LiveServer:
     """werkzeug's threaded WSGI server around `app` (built with create_app(services=...))."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, port: int | None = None) -> None:
         self.app = app
         self.host = LOOPBACK
-        self.port = free_port(self.host)
+        self.port = port or free_port(self.host)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -51,9 +51,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app: Flask) -> Iterator[LiveServer]:
-    """A LiveServer for the duration of the block (one per test)."""
-    server = LiveServer(app)
+def live_server(app: Flask, port: int | None = None) -> Iterator[LiveServer]:
+    """A LiveServer for the duration of the block (one per test), on `port` or a free one."""
+    server = LiveServer(app, port)
     server.start()
     try:
         yield server

@@ -1,0 +1,54 @@
+"""What the person types at the ceremony page, turned into the direct signing body."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from idgov.errors import InvalidRequest
+from idgov.identity.usernames import normalize_username
+from idgov.signatures.ceremony.models import SigningRequest
+from idgov.signatures.requests import SignRequest
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the person typed at the ceremony page; never stored, never sent to the host."""
+
+    username: str
+    password: str
+    otp: str | None = None
+    temporary_credential: str | None = None
+
+
+def typed_username(typed: str) -> str | None:
+    """The username as idgov compares it, or None for one no username can be."""
+    try:
+        return normalize_username(typed)
+    except InvalidRequest:
+        return None
+
+
+def signing_body(row: SigningRequest, credentials: Credentials) -> SignRequest:
+    """The direct signing body this ceremony stands for: the host's records and meaning, the
+    person's credentials."""
+    records = json.loads(row.records)
+    target = {"records": records} if row.batched else {"record": records[0]}
+    try:
+        return SignRequest.model_validate(
+            {
+                "username": credentials.username,
+                "password": credentials.password,
+                "otp": credentials.otp or None,
+                "temporary_credential": credentials.temporary_credential or None,
+                "meaning": row.meaning,
+                "reason": row.reason,
+                **target,
+            }
+        )
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from None
