@@ -25,6 +25,10 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
     ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
+    # The signing ceremony: the unguessable request id a host hands out is the capability to
+    # see what is to be signed; signing itself re-authenticates the person (11.200(a)).
+    ("/sign/<request_id>", None),
+    ("/sign/<request_id>/decline", "POST"),
 }
 VARIABLE = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
 
@@ -81,6 +85,9 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/login", "POST"),
         ("/oauth/token", "POST"),
         ("/readyz", "GET"),
+        ("/sign/<request_id>", "GET"),
+        ("/sign/<request_id>", "POST"),
+        ("/sign/<request_id>/decline", "POST"),
         ("/static/<path:filename>", "GET"),
     }
 
