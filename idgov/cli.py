@@ -227,8 +227,8 @@ def demo(ctx: click.Context) -> None:
             f"ada.admin follows it at {base}/admin/reviews"
         )
         click.echo(
-            f"the demo LIMS host pushes its role snapshots as host client {DEMO_SYSTEM} "
-            "(demo secret, for this demo only; shown this once):"
+            f"the demo LIMS host pushes its role snapshots and asks for signatures as host "
+            f"client {DEMO_SYSTEM} (demo secret, for this demo only; shown this once):"
         )
         click.echo(f"  client_id:     {review.client_id}")
         click.echo(f"  client_secret: {review.client_secret}")
@@ -241,5 +241,6 @@ def demo(ctx: click.Context) -> None:
                 '--reason "demo walkthrough"'
             )
     click.echo(
-        'to close the demo review, see docs/access-reviews.md, "The demo review, end to end"'
+        'to close the demo review, see docs/access-reviews.md, "The demo review, end to end"; '
+        'to sign through the ceremony, docs/host-integration.md, "A runnable host"'
     )

@@ -111,6 +111,7 @@ class _Snapshot:
 
 
 DEMO_SYSTEM = "lims"
+DEMO_RETURN_URL = "http://127.0.0.1:5001/signed"
 DEMO_REVIEW = "Quarterly LIMS access review"
 DEMO_SNAPSHOT = _Snapshot(
     roles=(
@@ -150,7 +151,11 @@ def seed_demo_review(services: Services) -> DemoReview | None:
         if taken is not None or admin is None:
             return None
         client, secret = services.clients.add(
-            session, DEMO_SYSTEM, ["entitlements"], reason=DEMO_MARK
+            session,
+            DEMO_SYSTEM,
+            ["entitlements", "signatures"],
+            return_urls=[DEMO_RETURN_URL],  # docs/examples/ceremony_host.py, run locally
+            reason=DEMO_MARK,
         )
         services.snapshots.receive(session, client, DEMO_SYSTEM, DEMO_SNAPSHOT)
         definition = services.campaigns.define(

@@ -25,8 +25,8 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
     ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
-    # The signing ceremony's page serves people signed in or not: it re-authenticates them
-    # itself (11.200(a)), and the form carries its own token (web.auth.PRIVATE_ENDPOINTS).
+    # The signing ceremony: the unguessable request id a host hands out is the capability to
+    # see what is to be signed; signing itself re-authenticates the person (11.200(a)).
     ("/sign/<id:request_id>", None),
     ("/sign/<id:request_id>/decline", "POST"),
 }

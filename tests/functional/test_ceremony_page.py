@@ -304,3 +304,16 @@ def test_a_disabled_host_fails_its_open_requests(
     assert "error=failed" in ended.get_data(as_text=True)
     assert signature_count(services) == 0
     assert load(services, identity_id(services, "jdoe")).failed_attempts == 0
+
+
+def test_a_malformed_code_is_explained_and_counts_nothing(
+    services: Services, app: Flask, client: FlaskClient
+) -> None:
+    lims = host(services, app)
+    created = lims.created()
+    _page, csrf = open_page(client, created["id"])
+    response = submit(client, created["id"], csrf, otp="12 34 56")
+    assert response.status_code == 400
+    assert "6 to 8 digits" in response.get_data(as_text=True)
+    assert load(services, identity_id(services, "jdoe")).failed_attempts == 0
+    assert submit(client, created["id"], csrf, username="", password="").status_code == 400

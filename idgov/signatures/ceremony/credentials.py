@@ -12,6 +12,15 @@ from idgov.identity.usernames import normalize_username
 from idgov.signatures.ceremony.models import SigningRequest
 from idgov.signatures.requests import SignRequest
 
+# What the person typed, said in their words when it cannot be right (the rest cannot fail:
+# the host's part was checked when the request was made).
+TYPED = {
+    "username": "Type your username.",
+    "password": "Type your password.",
+    "otp": "The one-time code is the 6 to 8 digits your token shows.",
+    "temporary_credential": "The temporary credential is the code security gave you, as given.",
+}
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -51,4 +60,4 @@ def signing_body(row: SigningRequest, credentials: Credentials) -> SignRequest:
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from None
+        raise InvalidRequest(TYPED.get(field, f"{field}: {first['msg']}"), field=field) from None
