@@ -94,6 +94,14 @@ def verify_all(services: Services, admin_id: str, *usernames: str) -> None:
             services.identities.certify(session, who, statement_for(who.printed_name), "web", None)
 
 
+def change_password(services: Services, username: str, current: str, new: str) -> None:
+    """The person's own change of their directory password through idgov."""
+    with transaction(services.sessions) as session:
+        identity = services.identities.by_username(session, username)
+        assert identity is not None
+        services.directory_passwords.change(session, identity, current, new)
+
+
 def set_attribute(slapd: SlapdServer, uid: str, attribute: str, value: str | list[str]) -> None:
     with slapd.admin_connection() as conn:
         values = value if isinstance(value, list) else [value]

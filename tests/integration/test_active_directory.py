@@ -14,6 +14,7 @@ from idgov.alerts.models import Alert
 from idgov.clock import FrozenClock
 from idgov.config import Settings
 from idgov.db import transaction
+from idgov.errors import UnprocessableRequest
 from idgov.identity.models import IdentityStatus
 from idgov.providers.directory.models import REFUSED, DirectoryAccount
 from idgov.wiring import Services
@@ -25,6 +26,7 @@ from tests.integration.directory_support import (
     NAME,
     account_of,
     audited,
+    change_password,
     holders,
     identity_named,
     now_utc,
@@ -104,6 +106,7 @@ def admin_id(services: Services) -> str:
 
 @pytest.mark.req("UNQ-1")
 @pytest.mark.req("REV-1")
+@pytest.mark.req("PWD-3")
 def test_sync_keys_people_on_object_guid_with_managers_and_nested_groups(
     services: Services, samba_dc: SambaDc
 ) -> None:
@@ -231,7 +234,7 @@ STATES = [
     pytest.param(("user", "setpassword", "{uid}", f"--newpassword={RESET}",
                   "--must-change-at-next-login"), RESET, "773", "password-must-change",
                  "must be changed first", id="must-change-773",
-                 marks=[pytest.mark.req("PWD-3"), pytest.mark.req("CMP-2")]),
+                 marks=pytest.mark.req("CMP-2")),
 ]  # fmt: skip
 
 
@@ -266,3 +269,26 @@ def test_a_disabled_expired_or_reset_account_is_refused_with_its_reason(
     assert problem(refused, 403, "not-eligible")["reason"] == reason
     assert audited(services, "auth:signing:failed")[-1]["new"]["reason"] == reason
     assert identity_named(services, newcomer.uid).failed_attempts == 0  # not a wrong password
+
+
+@pytest.mark.req("PWD-2")
+def test_a_password_changed_through_idgov_is_changed_in_ad_under_idgovs_history(
+    services: Services, samba_dc: SambaDc, newcomer: AdPerson
+) -> None:
+    """unicodePwd delete + add bound as the person ([MS-ADTS] 3.1.1.3.1.5.1), over LDAPS."""
+    services.directory_sync.run(NAME, full=True)
+    first, second = "Harbour-Quartz-Ember-19", "Willow-Copper-Signal-52"
+
+    change_password(services, newcomer.uid, newcomer.password, first)
+    change_password(services, newcomer.uid, first, second)
+
+    assert samba_dc.can_bind(newcomer.dn, second)
+    # The previous password still binds, and so still signs in and signs through idgov: AD
+    # accepts it for a while after a change (Samba's "old password allowed period", 60
+    # minutes by default; Windows' OldPasswordAllowedPeriod). The one before it does not.
+    assert samba_dc.can_bind(newcomer.dn, first)
+    services.auth.authenticate(newcomer.uid, first, channel="signing", source=SOURCE)
+    assert sub_code_of(samba_dc, newcomer.dn, newcomer.password) == "52e"
+    with pytest.raises(UnprocessableRequest, match="last 12 passwords"):
+        change_password(services, newcomer.uid, second, first)  # idgov's history
+    assert len(audited(services, "credential:password:changed")) == 2
