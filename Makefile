@@ -106,6 +106,7 @@ bench: install-test
 	-$(BIN)/python bench/login_throughput.py
 	-$(BIN)/python bench/lockout_alert_latency.py
 	-$(BIN)/python bench/signing.py
+	-$(BIN)/python bench/ceremony.py
 	-$(BIN)/python bench/signature_verify.py
 	-$(BIN)/python bench/ldap_sync.py
 	-$(BIN)/python bench/ldap_sync.py --database-url $(TEST_POSTGRES_URL)
