@@ -40,7 +40,8 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# Real servers the integration tests start themselves: OpenLDAP slapd (Debian packages); the
+# Real servers the integration tests start themselves: OpenLDAP slapd and a Samba Active
+# Directory domain controller (Debian packages; Samba only as root: it binds port 389); the
 # browser the e2e tests drive: Debian's chromium (Playwright uses it, never a browser download).
 # As root they are installed through apt; otherwise the command to run is printed and the
 # tests that need them fail with the same hint.
@@ -52,6 +53,14 @@ system-test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
 	else \
 		echo "slapd is missing: run 'sudo apt-get install -y slapd ldap-utils'"; \
+	fi
+	@if command -v samba-tool >/dev/null 2>&1 && [ -x /usr/sbin/samba ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing samba for the Active Directory tests (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			samba samba-ad-dc samba-ad-provision winbind >/dev/null; \
+	else \
+		echo "samba is missing: run 'sudo apt-get install -y samba samba-ad-dc samba-ad-provision winbind'"; \
 	fi
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -99,6 +108,7 @@ bench: install-test
 	-$(BIN)/python bench/login_throughput.py
 	-$(BIN)/python bench/lockout_alert_latency.py
 	-$(BIN)/python bench/signing.py
+	-$(BIN)/python bench/ceremony.py
 	-$(BIN)/python bench/signature_verify.py
 	-$(BIN)/python bench/ldap_sync.py
 	-$(BIN)/python bench/ldap_sync.py --database-url $(TEST_POSTGRES_URL)

@@ -1,4 +1,4 @@
-"""Pytest plugin: real slapd, SMTP and webhook servers on loopback ports."""
+"""Pytest plugin: real slapd, Samba AD, SMTP and webhook servers on loopback ports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.ports import LOOPBACK
+from tests.harness.samba import SambaDc, resolving
 from tests.harness.slapd import SlapdServer
 from tests.harness.smtp import CapturingSmtpServer
 from tests.harness.webhook import WebhookReceiver
@@ -54,3 +56,16 @@ def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDc]:
+    """One provisioned Samba AD domain controller for the whole run (provisioning takes
+    10-30 s). Its tests share the domain: each puts back what it changes."""
+    server = SambaDc(tmp_path_factory.mktemp("samba"))
+    with resolving(server.host, LOOPBACK):
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import subprocess
 import time
 import warnings
@@ -10,12 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.harness.certificates import TlsFiles
 from tests.harness.missing import require_binary
 from tests.harness.ports import LOOPBACK, free_port, wait_for_port
+from tests.harness.process import ServerProcess
 
 with warnings.catch_warnings():
     # ldap3 2.9.1 imports pyasn1's deprecated tagMap/typeMap aliases once, at import time;
@@ -39,7 +40,6 @@ _MODULE_DIRS = ("/usr/lib/ldap", "/usr/lib64/openldap", "/usr/lib/openldap")
 _SCHEMA_DIRS = ("/etc/ldap/schema", "/etc/openldap/schema")
 _SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,45 @@ def close_connection(conn: Connection) -> None:
         conn.socket = None
 
 
-class SlapdServer:
+class LdapTestServer(ServerProcess):
+    """A directory server process with an administrator: what slapd and Samba share."""
+
+    admin_dn: str
+    admin_password: str
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def _server(self) -> Server:
+        raise NotImplementedError
+
+    @contextmanager
+    def admin_connection(self) -> Iterator[Connection]:
+        """An ldap3 connection bound as the administrator; unbound on exit."""
+        conn = Connection(self._server(), self.admin_dn, self.admin_password, receive_timeout=10)
+        try:
+            if not conn.bind():
+                raise RuntimeError(f"admin bind to {self.url} failed: {conn.result}")
+            yield conn
+        finally:
+            close_connection(conn)
+
+    def bind_result(self, dn: str, password: str) -> dict[str, Any]:
+        """The raw answer to a simple bind as `dn`: result code and diagnostic message."""
+        conn = Connection(self._server(), dn, password, receive_timeout=10)
+        try:
+            conn.bind()
+            return dict(conn.result or {})
+        finally:
+            close_connection(conn)
+
+    def can_bind(self, dn: str, password: str) -> bool:
+        """True if a simple bind as ``dn`` with ``password`` succeeds."""
+        return self.bind_result(dn, password).get("result") == 0
+
+
+class SlapdServer(LdapTestServer):
     """One slapd process with its own cn=config and mdb data under ``workdir``. With ``tls``
     it also offers StartTLS on ``url`` and listens for ldaps:// on ``ldaps_url``."""
 
@@ -266,10 +304,8 @@ class SlapdServer:
         self.tls = tls
         self.ldaps_port = free_port(self.host) if tls else None
         self.confdir = self.workdir / "slapd.d"
-        self.log_path = self.workdir / "slapd.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__(self.workdir / "slapd.log")
         self._seeded = False
-        self._atexit_registered = False
 
     @property
     def url(self) -> str:
@@ -281,9 +317,6 @@ class SlapdServer:
             raise RuntimeError("this SlapdServer was made without tls: it has no ldaps:// URL")
         return f"ldaps://{self.host}:{self.ldaps_port}"
 
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
     def start(self) -> None:
         """Configure (first time only), launch slapd, wait until an admin bind works, seed."""
         if self.is_running():
@@ -291,53 +324,17 @@ class SlapdServer:
         slapd = require_binary("slapd", INSTALL_HINT)
         if not self.confdir.exists():
             self._configure(require_binary("slapadd", INSTALL_HINT))
-        with self.log_path.open("ab") as log:
-            listen = f"{self.url}/" if self.tls is None else f"{self.url}/ {self.ldaps_url}/"
-            cmd = [slapd, "-h", listen, "-F", str(self.confdir), "-d", "stats"]
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        if not self._atexit_registered:
-            atexit.register(self.stop)
-            self._atexit_registered = True
+        listen = f"{self.url}/" if self.tls is None else f"{self.url}/ {self.ldaps_url}/"
+        self.launch([slapd, "-h", listen, "-F", str(self.confdir), "-d", "stats"])
         self._wait_ready()
         if not self._seeded:
             self._seed()
             self._seeded = True
 
-    def stop(self) -> None:
-        """SIGTERM slapd and wait; SIGKILL if it does not exit within STOP_TIMEOUT."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
     def restart(self) -> None:
         """Stop and start again on the same port with the same data."""
         self.stop()
         self.start()
-
-    @contextmanager
-    def admin_connection(self) -> Iterator[Connection]:
-        """An ldap3 connection bound as the rootdn; unbound on exit."""
-        conn = Connection(self._server(), self.admin_dn, self.admin_password, receive_timeout=10)
-        try:
-            if not conn.bind():
-                raise RuntimeError(f"admin bind to {self.url} failed: {conn.result}")
-            yield conn
-        finally:
-            close_connection(conn)
-
-    def can_bind(self, dn: str, password: str) -> bool:
-        """True if a simple bind as ``dn`` with ``password`` succeeds."""
-        conn = Connection(self._server(), dn, password, receive_timeout=10)
-        try:
-            return bool(conn.bind())
-        finally:
-            close_connection(conn)
 
     def unlock(self, uid: str) -> None:
         """Clear a ppolicy lockout on ``uid`` as the admin (ppolicy drops pwdFailureTime too)."""
@@ -346,11 +343,6 @@ class SlapdServer:
             conn.modify(dn, {"pwdAccountLockedTime": [(MODIFY_DELETE, [])]})
             if conn.result["result"] not in (0, 16):  # 16: noSuchAttribute, i.e. not locked
                 raise RuntimeError(f"unlocking {dn} failed: {conn.result}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def _server(self) -> Server:
         return Server(self.host, port=self.port, get_info=NONE, connect_timeout=2)

@@ -1,17 +1,19 @@
-"""Helpers for directory tests: a private slapd per module, settings and services that use it."""
+"""Helpers for directory tests: settings for a real directory (slapd or Samba AD), services."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ldap3 import MODIFY_REPLACE
 from sqlalchemy import select
 
 from idgov.config import Settings
 from idgov.db import transaction
+from idgov.entitlements.models import Entitlement, EntitlementGrant
 from idgov.identity.models import Identity
+from idgov.providers.directory.models import DirectoryAccount
 from idgov.providers.directory.settings import DirectorySettings
 from idgov.wiring import Services
 from tests.functional.people import events
@@ -20,7 +22,19 @@ from tests.harness.slapd import SlapdServer
 NAME = "corp"
 
 
-def directory_settings(slapd: SlapdServer, **overrides: Any) -> DirectorySettings:
+class DirectoryServer(Protocol):
+    """What the settings need of a harness directory (SlapdServer, SambaDc)."""
+
+    @property
+    def url(self) -> str: ...
+
+    admin_dn: str
+    admin_password: str
+    people_dn: str
+    groups_dn: str
+
+
+def directory_settings(slapd: DirectoryServer, **overrides: Any) -> DirectorySettings:
     values: dict[str, Any] = {
         "urls": [slapd.url],
         "tls": "none",  # loopback test server; TLS is covered in test_ldap_transport.py
@@ -36,7 +50,7 @@ def directory_settings(slapd: SlapdServer, **overrides: Any) -> DirectorySetting
     return DirectorySettings(**values)
 
 
-def with_directory(settings: Settings, slapd: SlapdServer, **overrides: Any) -> Settings:
+def with_directory(settings: Settings, slapd: DirectoryServer, **overrides: Any) -> Settings:
     return settings.model_copy(
         update={"directories": {NAME: directory_settings(slapd, **overrides)}}
     )
@@ -47,6 +61,24 @@ def identity_named(services: Services, username: str) -> Identity:
         found = session.scalars(select(Identity).where(Identity.username == username)).one()
         session.expunge(found)
         return found
+
+
+def account_of(services: Services, identity_id: str) -> DirectoryAccount:
+    """The directory account an identity is linked to (one per identity in these tests)."""
+    with services.sessions() as session:
+        account = session.scalars(
+            select(DirectoryAccount).where(DirectoryAccount.identity_id == identity_id)
+        ).one()
+        session.expunge(account)
+        return account
+
+
+def holders(services: Services, entitlement: str) -> set[tuple[str, str | None]]:
+    """(identity id, the group it is held through or None) of everyone holding it."""
+    with services.sessions() as session:
+        found = session.scalars(select(Entitlement).where(Entitlement.name == entitlement)).one()
+        grants = select(EntitlementGrant).where(EntitlementGrant.entitlement_id == found.id)
+        return {(grant.identity_id, grant.via) for grant in session.scalars(grants)}
 
 
 def verify_all(services: Services, admin_id: str, *usernames: str) -> None:
@@ -60,6 +92,14 @@ def verify_all(services: Services, admin_id: str, *usernames: str) -> None:
             assert who is not None
             services.identities.record_verification(session, who, admin, "badge")
             services.identities.certify(session, who, statement_for(who.printed_name), "web", None)
+
+
+def change_password(services: Services, username: str, current: str, new: str) -> None:
+    """The person's own change of their directory password through idgov."""
+    with transaction(services.sessions) as session:
+        identity = services.identities.by_username(session, username)
+        assert identity is not None
+        services.directory_passwords.change(session, identity, current, new)
 
 
 def set_attribute(slapd: SlapdServer, uid: str, attribute: str, value: str | list[str]) -> None:

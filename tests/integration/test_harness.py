@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import smtplib
+import socket
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +15,9 @@ import requests
 from ldap3 import BASE, MODIFY_REPLACE, NONE, Connection, Server
 from ldap3.core.exceptions import LDAPException
 
+from tests.harness import missing, samba
+from tests.harness.ports import LOOPBACK, port_is_open
+from tests.harness.samba import SambaDc
 from tests.harness.slapd import SlapdServer, close_connection
 from tests.harness.smtp import CapturingSmtpServer
 from tests.harness.webhook import WebhookReceiver
@@ -148,3 +155,32 @@ def test_webhook_fail_next(webhook_receiver: WebhookReceiver) -> None:
     codes = [requests.post(url, json={"n": n}, timeout=5).status_code for n in range(3)]
     assert codes == [500, 500, 204]
     assert [r.status for r in webhook_receiver.wait_for(3)] == [500, 500, 204]
+
+
+def test_samba_dc_answers_ldaps_with_the_real_sub_codes(samba_dc: SambaDc) -> None:
+    bob = samba_dc.people["bob"]
+    assert samba_dc.url == "ldaps://dc1.corp.test"  # the name in its certificate
+    assert samba_dc.can_bind(bob.dn, bob.password)
+    refused = samba_dc.bind_result(bob.dn, "wrong-password")
+    assert refused["result"] == 49
+    assert "AcceptSecurityContext error, data 52e" in refused["message"]
+    samba_dc.unlock("bob")  # AD counted that one bad password
+
+
+def test_a_missing_samba_fails_the_run_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(missing, "find_binary", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match=re.escape(samba.INSTALL_HINT)):
+        SambaDc(tmp_path).start()
+    assert not (tmp_path / "etc").exists()
+
+
+def test_samba_refuses_to_start_when_its_fixed_ports_are_taken(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        if not port_is_open(LOOPBACK, 3268):  # the session's domain controller may hold it
+            listener = stack.enter_context(socket.create_server((LOOPBACK, 3268)))
+            listener.listen()
+        with pytest.raises(pytest.fail.Exception, match="only one Samba domain controller"):
+            SambaDc(tmp_path).start()
+    assert not (tmp_path / "etc").exists()

@@ -30,7 +30,9 @@ from tests.functional.signing import SOURCE, prepare, request
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import (
     NAME,
+    account_of,
     audited,
+    holders,
     identity_named,
     now_utc,
     set_attribute,
@@ -69,20 +71,10 @@ def test_first_sync_mirrors_people_managers_and_nested_groups(
         "Bob Berg",
     )
     assert bob.manager_id == alice.id
-    with services.sessions() as session:
-        account = session.scalars(
-            select(DirectoryAccount).where(DirectoryAccount.identity_id == bob.id)
-        ).one()
-        lims = session.scalars(select(Entitlement).where(Entitlement.name == "lims-users")).one()
-        holders = {
-            (grant.identity_id, grant.via)
-            for grant in session.scalars(
-                select(EntitlementGrant).where(EntitlementGrant.entitlement_id == lims.id)
-            )
-        }
+    account = account_of(services, bob.id)
     assert len(account.key) == 36  # the entryUUID is the immutable key
     dave = identity_named(services, "dave")
-    assert holders == {
+    assert holders(services, "lims-users") == {
         (dave.id, None),
         (bob.id, "qa-approvers"),
         (identity_named(services, "carol").id, "qa-approvers"),

@@ -26,6 +26,7 @@ from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import (
     NAME,
     audited,
+    change_password,
     identity_named,
     set_attribute,
     with_directory,
@@ -138,14 +139,15 @@ def test_password_change_through_idgov_applies_idgovs_rules_and_the_directorys(
     services.directory_sync.run(NAME, full=True)
     first, second = "Harbour-Quartz-Ember-19", "Willow-Copper-Signal-52"
     try:
-        change(services, "carol", carol.password, first)
+        change_password(services, "carol", carol.password, first)
         assert own_slapd.can_bind(carol.dn, first)
         assert not own_slapd.can_bind(carol.dn, carol.password)
         with pytest.raises(UnprocessableRequest, match="at least"):
-            change(services, "carol", first, "short")
-        change(services, "carol", first, second)
+            change_password(services, "carol", first, "short")
+        change_password(services, "carol", first, second)
         with pytest.raises(UnprocessableRequest, match="last 12 passwords"):
-            change(services, "carol", second, first)  # idgov's history, kept as argon2 hashes
+            # idgov's history, kept as argon2 hashes
+            change_password(services, "carol", second, first)
         assert [e["new"]["provider"] for e in audited(services, "credential:password:changed")] == [
             NAME,
             NAME,
@@ -154,13 +156,6 @@ def test_password_change_through_idgov_applies_idgovs_rules_and_the_directorys(
         with own_slapd.admin_connection() as conn:
             conn.extend.standard.modify_password(carol.dn, None, carol.password)
             conn.modify(carol.dn, {"pwdReset": [(MODIFY_REPLACE, ["FALSE"])]})
-
-
-def change(services: Services, username: str, current: str, new: str) -> None:
-    with transaction(services.sessions) as session:
-        identity = services.identities.by_username(session, username)
-        assert identity is not None
-        services.directory_passwords.change(session, identity, current, new)
 
 
 def test_an_entry_that_turns_unusable_is_reported_not_deactivated(
