@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -31,6 +32,7 @@ from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
+from idgov.providers.interfaces import CredentialState
 from idgov.signatures import checks
 from idgov.signatures.interfaces import NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
@@ -41,14 +43,17 @@ from idgov.signatures.issuing import (
     SigningKeyPair,
     SigningOutcome,
 )
-from idgov.signatures.requests import SignRequest
+from idgov.signatures.requests import SigningBody, SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
-from idgov.signatures.tokens import Authentication, RecordRef
+from idgov.signatures.tokens import Authentication, FederatedEvidence, RecordRef
 from idgov.tokens.loss_rules import signing_blocked
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
+# 11.200(a)(1): the components a federated signer used are the provider's (in `amr`); ours is
+# the re-authentication there, bound to their subject.
+FEDERATED_COMPONENTS: tuple[str, ...] = ("oidc-subject", "oidc-reauthentication")
 CONCURRENT = "another declaration for this record type was made at the same moment: send it again"
 
 
@@ -60,6 +65,16 @@ class HostClientLike(Protocol):
 
     @property
     def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class FederatedProof:
+    """A verified re-authentication at an OpenID provider (STEP-1): who, when and how."""
+
+    identity_id: str
+    username: str
+    auth_time: datetime
+    evidence: FederatedEvidence
 
 
 class SignatureService:
@@ -108,21 +123,51 @@ class SignatureService:
         """
         host = HostRef(client.client_id, client.name)
         with _fail_closed():
-            meaning, policy, keys = self._prepare(request, host)
+            prepared = self._prepare(request, host)
             # Every attempt goes through the one authentication path, so a wrong signing
             # password counts toward the lockout like a wrong login password (LOCK-1).
             auth = self._auth.authenticate(
                 request.username, request.password, channel="signing", source=source
             )
-            try:
-                with transaction(self._sessions) as session:
-                    outcome = self._signed(session, request, host, auth, meaning, policy, keys)
-                    if finish is not None:
-                        finish(session, outcome)
-                    return outcome
-            except (NotEligible, OutOfSequence) as refused:
-                self._record_refusal(auth, host, request, refused)
-                raise
+            return self._issue(request, host, auth, prepared, finish)
+
+    def sign_federated(
+        self,
+        body: SigningBody,
+        client: HostClientLike,
+        proof: FederatedProof,
+        finish: Callable[[Session, SigningOutcome], None] | None = None,
+    ) -> SigningOutcome:
+        """Sign after a re-authentication at an OpenID provider that the caller has verified
+        (STEP-1: a fresh `auth_time` for the bound subject, OIDC Core 1.0 3.1.3.7). Everything
+        after authentication is as in `sign`: eligibility, sequencing, one transaction with
+        the audit events and `finish`, the same refusals."""
+        host = HostRef(client.client_id, client.name)
+        with _fail_closed():
+            prepared = self._prepare(body, host)
+            auth = AuthResult(proof.identity_id, proof.username, CredentialState())
+            return self._issue(body, host, auth, prepared, finish, proof)
+
+    def _issue(
+        self,
+        request: SigningBody,
+        host: HostRef,
+        auth: AuthResult,
+        prepared: tuple[Meaning, SigningPolicy, SigningKeyPair],
+        finish: Callable[[Session, SigningOutcome], None] | None,
+        proof: FederatedProof | None = None,
+    ) -> SigningOutcome:
+        """Issue for an authenticated signer: the signatures, the session step and their audit
+        events, and what `finish` writes, in one transaction (AUD-1)."""
+        try:
+            with transaction(self._sessions) as session:
+                outcome = self._signed(session, request, host, auth, prepared, proof)
+                if finish is not None:
+                    finish(session, outcome)
+                return outcome
+        except (NotEligible, OutOfSequence) as refused:
+            self._record_refusal(auth, host, request, refused)
+            raise
 
     def signing_inputs(self, session: Session, identity_id: str) -> tuple[bool, bool]:
         """What a first signing of this person asks besides the password, as `sign` decides:
@@ -164,7 +209,7 @@ class SignatureService:
         return found
 
     def _prepare(
-        self, request: SignRequest, host: HostRef
+        self, request: SigningBody, host: HostRef
     ) -> tuple[Meaning, SigningPolicy, SigningKeyPair]:
         """Checks that need no password: meaning, batch, key; a refusal here costs nothing."""
         with self._sessions() as session:
@@ -180,13 +225,13 @@ class SignatureService:
     def _signed(
         self,
         session: Session,
-        request: SignRequest,
+        request: SigningBody,
         host: HostRef,
         auth: AuthResult,
-        meaning: Meaning,
-        policy: SigningPolicy,
-        keys: SigningKeyPair,
+        prepared: tuple[Meaning, SigningPolicy, SigningKeyPair],
+        proof: FederatedProof | None,
     ) -> SigningOutcome:
+        meaning, policy, keys = prepared
         identity = self._identities.get(session, auth.identity_id)
         holds_token = self._otp.holds_token(session, identity.id)
         roles = self._identities.roles(session, identity.id)
@@ -201,7 +246,8 @@ class SignatureService:
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
         continued = None
-        if request.session_id is not None:
+        # A federated signer re-authenticates at the provider for every signing: no session.
+        if isinstance(request, SignRequest) and request.session_id is not None:
             continued = self._signing_sessions.resume(
                 session,
                 request.session_id,
@@ -211,7 +257,9 @@ class SignatureService:
                 idle=idle,
             )
         first = continued is None
-        if self._temporary is not None and self._temporary.temporary_issued(session, identity.id):
+        if proof is not None or not isinstance(request, SignRequest):
+            components = FEDERATED_COMPONENTS
+        elif self._temporary is not None and self._temporary.temporary_issued(session, identity.id):
             components = self._temporary_components(session, request, identity, first)
         else:
             components = self._components(session, request, identity, holds_token, first)
@@ -235,7 +283,13 @@ class SignatureService:
             reason=request.reason,
             records=records,
             # 11.200(a)(1): which components this signing used, and its step in the session.
-            authn=Authentication(components, now, row.id, seq),
+            authn=Authentication(
+                components,
+                proof.auth_time if proof else now,
+                row.id,
+                seq,
+                proof.evidence if proof else None,
+            ),
             signed_at=now,  # MAN-1: the server's clock; client clock fields were dropped
             keys=keys,
             batched=request.records is not None,
@@ -286,7 +340,7 @@ class SignatureService:
         return ("username", "password", "temporary-credential")
 
     def _record_refusal(
-        self, auth: AuthResult, host: HostRef, request: SignRequest, refused: IdgovError
+        self, auth: AuthResult, host: HostRef, request: SigningBody, refused: IdgovError
     ) -> None:
         """ACC-2: a refused signing is audited, with why, in a transaction of its own."""
         first = request.targets[0]
