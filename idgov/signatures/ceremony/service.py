@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,13 +39,14 @@ from idgov.signatures.ceremony.models import RequestStatus, SigningRequest
 from idgov.signatures.ceremony.schemas import SigningRequestIn
 from idgov.signatures.issuing import SigningOutcome
 from idgov.signatures.models import Signature
-from idgov.signatures.requests import SignRequest, answer_for
+from idgov.signatures.requests import SigningBody, SignRequest, answer_for
 from idgov.signatures.services import HostClientLike, SignatureService
 
 # Outcomes that end the request: the person cannot sign it however often they try.
 TERMINAL_REFUSALS = (LockedRefusal, Locked, IneligibleRefusal, NotEligible, OutOfSequence)
 UNKNOWN = "this signing request does not exist"
 MAX_FAILURE = 200
+Body = TypeVar("Body", SignRequest, SigningBody)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class CeremonyService:
         other than the one the host named (403) or an unreachable database (503) raise and
         leave the request pending. A lock, ineligibility or a sequence refusal ends it as
         failed. An expired or finished request changes nothing."""
-        opened = self._pending(request_id)
+        opened = self.opened(request_id)
         if isinstance(opened, Ending):
             return opened
         row, client = opened
@@ -163,9 +165,9 @@ class CeremonyService:
             )
         signing = _sign_request(row, credentials)
         try:
-            self._signatures.sign(signing, client, source, finish=self._completed(request_id))
+            self._signatures.sign(signing, client, source, finish=self.completer(request_id))
         except TERMINAL_REFUSALS as refused:
-            return self._fail(request_id, refused)
+            return self.fail(request_id, refused)
         return self.ending(row, RequestStatus.COMPLETED, "Signed.")
 
     def decline(self, request_id: str) -> Ending:
@@ -191,11 +193,10 @@ class CeremonyService:
             params["error"] = status.value
         return Ending(outcome_url(row.return_url, params), status.value, message)
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _pending(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
-        """The open request and its host, read without a write lock (the signing transaction
-        checks again, locked); one that lapsed or whose host was disabled is ended here."""
+    def opened(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
+        """The open request and its host (Conflict when it has ended), read without a write
+        lock (the signing transaction checks again, locked); one that lapsed or whose host was
+        disabled is ended here."""
         with self._sessions() as session:
             session.connection(execution_options={"readonly": True})
             row = session.get(SigningRequest, request_id) if _plausible(request_id) else None
@@ -214,7 +215,7 @@ class CeremonyService:
                 return self.ending(row, RequestStatus.FAILED, "The requesting system is disabled.")
             return self.ending_of(row)
 
-    def _completed(self, request_id: str) -> Callable[[Session, SigningOutcome], None]:
+    def completer(self, request_id: str) -> Callable[[Session, SigningOutcome], None]:
         def finish(session: Session, outcome: SigningOutcome) -> None:
             # In the signing transaction: a second submit, one from another browser, or one
             # after expiry finds the request no longer pending and undoes its own signing.
@@ -228,13 +229,15 @@ class CeremonyService:
 
         return finish
 
-    def _fail(self, request_id: str, refused: IdgovError) -> Ending:
+    def fail(self, request_id: str, refused: IdgovError) -> Ending:
         why = f"{refused.type_slug}: {refused.detail}"[:MAX_FAILURE]
         with transaction(self._sessions) as session:
             row = self._locked(session, request_id)
             if row.status == RequestStatus.PENDING:
                 self._finish(session, row, RequestStatus.FAILED, why)
         return self.ending(row, RequestStatus.FAILED, refused.detail)
+
+    # --- internals --------------------------------------------------------------------------
 
     def _finish(
         self, session: Session, row: SigningRequest, status: RequestStatus, why: str | None = None
@@ -289,20 +292,29 @@ def _username(typed: str) -> str | None:
 def _sign_request(row: SigningRequest, credentials: Credentials) -> SignRequest:
     """The direct signing body this ceremony stands for: the host's records and meaning, the
     person's credentials."""
+    typed = {
+        "username": credentials.username,
+        "password": credentials.password,
+        "otp": credentials.otp or None,
+        "temporary_credential": credentials.temporary_credential or None,
+    }
+    return _validated(SignRequest, {**typed, **_signed_fields(row)})
+
+
+def signing_body(row: SigningRequest) -> SigningBody:
+    """What the request asks to sign, for a signer who re-authenticates elsewhere (OIDC)."""
+    return _validated(SigningBody, _signed_fields(row))
+
+
+def _signed_fields(row: SigningRequest) -> dict[str, object]:
     records = json.loads(row.records)
     target = {"records": records} if row.batched else {"record": records[0]}
+    return {"meaning": row.meaning, "reason": row.reason, **target}
+
+
+def _validated(model: type[Body], fields: dict[str, object]) -> Body:
     try:
-        return SignRequest.model_validate(
-            {
-                "username": credentials.username,
-                "password": credentials.password,
-                "otp": credentials.otp or None,
-                "temporary_credential": credentials.temporary_credential or None,
-                "meaning": row.meaning,
-                "reason": row.reason,
-                **target,
-            }
-        )
+        return model.model_validate(fields)
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
