@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import subprocess
 import time
@@ -11,8 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import RSAKey
 
 from tests.harness.missing import require_binary
@@ -32,6 +36,16 @@ KID = "test-rs256"
 def rsa_jwk(kid: str) -> RSAKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return RSAKey.import_key(key, {"kid": kid, "use": "sig", "alg": "RS256"})
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def compact(header: dict[str, Any], claims: dict[str, Any], sign: Any) -> str:
+    """A compact JWS built by hand, so that any header and claims can be sent (RFC 7515)."""
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(sign(signing_input.encode('ascii')))}"
 
 
 class OidcProvider:
@@ -124,8 +138,27 @@ class OidcProvider:
         )
         answer.raise_for_status()
 
-    def mint(self, claims: dict[str, Any], key: RSAKey | None = None, alg: str = "RS256") -> str:
-        """An ID token with exactly these claims, signed with the provider's key by default."""
-        signing = key or self.key
-        header = {"alg": alg, "kid": signing.kid, "typ": "JWT"}
-        return jwt.encode(header, claims, signing, algorithms=[alg])
+    def mint(self, claims: dict[str, Any], key: RSAKey | None = None) -> str:
+        """An RS256 ID token with exactly these claims, signed with the provider's own key (or
+        `key`, under the provider's kid: a key it never published)."""
+        private = (key or self.key).private_key
+
+        def sign(data: bytes) -> bytes:
+            return private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+        return compact({"alg": "RS256", "kid": KID, "typ": "JWT"}, claims, sign)
+
+    def forged_hs256(self, claims: dict[str, Any]) -> str:
+        """HS256 keyed with the provider's public key (PEM): the algorithm-confusion forgery."""
+        public = self.key.private_key.public_key()
+        pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return compact(
+            {"alg": "HS256", "kid": KID, "typ": "JWT"},
+            claims,
+            lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
+        )
+
+    @staticmethod
+    def unsigned(claims: dict[str, Any]) -> str:
+        """alg none (RFC 7519 6.1): no signature at all."""
+        return compact({"alg": "none", "typ": "JWT"}, claims, lambda _data: b"")

@@ -56,7 +56,8 @@ def test_a_first_sign_in_creates_a_pending_identity_bound_to_issuer_and_subject(
     asked = query_of(started.headers["Location"])
     assert asked["response_type"] == "code"
     assert asked["code_challenge_method"] == "S256"
-    assert asked["nonce"] and asked["state"]
+    assert asked["nonce"]
+    assert asked["state"]
     assert "prompt" not in asked  # a sign-in may ride on the provider's session
 
     signed = sign_in(client, browser, "sub-alice")

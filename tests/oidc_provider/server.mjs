@@ -24,12 +24,11 @@ const provider = new Provider(config.issuer, {
   jwks: config.jwks,
   cookies: { keys: ['idgov-test-cookie-key-0123456789'] },
   claims: {
-    openid: ['sub'],
+    // acr and amr go into ID tokens without a claims request parameter.
+    openid: ['sub', 'acr', 'amr'],
     profile: ['name', 'preferred_username'],
     email: ['email'],
     groups: ['groups'],
-    acr: null,
-    amr: null,
   },
   // The claims asked for by scope go into the ID token, as Keycloak and Entra ID put them.
   conformIdTokenClaims: false,

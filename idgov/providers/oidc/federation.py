@@ -20,7 +20,7 @@ from idgov.errors import NotFound, ProviderUnavailable
 from idgov.identity.models import Identity
 from idgov.providers.oidc.claims import Expectation, TokenRefused
 from idgov.providers.oidc.client import OidcClient, ProviderDown
-from idgov.providers.oidc.flows import FlowStart, FlowStore, TakenFlow
+from idgov.providers.oidc.flows import FlowRefused, FlowStart, FlowStore, TakenFlow
 from idgov.providers.oidc.refusals import record_refusal
 
 MAX_CODE = 2000
@@ -108,6 +108,8 @@ class OidcFederation:
         except ProviderDown as down:
             raise unavailable(client, down) from None
         except TokenRefused as refused:
+            if isinstance(refused, FlowRefused):
+                flow = refused.flow
             with transaction(self._sessions) as session:
                 channel = "signing" if flow is not None and flow.purpose == "sign" else "login"
                 signer = flow.identity_id if flow is not None else None
@@ -125,8 +127,6 @@ class OidcFederation:
             nonce=returned.flow.nonce,
             now=self._clock.now(),
             skew_seconds=settings.clock_skew_seconds,
-            accepted_acr=tuple(settings.accepted_acr),
-            required_amr=tuple(settings.required_amr),
             **signing,
         )
 

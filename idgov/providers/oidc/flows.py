@@ -43,6 +43,15 @@ class TakenFlow:
     identity_id: str | None
 
 
+class FlowRefused(TokenRefused):
+    """A callback refused for its flow; `flow` is that flow when it exists (so that the
+    refusal is audited for the person and purpose it was started for)."""
+
+    def __init__(self, reason: str, message: str, flow: TakenFlow | None = None) -> None:
+        super().__init__(reason, message)
+        self.flow = flow
+
+
 def browser_hash(browser_secret: str) -> str:
     return hashlib.sha256(browser_secret.encode("utf-8")).hexdigest()
 
@@ -82,21 +91,11 @@ class FlowStore:
         (TokenRefused): an unknown or used state (a replayed callback), another provider's,
         another browser's (login CSRF, RFC 6749 10.12), or an expired one."""
         if not isinstance(state, str) or not state or len(state) > MAX_STATE:
-            raise TokenRefused("unknown-state", "this sign-in is unknown: start again")
+            raise FlowRefused("unknown-state", "this sign-in is unknown: start again")
         flow = session.get(OidcFlow, state, with_for_update=True, populate_existing=True)
         if flow is None or flow.provider != provider:
-            raise TokenRefused("unknown-state", "this sign-in is unknown: start again")
-        if flow.used_at is not None:
-            raise TokenRefused("replayed", "this sign-in was used already: start again")
-        if browser_secret is None or not secrets.compare_digest(
-            flow.browser_hash, browser_hash(browser_secret)
-        ):
-            raise TokenRefused("other-browser", "this sign-in was started in another browser")
-        now = self._clock.now()
-        flow.used_at = now
-        if now >= flow.expires_at:
-            raise TokenRefused("flow-expired", "this sign-in took too long: start again")
-        return TakenFlow(
+            raise FlowRefused("unknown-state", "this sign-in is unknown: start again")
+        taken = TakenFlow(
             flow.state,
             flow.purpose,
             flow.nonce,
@@ -106,3 +105,14 @@ class FlowStore:
             flow.signing_request_id,
             flow.identity_id,
         )
+        if flow.used_at is not None:
+            raise FlowRefused("replayed", "this sign-in was used already: start again", taken)
+        if browser_secret is None or not secrets.compare_digest(
+            flow.browser_hash, browser_hash(browser_secret)
+        ):
+            raise FlowRefused("other-browser", "this sign-in was started in another browser", taken)
+        now = self._clock.now()
+        flow.used_at = now
+        if now >= flow.expires_at:
+            raise FlowRefused("flow-expired", "this sign-in took too long: start again", taken)
+        return taken

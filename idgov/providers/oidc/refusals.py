@@ -43,6 +43,7 @@ def record_refusal(
     refused: TokenRefused,
     source: str | None,
     login: VerifiedLogin | None = None,
+    presented: str | None = None,
 ) -> NoReturn:
     """Audit the refusal with its reason and raise it (a RecordedRefusal: the event is kept)."""
     target = Target("identity", identity.id) if identity else Target("oidc-provider", provider)
@@ -57,6 +58,7 @@ def record_refusal(
             "detail": refused.message,
             "source_address": source,
             **({"subject": login.subject, "issuer": login.issuer} if login else {}),
+            **({"subject": presented} if presented and not login else {}),
         },
     )
     if refused.reason == "locked":

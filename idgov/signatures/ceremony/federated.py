@@ -113,6 +113,9 @@ class FederatedCeremony:
                 subject=subject or "",
                 fresh_seconds=settings.signing_freshness_seconds,
                 not_before=returned.flow.started_at,
+                # OIDC Core 1.0 3.1.3.7 step 12: the signing policy's authentication context.
+                accepted_acr=tuple(settings.accepted_acr),
+                required_amr=tuple(settings.required_amr),
             )
             try:
                 if identity.status == IdentityStatus.LOCKED:
@@ -126,6 +129,18 @@ class FederatedCeremony:
                     count = self._lockout.count_failure(session, identity, policy, source)
                     if count.consecutive >= policy.max_failures:
                         refused = TokenRefused("locked", refused.message)
-                record_refusal(self._trail, session, "signing", identity, provider, refused, source)
+                # The subject the token names, for the security unit (never the token).
+                sub = returned.claims.get("sub")
+                presented = sub[:255] if isinstance(sub, str) else None
+                record_refusal(
+                    self._trail,
+                    session,
+                    "signing",
+                    identity,
+                    provider,
+                    refused,
+                    source,
+                    presented=presented,
+                )
             self._lockout.reset(session, identity)
             return login, identity.username
