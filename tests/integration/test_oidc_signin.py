@@ -4,24 +4,30 @@ identity (IDV-1); locked and inactive people are refused; every refusal audited 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from idgov.alerts.models import Alert
+from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.config import Settings
+from idgov.db import transaction
 from idgov.identity.ledger import SUBJECT
 from idgov.identity.models import IdentifierBinding, IdentityStatus
-from idgov.wiring import Services
-from tests.functional.people import events
+from idgov.wiring import Services, build_services
+from tests.functional.people import events, person
 from tests.harness.oidc_provider import OidcProvider
 from tests.integration.oidc_support import (
     NAME,
+    PERSON,
     ProviderBrowser,
     WallClock,
     identity,
+    path_of,
     query_of,
     sign_in,
     with_provider,
@@ -78,3 +84,100 @@ def test_a_first_sign_in_creates_a_pending_identity_bound_to_issuer_and_subject(
     assert [e.target_id for e in events(services, "auth:login:succeeded")] == [alice.id]
     # The home page answers to the new session.
     assert client.get("/").status_code == 200
+
+
+def reasons(services: Services) -> list[str]:
+    return [json.loads(e.new_values)["reason"] for e in events(services, "auth:login:failed")]
+
+
+@pytest.mark.req("UNQ-1")
+@pytest.mark.req("ALERT-1")
+@pytest.mark.req("AUD-1")
+def test_a_username_claim_that_moves_to_another_subject_is_refused_and_alerted(
+    services: Services, client: FlaskClient, browser: ProviderBrowser
+) -> None:
+    assert sign_in(client, browser, "sub-alice").status_code == 303
+    other = ProviderBrowser()
+
+    refused = sign_in(app_client(client), other, "sub-alice-2")  # also says "alice"
+
+    assert refused.status_code == 401
+    assert reasons(services) == ["identifier-reused"]
+    assert len(events(services, "identity:identifier:reuse-refused")) == 1
+    with services.sessions() as session:
+        kinds = session.scalars(select(Alert.kind)).all()
+    assert "identifier-reuse" in kinds
+    assert identity(services, "alice").printed_name == "Alice Adams"  # never given away
+
+
+@pytest.mark.req("LOCK-2")
+@pytest.mark.req("ACC-1")
+@pytest.mark.parametrize("state", ["locked", "suspended", "deactivated"])
+def test_a_locked_or_inactive_identity_cannot_sign_in_at_the_provider(
+    state: str, services: Services, client: FlaskClient, browser: ProviderBrowser
+) -> None:
+    assert sign_in(client, browser, "sub-alice").status_code == 303
+    with transaction(services.sessions) as session:
+        alice = services.identities.by_username(session, "alice")
+        assert alice is not None
+        if state == "locked":
+            alice.status = IdentityStatus.LOCKED
+        else:
+            services.identities.transition(session, alice, state, "test")
+
+    refused = sign_in(app_client(client), ProviderBrowser(), "sub-alice")
+
+    assert refused.status_code == (423 if state == "locked" else 401)
+    assert reasons(services) == ["locked" if state == "locked" else "inactive"]
+    assert "idgov_session=" not in refused.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.req("UNQ-1")
+@pytest.mark.req("IDV-1")
+def test_provisioning_existing_refuses_until_an_admin_links_the_subject(
+    settings: Settings, clock: FrozenClock, oidc_provider: OidcProvider, browser: ProviderBrowser
+) -> None:
+    services = build_services(
+        with_provider(settings, oidc_provider, provisioning="existing"), clock
+    )
+    try:
+        client = create_app(services=services).test_client()
+        refused = sign_in(client, browser, "sub-carol")
+        assert refused.status_code == 401
+        assert reasons(services) == ["not-linked"]
+        [event] = events(services, "auth:login:failed")
+        assert json.loads(event.new_values)["subject"] == "sub-carol"  # what the admin links
+        person(services, "carol", name="Carol C")
+        with transaction(services.sessions) as session:
+            carol = services.identities.by_username(session, "carol")
+            assert carol is not None
+            services.oidc_signin.link(session, carol, NAME, "sub-carol", "ticket 42")
+
+        signed = sign_in(app_client(client), ProviderBrowser(), "sub-carol")
+
+        assert signed.status_code == 303
+        assert identity(services, "carol").provider == f"oidc:{NAME}"
+        assert len(events(services, "identity:identity:linked")) == 1
+    finally:
+        services.close()
+
+
+@pytest.mark.req("AUD-1")
+def test_a_replayed_sign_in_callback_is_refused_and_audited(
+    client: FlaskClient, browser: ProviderBrowser, services: Services
+) -> None:
+    started = client.get(f"/login/oidc/{NAME}", environ_base=PERSON)
+    callback = browser.visit(started.headers["Location"], "sub-bob")
+    assert client.get(path_of(callback), environ_base=PERSON).status_code == 303
+
+    again = client.get(path_of(callback), environ_base=PERSON)
+    stranger = app_client(client).get(path_of(callback), environ_base=PERSON)
+
+    assert again.status_code == 401
+    assert stranger.status_code == 401
+    assert reasons(services) == ["replayed", "replayed"]
+
+
+def app_client(client: FlaskClient) -> FlaskClient:
+    """Another browser on the same app."""
+    return client.application.test_client()

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,13 +16,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.config import Settings
-from idgov.wiring import Services
+from idgov.wiring import Services, build_services
 from tests.functional.ceremony_support import Host, host, returned, shorter, signature_count
+from tests.functional.hosts import HOST_ADDRESS
 from tests.functional.people import csrf_of, events
-from tests.functional.signing import verified
+from tests.functional.signing import record, verified
 from tests.harness.oidc_provider import CLIENT_ID, OTHER_CLIENT, OidcProvider, rsa_jwk
+from tests.harness.ports import LOOPBACK, free_port
 from tests.integration.oidc_support import (
     PERSON,
     ProviderBrowser,
@@ -283,3 +287,54 @@ def test_a_request_that_expires_at_the_provider_signs_nothing(
     assert "expired" in ended.get_data(as_text=True)
     assert signature_count(services) == 0
     assert lims.read(created["id"]).get_json()["status"] == "expired"
+
+
+@pytest.mark.req("STEP-1")
+@pytest.mark.req("CMP-2")
+def test_a_federated_person_has_no_password_to_sign_with_through_the_api(
+    services: Services, client: FlaskClient, lims: Host
+) -> None:
+    """No fallback: the direct API (password through the host) refuses an OIDC person."""
+    refused = lims.client.post(
+        "/api/v1/signatures",
+        json={"username": "alice", "password": "anything", **body_fields()},
+        headers={"Authorization": f"Bearer {lims.token}"},
+        environ_base={"REMOTE_ADDR": HOST_ADDRESS},
+    )
+
+    assert refused.status_code == 403
+    assert refused.get_json()["type"] == "urn:idgov:problem:not-eligible"
+    assert signature_count(services) == 0
+    assert len(failures(services, "federated-identity")) == 1
+
+
+@pytest.mark.req("STEP-1")
+def test_the_provider_down_means_no_signature_and_no_fallback(
+    settings: Settings, clock: FrozenClock, services: Services, lims: Host
+) -> None:
+    """503 provider-unavailable, never a password form instead (fail closed)."""
+    down = with_provider(settings, oidc_down(), acr_values=["urn:idgov:test:mfa"])
+    cut_off = build_services(down, clock)
+    try:
+        browser = create_app(services=cut_off).test_client()
+        created = lims.created(signer="alice")
+
+        refused = start(browser, created["id"])
+        signing_in = browser.get("/login/oidc/acme", environ_base=PERSON)
+
+        assert refused.status_code == 503
+        assert "cannot be reached" in refused.get_data(as_text=True)
+        assert signing_in.status_code == 503
+        assert pending(lims, created["id"])
+        assert signature_count(services) == 0
+    finally:
+        cut_off.close()
+
+
+def oidc_down() -> Any:
+    """A provider nobody answers for: a free loopback port with nothing listening."""
+    return SimpleNamespace(issuer=f"http://{LOOPBACK}:{free_port(LOOPBACK)}")
+
+
+def body_fields() -> dict[str, Any]:
+    return {"meaning": "approval", "record": record()}

@@ -10,7 +10,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import iso_utc
 from idgov.db import transaction
-from idgov.errors import IdentifierReused, InvalidRequest
+from idgov.errors import Conflict, IdentifierReused, InvalidRequest
 from idgov.identity.ledger import SUBJECT, IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.models import Identity, IdentityStatus
@@ -63,6 +63,34 @@ class FederatedSignIn:
                 new={"method": "oidc", **evidence(provider, login), "source_address": source},
             )
             return identity.id
+
+    def link(
+        self, session: Session, identity: Identity, provider: str, subject: str, reason: str
+    ) -> None:
+        """An administrator links an existing person to their subject at a provider (for
+        provisioning "existing", or to move a local person to the provider). UNQ-1: a subject
+        that belongs to someone else is refused and alerted; a person bound to another subject
+        at this issuer keeps it (Conflict)."""
+        issuer = self._federation.client(provider).issuer
+        if not subject or len(subject) > 255:
+            raise InvalidRequest("the subject must be 1 to 255 characters", field="subject")
+        bound = self._ledger.value_of(session, SUBJECT, issuer, identity.id)
+        if bound is not None and bound != subject:
+            raise Conflict(
+                f"{identity.username} is bound to another subject at {provider}: subjects are "
+                "never reassigned",
+                field="subject",
+            )
+        self._ledger.bind(session, SUBJECT, issuer, subject, identity)
+        before, identity.provider = identity.provider, PROVIDER_PREFIX + provider
+        self._trail.record(
+            session,
+            "identity:identity:linked",
+            Target("identity", identity.id),
+            old={"provider": before},
+            new={"provider": identity.provider, "issuer": issuer, "subject": subject},
+            reason=reason,
+        )
 
     def _bound(
         self, session: Session, returned: Returned, login: VerifiedLogin, source: str | None
