@@ -23,8 +23,8 @@ from tests.harness.missing import require_binary
 from tests.harness.ports import LOOPBACK, free_port
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
-NODE_HINT = "apt-get install -y nodejs npm (Node.js 20 or later), then `make install-test`"
-NPM_HINT = "run `make install-test` (npm ci in tests/oidc_provider)"
+NODE_HINT = "apt-get install -y nodejs npm (Node.js 20 or later), then `make node-test-deps`"
+NPM_HINT = "run `make node-test-deps` (npm ci in tests/oidc_provider)"
 START_TIMEOUT = 20.0
 CLIENT_ID = "idgov"
 CLIENT_SECRET = "idgov-test-client-secret-0123456789"
