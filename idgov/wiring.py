@@ -223,7 +223,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ceremonies=ceremonies,
         ceremony_pages=CeremonyPages(policies, identities, signatures, dict(oidc.names())),
         oidc=oidc,
-        oidc_signin=FederatedSignIn(sessions, trail, identities, ledger, lockout, oidc),
+        oidc_signin=FederatedSignIn(sessions, clock, trail, identities, ledger, lockout, oidc),
         federated_ceremonies=FederatedCeremony(
             sessions, trail, policies, ledger, lockout, oidc, ceremonies, signatures
         ),

@@ -5,6 +5,7 @@ identity (IDV-1); locked and inactive people are refused; every refusal audited 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,11 +17,12 @@ from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.config import Settings
 from idgov.db import transaction
+from idgov.entitlements.models import Entitlement, EntitlementGrant
 from idgov.identity.ledger import SUBJECT
 from idgov.identity.models import IdentifierBinding, IdentityStatus
 from idgov.wiring import Services, build_services
 from tests.functional.people import events, person
-from tests.harness.oidc_provider import OidcProvider
+from tests.harness.oidc_provider import CLIENT_ID, OidcProvider
 from tests.integration.oidc_support import (
     NAME,
     PERSON,
@@ -181,3 +183,68 @@ def test_a_replayed_sign_in_callback_is_refused_and_audited(
 def app_client(client: FlaskClient) -> FlaskClient:
     """Another browser on the same app."""
     return client.application.test_client()
+
+
+def held(services: Services, identity_id: str) -> list[str]:
+    with services.sessions() as session:
+        return sorted(
+            session.scalars(
+                select(Entitlement.key)
+                .join(EntitlementGrant, EntitlementGrant.entitlement_id == Entitlement.id)
+                .where(
+                    EntitlementGrant.identity_id == identity_id,
+                    EntitlementGrant.removed_at.is_(None),
+                    Entitlement.source_type == "oidc-group",
+                )
+            )
+        )
+
+
+@pytest.mark.req("REV-1")
+@pytest.mark.req("AUD-1")
+def test_groups_in_the_claims_become_entitlements_like_directory_groups(
+    services: Services, client: FlaskClient, browser: ProviderBrowser, oidc_provider: OidcProvider
+) -> None:
+    assert sign_in(client, browser, "sub-alice").status_code == 303
+    alice = identity(services, "alice")
+    assert held(services, alice.id) == ["qa-approvers"]
+
+    # The next sign-in's ID token lists other groups (the provider's own key signs it).
+    started = client.get(f"/login/oidc/{NAME}", environ_base=PERSON)
+    nonce = query_of(started.headers["Location"])["nonce"]
+    now = int(time.time())
+    oidc_provider.next_id_token(
+        oidc_provider.mint(
+            {
+                "iss": oidc_provider.issuer,
+                "aud": CLIENT_ID,
+                "sub": "sub-alice",
+                "nonce": nonce,
+                "iat": now,
+                "exp": now + 300,
+                "auth_time": now,
+                "groups": ["lims-admins"],
+            }
+        )
+    )
+    callback = browser.visit(started.headers["Location"], None)
+    assert client.get(path_of(callback), environ_base=PERSON).status_code == 303
+
+    assert held(services, alice.id) == ["lims-admins"]  # qa-approvers ended, kept (REC-1)
+    changes = [json.loads(e.new_values) for e in events(services, "entitlement:grants:changed")]
+    assert [c["entitlements"] for c in changes] == [["qa-approvers"], ["lims-admins"]]
+
+
+@pytest.mark.req("ACC-1")
+def test_a_callback_carried_to_another_browser_is_refused(
+    services: Services, client: FlaskClient, browser: ProviderBrowser
+) -> None:
+    """Login CSRF (RFC 6749 10.12): the flow is bound to the browser that started it."""
+    started = client.get(f"/login/oidc/{NAME}", environ_base=PERSON)
+    callback = browser.visit(started.headers["Location"], "sub-bob")
+
+    carried = app_client(client).get(path_of(callback), environ_base=PERSON)
+
+    assert carried.status_code == 401
+    assert "idgov_session=" not in carried.headers.get("Set-Cookie", "")
+    assert reasons(services) == ["other-browser"]

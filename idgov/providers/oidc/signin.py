@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
-from idgov.clock import iso_utc
+from idgov.clock import Clock, iso_utc
 from idgov.db import transaction
 from idgov.errors import Conflict, IdentifierReused, InvalidRequest
 from idgov.identity.ledger import SUBJECT, IdentifierLedger
@@ -18,6 +18,7 @@ from idgov.identity.services import IdentityService, NewIdentity
 from idgov.identity.sources import PROVIDER_PREFIX
 from idgov.providers.oidc.claims import TokenRefused, VerifiedLogin, check_claims
 from idgov.providers.oidc.federation import OidcFederation, Returned
+from idgov.providers.oidc.groups import ClaimedGroups, claimed_groups
 from idgov.providers.oidc.refusals import record_refusal, refuse
 
 
@@ -25,6 +26,7 @@ class FederatedSignIn:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        clock: Clock,
         trail: AuditTrail,
         identities: IdentityService,
         ledger: IdentifierLedger,
@@ -32,7 +34,9 @@ class FederatedSignIn:
         federation: OidcFederation,
     ) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._trail = trail
+        self._groups = ClaimedGroups(trail)
         self._identities = identities
         self._ledger = ledger
         self._lockout = lockout
@@ -56,6 +60,11 @@ class FederatedSignIn:
             if identity.status not in (IdentityStatus.ACTIVE, IdentityStatus.PENDING_VERIFICATION):
                 refuse(self._trail, session, "login", identity, provider, "inactive", source)
             self._lockout.reset(session, identity)
+            claim = returned.client.settings.groups_claim
+            groups = claimed_groups(login.claims.get(claim)) if claim else None
+            if groups is not None:
+                now = self._clock.now()
+                self._groups.apply(session, provider, identity, login.subject, groups, now)
             self._trail.record(
                 session,
                 "auth:login:succeeded",
