@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness.oidc_provider import OidcProvider
-from tests.integration.oidc_support import ACCOUNTS, CALLBACK
+from tests.integration.oidc_support import ACCOUNTS, CALLBACK, ProviderBrowser
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,12 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
         yield provider
     finally:
         provider.stop()
+
+
+@pytest.fixture
+def browser(oidc_provider: OidcProvider) -> Iterator[ProviderBrowser]:
+    """The person's browser at the provider (its cookies: the provider's session)."""
+    at_provider = ProviderBrowser()
+    yield at_provider
+    at_provider.http.close()
+    oidc_provider.lax(False)

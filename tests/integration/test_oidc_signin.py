@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
@@ -46,13 +45,6 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def settings(settings: Settings, oidc_provider: OidcProvider) -> Settings:
     return with_provider(settings, oidc_provider)
-
-
-@pytest.fixture
-def browser() -> Iterator[ProviderBrowser]:
-    at_provider = ProviderBrowser()
-    yield at_provider
-    at_provider.http.close()
 
 
 @pytest.mark.req("IDV-1")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -55,14 +55,6 @@ def settings(settings: Settings, oidc_provider: OidcProvider) -> Settings:
 
 
 @pytest.fixture
-def browser(oidc_provider: OidcProvider) -> Iterator[ProviderBrowser]:
-    at_provider = ProviderBrowser()
-    yield at_provider
-    at_provider.http.close()
-    oidc_provider.lax(False)
-
-
-@pytest.fixture
 def lims(services: Services, app: Flask, client: FlaskClient, browser: ProviderBrowser) -> Host:
     """A host; alice signed in to idgov through the provider once, was verified by an admin
     and certified: she may sign."""
@@ -81,6 +73,14 @@ def start(client: FlaskClient, request_id: str) -> TestResponse:
     return client.post(
         f"/sign/{request_id}/oidc", data={"csrf_token": csrf_of(text)}, environ_base=PERSON
     )
+
+
+def at_provider(
+    client: FlaskClient, browser: ProviderBrowser, began: TestResponse, login: str | None
+) -> TestResponse:
+    """The person at the provider (logging in as `login` when asked), then back at idgov."""
+    callback = browser.visit(began.headers["Location"], login)
+    return client.get(path_of(callback), environ_base=PERSON)
 
 
 def failures(services: Services, reason: str) -> list[Any]:
@@ -108,8 +108,7 @@ def test_an_oidc_person_signs_after_a_fresh_login_at_the_provider(
     assert asked["nonce"]
     assert asked["code_challenge_method"] == "S256"
 
-    callback = browser.visit(began.headers["Location"], "sub-alice")
-    done = client.get(path_of(callback), environ_base=PERSON)
+    done = at_provider(client, browser, began, "sub-alice")
 
     assert browser.logins == 2  # the provider asked again, although its session was alive
     _url, query = returned(done)
@@ -143,8 +142,7 @@ def test_a_provider_that_hands_back_its_old_session_is_refused(
     oidc_provider.lax(True)
     began = start(client, created["id"])
 
-    callback = browser.visit(began.headers["Location"], None)  # no login asked
-    refused = client.get(path_of(callback), environ_base=PERSON)
+    refused = at_provider(client, browser, began, None)  # no login asked
 
     assert refused.status_code == 401
     assert "too old to sign" in refused.get_data(as_text=True)
@@ -162,8 +160,7 @@ def test_another_person_at_the_provider_cannot_sign_for_the_signer(
     created = lims.created(signer="alice")
     began = start(client, created["id"])
 
-    callback = browser.visit(began.headers["Location"], "sub-bob")  # bob logs in instead
-    refused = client.get(path_of(callback), environ_base=PERSON)
+    refused = at_provider(client, browser, began, "sub-bob")  # bob logs in instead
 
     assert refused.status_code == 401
     assert signature_count(services) == 0
@@ -241,8 +238,7 @@ def test_an_id_token_that_does_not_prove_a_fresh_login_signs_nothing(
     nonce = query_of(began.headers["Location"])["nonce"]
     oidc_provider.next_id_token(mint(oidc_provider, nonce))
 
-    callback = browser.visit(began.headers["Location"], "sub-alice")
-    refused = client.get(path_of(callback), environ_base=PERSON)
+    refused = at_provider(client, browser, began, "sub-alice")
 
     assert refused.status_code == 401, refused.get_data(as_text=True)
     assert signature_count(services) == 0

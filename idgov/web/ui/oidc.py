@@ -3,14 +3,17 @@ that comes back (OIDC Core 1.0 3.1.2); the checks are in the services, never her
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, redirect, request, url_for
 from flask import session as signed_cookie
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from idgov.errors import IdgovError, NotFound, ServiceUnavailable
+from idgov.errors import Conflict, IdgovError, NotFound, ServiceUnavailable
 from idgov.providers.oidc.federation import Returned
 from idgov.providers.oidc.flows import FlowStart, new_browser_secret
+from idgov.signatures.ceremony.service import Ending
 from idgov.web.auth import current_identity, refuse, set_session_cookie
 from idgov.web.context import services
 from idgov.web.signin import start_session
@@ -33,7 +36,7 @@ def browser_secret() -> str:
 
 @bp.get("/login/oidc/<name>")
 def login(name: str) -> ResponseReturnValue:
-    """ "Sign in with NAME": off to the provider, back at the callback."""
+    """Sign in with NAME: off to the provider, back at the callback."""
     next_url = safe_next(request.args.get("next"))
     start = FlowStart(name[:64], "login", next_url=next_url)
     try:
@@ -48,25 +51,18 @@ def login(name: str) -> ResponseReturnValue:
 
 @bp.post("/sign/<request_id>/oidc")
 def sign(request_id: str) -> ResponseReturnValue:
-    """ "Continue at NAME": a fresh login of the signer at their provider (STEP-1). The form's
+    """Continue at NAME: a fresh login of the signer at their provider (STEP-1). The form's
     CSRF token is checked by the ceremony's rule (signed in or not)."""
     if not ceremony.csrf_ok():
         return ceremony.page_with(request_id, 403, ceremony.EXPIRED_FORM)
-    built = services()
-    try:
+
+    def begin() -> str | Ending:
         signer = ceremony.signer_of(request_id, current_identity())
         if signer is None:
-            return ceremony.page_with(request_id, 409, "Sign in first, then sign here.")
-        begun = built.federated_ceremonies.begin(request_id, signer, browser_secret())
-    except NotFound as unknown:
-        return refuse(unknown)
-    except IdgovError as refused:
-        return ceremony.page_with(request_id, refused.status, refused.detail)
-    except SQLAlchemyError:
-        return refuse(ServiceUnavailable(DATABASE_DOWN))
-    if isinstance(begun, str):
-        return redirect(begun, code=303)
-    return ceremony.leave(begun)
+            raise Conflict("Sign in first, then sign here.")
+        return services().federated_ceremonies.begin(request_id, signer, browser_secret())
+
+    return _at_ceremony(request_id, begin)
 
 
 @bp.get("/oidc/<name>/callback")
@@ -90,17 +86,25 @@ def callback(name: str) -> ResponseReturnValue:
         return _signed_in(returned, source)
     request_id = returned.flow.signing_request_id
     assert request_id is not None
+    # Stale login, another person at the provider, a token that does not verify: audited,
+    # counted, and the request stays open for another try (or has ended: the page says).
+    return _at_ceremony(request_id, lambda: built.federated_ceremonies.complete(returned, source))
+
+
+def _at_ceremony(request_id: str, step: Callable[[], str | Ending]) -> ResponseReturnValue:
+    """Run a step of the federated ceremony: a URL goes to the provider, an ending back to
+    the host; a refusal shows the ceremony page again with why."""
     try:
-        ending = built.federated_ceremonies.complete(returned, source)
+        outcome = step()
     except NotFound as unknown:
         return refuse(unknown)
     except IdgovError as refused:
-        # Stale login, another person at the provider, a token that does not verify: audited,
-        # counted, and the request stays open for another try (or has ended: the page says).
         return ceremony.page_with(request_id, refused.status, refused.detail)
     except SQLAlchemyError:
         return refuse(ServiceUnavailable(DATABASE_DOWN))
-    return ceremony.leave(ending)
+    if isinstance(outcome, str):
+        return redirect(outcome, code=303)
+    return ceremony.leave(outcome)
 
 
 def _signed_in(returned: Returned, source: str | None) -> ResponseReturnValue:
