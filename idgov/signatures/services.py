@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idgov.audit.context import Actor, Target
+from idgov.audit.context import Actor
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     Conflict,
-    IdgovError,
-    InvalidCredentials,
     KeyUnavailable,
     NotEligible,
     NotFound,
@@ -27,15 +23,16 @@ from idgov.errors import (
     ProviderUnavailable,
 )
 from idgov.identity.authentication import AuthenticationService, AuthResult
-from idgov.identity.models import Identity
 from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.providers.interfaces import CredentialState
 from idgov.signatures import checks
+from idgov.signatures.components import FEDERATED_COMPONENTS, SigningComponents
 from idgov.signatures.interfaces import NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
+    FederatedProof,
     HostRef,
     SessionState,
     SignatureIssuer,
@@ -46,14 +43,11 @@ from idgov.signatures.issuing import (
 from idgov.signatures.requests import SigningBody, SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
-from idgov.signatures.tokens import Authentication, FederatedEvidence, RecordRef
+from idgov.signatures.tokens import Authentication, RecordRef
 from idgov.tokens.loss_rules import signing_blocked
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
-# 11.200(a)(1): the components a federated signer used are the provider's (in `amr`); ours is
-# the re-authentication there, bound to their subject.
-FEDERATED_COMPONENTS: tuple[str, ...] = ("oidc-subject", "oidc-reauthentication")
 CONCURRENT = "another declaration for this record type was made at the same moment: send it again"
 
 
@@ -65,16 +59,6 @@ class HostClientLike(Protocol):
 
     @property
     def name(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class FederatedProof:
-    """A verified re-authentication at an OpenID provider (STEP-1): who, when and how."""
-
-    identity_id: str
-    username: str
-    auth_time: datetime
-    evidence: FederatedEvidence
 
 
 class SignatureService:
@@ -100,6 +84,7 @@ class SignatureService:
         self._keys = keys
         self._otp: OtpVerifier = otp or NoTokens()
         self._temporary = temporary
+        self._components = SigningComponents(self._otp, temporary)
         self._issuer = SignatureIssuer(trail, issuer)
         self._signing_sessions = SigningSessions()
         self._sequences = SequenceRules(trail)
@@ -166,7 +151,17 @@ class SignatureService:
                     finish(session, outcome)
                 return outcome
         except (NotEligible, OutOfSequence) as refused:
-            self._record_refusal(auth, host, request, refused)
+            # ACC-2: a refused signing is audited, with why, in a transaction of its own.
+            first = request.targets[0]
+            with transaction(self._sessions) as session:
+                self._issuer.record_refusal(
+                    session,
+                    Signer(auth.identity_id, auth.username, ""),
+                    host,
+                    request.meaning,
+                    (len(request.targets), first.type, first.id, first.version),
+                    refused,
+                )
             raise
 
     def signing_inputs(self, session: Session, identity_id: str) -> tuple[bool, bool]:
@@ -259,10 +254,8 @@ class SignatureService:
         first = continued is None
         if proof is not None or not isinstance(request, SignRequest):
             components = FEDERATED_COMPONENTS
-        elif self._temporary is not None and self._temporary.temporary_issued(session, identity.id):
-            components = self._temporary_components(session, request, identity, first)
         else:
-            components = self._components(session, request, identity, holds_token, first)
+            components = self._components.used(session, request, identity, holds_token, first)
         records = [RecordRef(r.type, r.id, r.version, r.digest, r.title) for r in request.targets]
         self._sequences.check(
             session,
@@ -295,71 +288,6 @@ class SignatureService:
             batched=request.records is not None,
         )
         return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch)
-
-    def _components(
-        self,
-        session: Session,
-        request: SignRequest,
-        identity: Identity,
-        holds_token: bool,
-        first: bool,
-    ) -> tuple[str, ...]:
-        """CMP-1: the first signing of a session takes every component the identity has; later
-        ones within the session at least the password (a code sent anyway is checked)."""
-        if not holds_token or (request.otp is None and not first):
-            return ("username", "password")
-        if request.otp is None:
-            raise InvalidCredentials(
-                "this signing needs the one-time code of your token as well",
-                reason="otp-required",
-            )
-        if not self._otp.verify(session, identity.id, request.otp):
-            raise InvalidCredentials("the one-time code is not right", reason="otp-invalid")
-        return ("username", "password", "otp")
-
-    def _temporary_components(
-        self, session: Session, request: SignRequest, identity: Identity, first: bool
-    ) -> tuple[str, ...]:
-        """LOSS-2: while a lost token's case has a temporary credential, that credential is
-        the second component (`temporary_credential`); each signing session's first signing
-        uses it up once, and it stops at its expiry or last use."""
-        assert self._temporary is not None
-        if not first:
-            return ("username", "password")
-        if request.temporary_credential is None:
-            raise InvalidCredentials(
-                "this signing needs the temporary credential security issued to you",
-                reason="temporary-credential-required",
-            )
-        if not self._temporary.use_temporary(session, identity, request.temporary_credential):
-            # The refusal (and its audit event) is kept; nothing else was written yet.
-            raise AuthenticationRefused(
-                "the temporary credential is not right, has expired or is used up",
-                reason="temporary-credential-invalid",
-            )
-        return ("username", "password", "temporary-credential")
-
-    def _record_refusal(
-        self, auth: AuthResult, host: HostRef, request: SigningBody, refused: IdgovError
-    ) -> None:
-        """ACC-2: a refused signing is audited, with why, in a transaction of its own."""
-        first = request.targets[0]
-        with transaction(self._sessions) as session:
-            self._trail.record(
-                session,
-                "signature:signing:refused",
-                Target("identity", auth.identity_id),
-                new={
-                    "refusal": refused.type_slug,
-                    "reasons": refused.extensions.get("reasons")
-                    or [refused.extensions.get("reason")],
-                    "client": {"client_id": host.client_id, "name": host.name},
-                    "meaning": request.meaning,
-                    "records": len(request.targets),
-                    "first_record": {"type": first.type, "id": first.id, "version": first.version},
-                },
-                actor=Actor("identity", auth.identity_id, auth.username),
-            )
 
 
 @contextmanager

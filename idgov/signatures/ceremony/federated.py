@@ -18,14 +18,11 @@ from idgov.providers.oidc.claims import TokenRefused, VerifiedLogin, check_claim
 from idgov.providers.oidc.federation import OidcFederation, Returned
 from idgov.providers.oidc.flows import FlowStart
 from idgov.providers.oidc.refusals import record_refusal
+from idgov.signatures.ceremony.bodies import signing_body
 from idgov.signatures.ceremony.models import RequestStatus
-from idgov.signatures.ceremony.service import (
-    TERMINAL_REFUSALS,
-    CeremonyService,
-    Ending,
-    signing_body,
-)
-from idgov.signatures.services import FederatedProof, SignatureService
+from idgov.signatures.ceremony.service import TERMINAL_REFUSALS, CeremonyService, Ending
+from idgov.signatures.issuing import FederatedProof
+from idgov.signatures.services import SignatureService
 from idgov.signatures.tokens import FederatedEvidence
 
 # Refusals that say nothing about the person (the provider's answer could not be used): they

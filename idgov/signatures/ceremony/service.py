@@ -7,9 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idgov.audit.context import Target
@@ -35,28 +33,18 @@ from idgov.identity.usernames import normalize_username
 from idgov.policies.documents import SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures import checks
+from idgov.signatures.ceremony.bodies import Credentials, sign_request
 from idgov.signatures.ceremony.models import RequestStatus, SigningRequest
 from idgov.signatures.ceremony.schemas import SigningRequestIn
 from idgov.signatures.issuing import SigningOutcome
 from idgov.signatures.models import Signature
-from idgov.signatures.requests import SigningBody, SignRequest, answer_for
+from idgov.signatures.requests import answer_for
 from idgov.signatures.services import HostClientLike, SignatureService
 
 # Outcomes that end the request: the person cannot sign it however often they try.
 TERMINAL_REFUSALS = (LockedRefusal, Locked, IneligibleRefusal, NotEligible, OutOfSequence)
 UNKNOWN = "this signing request does not exist"
 MAX_FAILURE = 200
-Body = TypeVar("Body", SignRequest, SigningBody)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What the person typed at the ceremony page; never stored, never sent to the host."""
-
-    username: str
-    password: str
-    otp: str | None = None
-    temporary_credential: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +151,7 @@ class CeremonyService:
                 "this signing request is for another person: sign in as the person it names",
                 reason="signer-mismatch",
             )
-        signing = _sign_request(row, credentials)
+        signing = sign_request(row, credentials)
         try:
             self._signatures.sign(signing, client, source, finish=self.completer(request_id))
         except TERMINAL_REFUSALS as refused:
@@ -287,38 +275,6 @@ def _username(typed: str) -> str | None:
         return normalize_username(typed)
     except InvalidRequest:
         return None
-
-
-def _sign_request(row: SigningRequest, credentials: Credentials) -> SignRequest:
-    """The direct signing body this ceremony stands for: the host's records and meaning, the
-    person's credentials."""
-    typed = {
-        "username": credentials.username,
-        "password": credentials.password,
-        "otp": credentials.otp or None,
-        "temporary_credential": credentials.temporary_credential or None,
-    }
-    return _validated(SignRequest, {**typed, **_signed_fields(row)})
-
-
-def signing_body(row: SigningRequest) -> SigningBody:
-    """What the request asks to sign, for a signer who re-authenticates elsewhere (OIDC)."""
-    return _validated(SigningBody, _signed_fields(row))
-
-
-def _signed_fields(row: SigningRequest) -> dict[str, object]:
-    records = json.loads(row.records)
-    target = {"records": records} if row.batched else {"record": records[0]}
-    return {"meaning": row.meaning, "reason": row.reason, **target}
-
-
-def _validated(model: type[Body], fields: dict[str, object]) -> Body:
-    try:
-        return model.model_validate(fields)
-    except ValidationError as invalid:
-        first = invalid.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from None
 
 
 def _finished_message(row: SigningRequest) -> str:
