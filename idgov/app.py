@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from idgov.config import Settings, load_settings, resolve_secret
+from idgov.counted import JINJA_FILTERS
 from idgov.logs import configure_logging
 from idgov.tokens import loss_api
 from idgov.web import health
@@ -24,6 +25,7 @@ from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
+from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         JSON_SORT_KEYS=False,
     )
     app.extensions["idgov"] = services
+    app.jinja_env.filters.update(JINJA_FILTERS)
     if settings.server.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_problem_handlers(app)
     app.teardown_appcontext(close_session)
     app.register_blueprint(health.bp)
+    app.register_blueprint(favicon_bp)  # public, like /static/
     app.register_blueprint(meta.bp)
     app.register_blueprint(api_session.bp)
     app.register_blueprint(api_directories.bp)

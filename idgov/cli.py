@@ -19,8 +19,9 @@ from idgov.alerts.cli import alerts
 from idgov.audit.cli import audit
 from idgov.clients.cli import clients
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
-from idgov.demo import DEMO_PEOPLE, seed_demo, seed_demo_review
+from idgov.demo import DEMO_PEOPLE, DEMO_SYSTEM, demo_client_id, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
 from idgov.identity.cli import identities
 from idgov.identity.models import Identity, Role
@@ -125,11 +126,12 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
     from idgov.app import create_app
     from idgov.jobs.worker import Worker
 
-    services = command_services()
+    # As settings, so that a base_url left unset follows the address actually served.
+    options = {"server.host": host, "server.port": port}
+    services = command_services({key: value for key, value in options.items() if value})
     _require_current_schema(services)
     app = create_app(services=services)
-    host = host or services.settings.server.host
-    port = port or services.settings.server.port
+    host, port = services.settings.server.host, services.settings.server.port
     if with_worker:
         worker = Worker(services)
         threading.Thread(target=worker.run_forever, name="idgov-worker", daemon=True).start()
@@ -140,7 +142,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every due job once, then exit.")
 def worker(once: bool) -> None:
-    """Run background jobs (alert delivery, checkpoints; later: sync, reminders)."""
+    """Run background jobs: checkpoints, alerts, reminders, directory syncs, reviews."""
     from idgov.jobs.worker import Worker
 
     services = command_services()
@@ -207,7 +209,7 @@ def demo(ctx: click.Context) -> None:
     created = seed_demo(services)
     base = services.settings.server.base_url.rstrip("/")
     click.echo(
-        f"demo organisation: {len(created)} people created"
+        f"demo organisation: {counted(len(created), 'person', 'people')} created"
         if created
         else "demo organisation present"
     )
@@ -215,8 +217,27 @@ def demo(ctx: click.Context) -> None:
     for person in DEMO_PEOPLE:
         roles = ", ".join(person.roles) or "staff"
         click.echo(f"  {person.username:<12} {person.password:<22} {person.printed_name} ({roles})")
-    if seed_demo_review(services) is not None:
+    review = seed_demo_review(services)
+    if review is not None:
         click.echo(
             f"an access review is open: mia.manager reviews at {base}/reviews, "
             f"ada.admin follows it at {base}/admin/reviews"
         )
+        click.echo(
+            f"the demo LIMS host pushes its role snapshots and asks for signatures as host "
+            f"client {DEMO_SYSTEM} (demo secret, for this demo only; shown this once):"
+        )
+        click.echo(f"  client_id:     {review.client_id}")
+        click.echo(f"  client_secret: {review.client_secret}")
+    else:
+        client_id = demo_client_id(services)
+        if client_id is not None:
+            click.echo(
+                f"host client {DEMO_SYSTEM} ({client_id}) exists; its secret was shown when it "
+                f"was created. For a new one: idgov clients rotate-secret {DEMO_SYSTEM} "
+                '--reason "demo walkthrough"'
+            )
+    click.echo(
+        'to close the demo review, see docs/access-reviews.md, "The demo review, end to end"; '
+        'to sign through the ceremony, docs/host-integration.md, "A runnable host"'
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -9,7 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from idgov.errors import ConfigurationError
 from idgov.providers.directory.settings import NAME_PATTERN, DirectorySettings
@@ -30,9 +38,48 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    base_url: str = "http://127.0.0.1:8080"
+    # The issuer of checkpoints and signatures. When not set (file or environment) it follows
+    # host and port; set it behind a proxy, where the public URL differs from what idgov binds.
+    base_url: str = "http://127.0.0.1:8080"  # what _derive_base_url gives for the defaults
     secret_key: str = "file://instance/secret_key"  # noqa: S105 - a reference, not a secret
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_base_url(cls, data: Any) -> Any:
+        # Before validation, while an explicit base_url can still be told from a default one.
+        if not isinstance(data, Mapping) or "base_url" in data:
+            return data
+        host, port = data.get("host", "127.0.0.1"), data.get("port", 8080)
+        try:
+            number = int(port)
+        except (TypeError, ValueError):
+            return data  # the port's own error is reported; base_url is not guessed
+        if not isinstance(host, str):
+            return data
+        return {**data, "base_url": local_base_url(host, number)}
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The URL at which a browser on this machine reaches a server bound to host:port.
+
+    A wildcard address is where to listen, not where to connect: 0.0.0.0 (or an empty host)
+    becomes 127.0.0.1 and :: becomes ::1, the loopback of the family that is surely bound
+    (an IPv6 socket on :: takes IPv4 only when the system allows dual-stack). An IPv6 literal
+    is bracketed (RFC 3986 3.2.2), its zone's "%" escaped (RFC 6874).
+    """
+    address = host.strip().strip("[]")
+    if address in ("", "0.0.0.0"):  # noqa: S104 - recognised here, never bound
+        address = "127.0.0.1"
+    elif address == "::":
+        address = "::1"
+    try:
+        literal = ipaddress.ip_address(address)
+    except ValueError:
+        return f"http://{address}:{port}"  # a host name
+    if literal.version == 6:
+        return f"http://[{address.replace('%', '%25')}]:{port}"
+    return f"http://{address}:{port}"
 
 
 class DatabaseSettings(_Section):
@@ -115,9 +162,12 @@ class Settings(_Section):
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> Settings:
-    """Build Settings from defaults, TOML file and environment; errors name the culprit."""
+    """Build Settings from defaults, TOML file, environment and command-line `options` (keyed
+    "section.key", highest precedence); errors name the culprit."""
     env = os.environ if environ is None else environ
     path = config_file or _config_path(env)
     values: dict[str, dict[str, Any]] = {}
@@ -133,6 +183,10 @@ def load_settings(
         section, key = section_key
         values.setdefault(section, {})[key] = raw
         sources[(section, key)] = f"environment variable {name}"
+    for dotted, value in (options or {}).items():
+        section, _, key = dotted.partition(".")
+        values.setdefault(section, {})[key] = value
+        sources[(section, key)] = f"command-line option for {dotted}"
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

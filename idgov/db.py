@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
+from idgov.db_role import warn_on_superuser
 from idgov.errors import ConfigurationError, RecordedRefusal, ServiceUnavailable
 
 T = TypeVar("T")
@@ -83,13 +84,15 @@ def make_engine(settings: DatabaseSettings) -> Engine:
     url = parse_database_url(settings.url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings)
-    return create_engine(
+    engine = create_engine(
         url,
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
         connect_args={"connect_timeout": settings.connect_timeout_seconds},
     )
+    warn_on_superuser(engine)  # AUD-2: said by every process, on its first connection
+    return engine
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from idgov.clients.models import HostClient
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity, Role
@@ -110,6 +111,7 @@ class _Snapshot:
 
 
 DEMO_SYSTEM = "lims"
+DEMO_RETURN_URL = "http://127.0.0.1:5001/signed"
 DEMO_REVIEW = "Quarterly LIMS access review"
 DEMO_SNAPSHOT = _Snapshot(
     roles=(
@@ -127,9 +129,20 @@ DEMO_SNAPSHOT = _Snapshot(
 )
 
 
-def seed_demo_review(services: Services) -> str | None:
+@dataclass(frozen=True)
+class DemoReview:
+    """The campaign `seed_demo_review` started, and the demo host's credentials: the secret
+    exists only here (idgov keeps its digest), so `idgov demo` prints it for the walkthrough."""
+
+    campaign_id: str
+    client_id: str
+    client_secret: str
+
+
+def seed_demo_review(services: Services) -> DemoReview | None:
     """A demo host system ("lims") with a snapshot of its roles and an open access-review
-    campaign over it, unless it exists; returns the campaign id when one was started."""
+    campaign over it, unless it exists; returns the campaign and the host's credentials when
+    they were created."""
     with transaction(services.sessions) as session:
         taken = session.scalar(
             select(CampaignDefinition.id).where(CampaignDefinition.name == DEMO_REVIEW)
@@ -137,8 +150,12 @@ def seed_demo_review(services: Services) -> str | None:
         admin = services.identities.by_username(session, "ada.admin")
         if taken is not None or admin is None:
             return None
-        client, _secret = services.clients.add(
-            session, DEMO_SYSTEM, ["entitlements"], reason=DEMO_MARK
+        client, secret = services.clients.add(
+            session,
+            DEMO_SYSTEM,
+            ["entitlements", "signatures"],
+            return_urls=[DEMO_RETURN_URL],  # docs/examples/ceremony_host.py, run locally
+            reason=DEMO_MARK,
         )
         services.snapshots.receive(session, client, DEMO_SYSTEM, DEMO_SNAPSHOT)
         definition = services.campaigns.define(
@@ -153,4 +170,10 @@ def seed_demo_review(services: Services) -> str | None:
         )
         campaign = services.campaigns.draft(session, definition.id, "idgov demo")
         services.campaigns.start(session, campaign)
-        return campaign.id
+        return DemoReview(campaign.id, client.client_id, secret)
+
+
+def demo_client_id(services: Services) -> str | None:
+    """The client id of the demo host system, when `idgov demo` has registered it."""
+    with services.sessions() as session:
+        return session.scalar(select(HostClient.client_id).where(HostClient.name == DEMO_SYSTEM))

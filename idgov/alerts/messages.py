@@ -12,6 +12,7 @@ from typing import Any
 from idgov.alerts.models import Alert
 from idgov.audit.canonical import canonical_json, redact
 from idgov.clock import iso_utc
+from idgov.counted import counted
 from idgov.identity.models import Identity
 
 WEBHOOK_TYPE = "idgov.alert"
@@ -191,7 +192,7 @@ def _footer(facts: AlertFacts) -> str:
     if facts.renotify_minutes and facts.severity != NOTICE:
         return (
             "This alert is repeated every "
-            f"{facts.renotify_minutes} minutes until a security officer acknowledges it."
+            f"{counted(facts.renotify_minutes, 'minute')} until a security officer acknowledges it."
         )
     return "Sent by idgov."
 

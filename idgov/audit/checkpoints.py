@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.models import AuditCheckpoint, AuditHead
 from idgov.audit.verify import ChainReport
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.errors import KeyUnavailable
 from idgov.keys.jws import JwsError, read_header, sign_compact, verify_compact
 from idgov.keys.store import KeyStore
@@ -112,7 +113,7 @@ def compare_with_checkpoint(report: ChainReport, claim: CheckpointClaim) -> str 
     """None when the verified chain extends the checkpoint; otherwise what is wrong."""
     if claim.size > report.head_seq and report.ok:
         return (
-            f"the checkpoint covers {claim.size} events but the chain has only "
+            f"the checkpoint covers {counted(claim.size, 'event')} but the chain has only "
             f"{report.head_seq}: events were removed"
         )
     recorded = (report.hashes_at or {}).get(claim.size)

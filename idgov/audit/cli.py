@@ -13,6 +13,7 @@ import click
 from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
 from idgov.audit.export import AuditExporter, ExportFilter
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import transaction
 from idgov.exports.cli import as_utc, export_options, write_export
 from idgov.exports.streams import ExportFormat
@@ -50,7 +51,9 @@ def verify(checkpoint_file: Path | None) -> None:
             f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem}", err=True
         )
         sys.exit(1)
-    click.echo(f"audit chain OK: {report.events_checked} events, head {report.head_hash}")
+    click.echo(
+        f"audit chain OK: {counted(report.events_checked, 'event')}, head {report.head_hash}"
+    )
     if claim is not None:
         problem = compare_with_checkpoint(report, claim)
         if problem:
@@ -58,7 +61,7 @@ def verify(checkpoint_file: Path | None) -> None:
             sys.exit(1)
         click.echo(
             f"checkpoint OK: the chain extends the checkpoint of {claim.issued_at} "
-            f"({claim.size} events, key {claim.kid})"
+            f"({counted(claim.size, 'event')}, key {claim.kid})"
         )
 
 
@@ -106,4 +109,4 @@ def export(
         selection = ExportFilter(as_utc(since), as_utc(until), actor, target)
         return exporter.write(fmt, selection, out, chain)
 
-    write_export(output, write, "events")
+    write_export(output, write, "event")

@@ -14,6 +14,7 @@ from idgov.audit.canonical import HashedFields, reference_document
 from idgov.audit.models import AuditEvent
 from idgov.audit.verify import ChainReport
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.exports import queries, streams
 from idgov.exports.streams import ExportFormat, write_csv, write_html, write_json
 
@@ -197,8 +198,8 @@ def chain_statement(chain: ChainReport | None) -> str:
         return "The hash chain was not verified for this export (run `idgov audit verify`)."
     if chain.ok:
         return (
-            f"The hash chain was verified when this export was generated: all "
-            f"{chain.events_checked} events link correctly up to event {chain.head_seq} "
+            "The hash chain was verified when this export was generated: "
+            f"{_linked(chain.events_checked)} correctly up to event {chain.head_seq} "
             f"(head hash {chain.head_hash})."
         )
     return (
@@ -272,3 +273,9 @@ def _render_pdf(header: ReportHeader, rows: list[ReportRow], out: BinaryIO) -> N
         ]
         table.row(str(event.seq), cells)
     out.write(bytes(pdf.output()))
+
+
+def _linked(events: int) -> str:
+    if events == 1:
+        return "its 1 event links"
+    return f"all {counted(events, 'event')} link"

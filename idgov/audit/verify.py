@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from idgov.audit.canonical import hash_row
 from idgov.audit.models import GENESIS_HASH, AuditHead
+from idgov.counted import counted
 
 FETCH_BATCH = 10_000
 # Columns in HashedFields order, then the stored hash. occurred_at is read as the exact text
@@ -127,7 +128,7 @@ def _report(walk: _Walk, head_seq: int, head_hash: str, remember: frozenset[int]
         return ChainReport(last, last, last_hash, walk.bad_seq, walk.problem, hashes_at)
     if last < head_seq:
         problem = (
-            f"the head records {head_seq} events but the chain ends at {last}: "
+            f"the head records {counted(head_seq, 'event')} but the chain ends at {last}: "
             "events were removed from the end"
         )
         return ChainReport(last, last, last_hash, last + 1, problem, hashes_at)

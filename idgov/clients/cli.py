@@ -10,6 +10,7 @@ from idgov.clients.return_urls import registered
 from idgov.clients.rules import SCOPES
 from idgov.clock import iso_utc
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import transaction
 
 SHOWN_ONCE = (
@@ -98,7 +99,7 @@ def set_return_urls(name: str, return_urls: tuple[str, ...], reason: str) -> Non
     with transaction(services.sessions) as session:
         client = services.clients.find(session, name, lock=True)
         urls = services.return_urls.replace(session, client, return_urls, reason=reason)
-    click.echo(f"host client {client.name} returns people to {len(urls)} URL(s):")
+    click.echo(f"host client {client.name} returns people to {counted(len(urls), 'URL')}:")
     for url in urls:
         click.echo(f"  {url}")
 
@@ -139,8 +140,8 @@ def _print_credentials(client: HostClient, secret: str) -> None:
 
 def _describe(client: HostClient) -> str:
     networks = client.allowed_cidrs.replace(",", " ") or "any address"
-    returns = len(registered(client))
-    return f"scopes {client.scopes}, from {networks}, {returns} return URL(s)"
+    returns = counted(len(registered(client)), "return URL")
+    return f"scopes {client.scopes}, from {networks}, {returns}"
 
 
 def _reason(reason: str | None) -> str | None:

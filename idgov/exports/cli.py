@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
+from idgov.counted import counted
 from idgov.exports.streams import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +45,8 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 def write_export(output: Path, write: Callable[[BinaryIO], int], noun: str) -> None:
-    """Run `write` on the file (or stdout for -); a refusal leaves no partial file behind."""
+    """Run `write` on the file (or stdout for -); a refusal leaves no partial file behind.
+    `noun` is singular ("event"): the summary counts it."""
     try:
         if str(output) == "-":
             write(sys.stdout.buffer)
@@ -55,4 +57,4 @@ def write_export(output: Path, write: Callable[[BinaryIO], int], noun: str) -> N
         if str(output) != "-":
             output.unlink(missing_ok=True)
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{count} {noun} written to {output}", err=True)
+    click.echo(f"{counted(count, noun)} written to {output}", err=True)

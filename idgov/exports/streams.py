@@ -11,6 +11,8 @@ from typing import Any, BinaryIO, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from idgov.counted import JINJA_FILTERS
+
 ExportFormat = Literal["csv", "json", "html", "pdf"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "html", "pdf")
 STREAM_BATCH = 2000
@@ -99,9 +101,11 @@ def write_json(
 @cache
 def _templates() -> Environment:
     # Autoescape always: names, reasons and values are user-controlled text.
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("idgov", "templates"), autoescape=True, undefined=StrictUndefined
     )
+    environment.filters.update(JINJA_FILTERS)
+    return environment
 
 
 def write_html(template: str, out: BinaryIO, **context: Any) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 
+from idgov.counted import counted
 from idgov.policies.documents import PasswordPolicy
 
 # Digits, punctuation, symbols and spaces around a word: "Summer2031!!" is "summer" padded.
@@ -76,7 +77,7 @@ def check_quality(
     """
     if not isinstance(password, str):
         return ["the password must be text"]
-    too_long = f"the password is too long: at most {policy.max_length} characters"
+    too_long = f"the password is too long: at most {counted(policy.max_length, 'character')}"
     if len(password) > EXPANSION * policy.max_length:
         return [too_long]  # not worth normalizing megabytes to learn what is already clear
     if not encodable(password):
@@ -86,7 +87,9 @@ def check_quality(
         return ["the password must not contain control characters (such as NUL or line breaks)"]
     problems: list[str] = []
     if len(text) < policy.min_length:
-        problems.append(f"the password is too short: at least {policy.min_length} characters")
+        problems.append(
+            f"the password is too short: at least {counted(policy.min_length, 'character')}"
+        )
     if len(text) > policy.max_length:
         problems.append(too_long)
         return problems

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from idgov.alerts.outbox import AlertOutbox
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.policies.documents import PasswordPolicy
 from idgov.policies.password import aging_status
@@ -98,7 +99,7 @@ class PasswordAgingNotifier:
             return None
         if warned_days is not None and warned_days <= aging.warn_day:
             return None  # already told at this window (or a later one)
-        days = "1 day" if aging.days_left == 1 else f"{aging.days_left} days"
+        days = counted(aging.days_left, "day")
         where = (
             f"Change it in your organisation's directory ({directory}) before it expires."
             if directory

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.errors import (
     Conflict,
     Forbidden,
@@ -164,7 +165,7 @@ class LocalPasswords:
         if credentials.reused(session, credential, secret, policy.history_count):
             raise UnprocessableRequest(
                 "the new password must differ from the current password and the last "
-                f"{policy.history_count} passwords",
+                + counted(policy.history_count, "password"),
                 field="new_password",
             )
         was_temporary = credential.temporary

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted, plural
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity, IdentityStatus, SignatureCertification
 from idgov.reviews import population
@@ -198,7 +199,8 @@ class CampaignService:
             )
         if frozen.unassigned:
             raise Conflict(
-                f"{frozen.unassigned} items have no eligible reviewer (the fallback reviewer "
+                f"{counted(frozen.unassigned, 'item')} {plural(frozen.unassigned, 'has', 'have')} "
+                "no eligible reviewer (the fallback reviewer "
                 "holds them, or is inactive): choose another fallback reviewer",
                 field="fallback_reviewer",
             )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from idgov.clock import iso_utc
 from idgov.command_context import command_services
+from idgov.counted import counted, plural
 from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
 from idgov.identity.cli import find
@@ -128,8 +129,9 @@ def start(definition: str) -> None:
         snapshots = completeness.get("snapshots", {})
         for source, counts in completeness.get("sources", {}).items():
             click.echo(
-                f"  {source}: {counts['grants']} grants over {counts['entitlements']} "
-                f"entitlements; last snapshot {snapshots.get(source) or 'none'}"
+                f"  {source}: {counted(counts['grants'], 'grant')} over "
+                f"{counted(counts['entitlements'], 'entitlement')}; "
+                f"last snapshot {snapshots.get(source) or 'none'}"
             )
         flagged = completeness.get("flagged", {})
         click.echo("  flagged: " + ", ".join(f"{k} {v}" for k, v in flagged.items()))
@@ -156,7 +158,8 @@ def list_campaigns(state: str | None) -> None:
         found = progress.campaigns(session, state)
         for c in found:
             click.echo(
-                f"{c.id}  {c.state:<8} {c.item_count:>8} items  started {_when(c.started_at)}  "
+                f"{c.id}  {c.state:<8} {c.item_count:>8} {plural(c.item_count, 'item'):<5}  "
+                f"started {_when(c.started_at)}  "
                 f"due {_when(c.due_at)}  {c.name}"
             )
     if not found:
@@ -204,15 +207,20 @@ def close(campaign_id: str, reason: str, with_exceptions: bool) -> None:
     )
     click.echo(f"campaign {campaign_id}: {' -> '.join(outcome.moved)}; now {outcome.state}")
     if outcome.not_signed:
-        click.echo(f"  {outcome.not_signed} items not signed off: exceptions, never certified")
+        click.echo(
+            f"  {counted(outcome.not_signed, 'item')} not signed off: exceptions, never certified"
+        )
     if not outcome.closed:
         click.echo(
-            f"  {outcome.unverified} remediations are not verified yet: close again once "
+            f"  {counted(outcome.unverified, 'remediation')} "
+            f"{plural(outcome.unverified, 'is', 'are')} not verified yet: close again once "
             "they are, or with --with-exceptions"
         )
         return
     if outcome.unverified:
-        click.echo(f"  closed with exceptions: {outcome.unverified} remediations not verified")
+        click.echo(
+            f"  closed with exceptions: {counted(outcome.unverified, 'remediation')} not verified"
+        )
     for fmt, digest in outcome.evidence.items():
         click.echo(f"  evidence {fmt}: {digest}")
 
@@ -237,7 +245,7 @@ def report(campaign_id: str, fmt: str, output: Path) -> None:
         raise
     click.echo(
         f"evidence ({fmt}) of campaign {campaign_id} written to {output}: "
-        f"{written.items} items, {written.size} bytes, {written.sha256}"
+        f"{counted(written.items, 'item')}, {counted(written.size, 'byte')}, {written.sha256}"
     )
     if written.sealed is None:
         click.echo("  no SHA-256 was sealed for it: the campaign has not closed")

@@ -8,6 +8,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from idgov.counted import counted, plural
 from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.reviews.campaigns import CampaignService
@@ -106,7 +107,8 @@ class CampaignCloser:
         not_signed = _not_signed(session, campaign_id)
         if campaign.state == CampaignState.ACTIVE:
             note = (
-                f"{not_signed} items not signed off are exceptions, never certified"
+                f"{counted(not_signed, 'item')} not signed off "
+                f"{plural(not_signed, 'is an exception', 'are exceptions')}, never certified"
                 if not_signed
                 else "every item signed off"
             )
@@ -116,13 +118,14 @@ class CampaignCloser:
         if unverified and not with_exceptions:
             if not moved:
                 raise Conflict(
-                    f"{unverified} remediations of campaign {campaign_id} are not verified yet: "
+                    f"{counted(unverified, 'remediation')} of campaign {campaign_id} "
+                    f"{plural(unverified, 'is', 'are')} not verified yet: "
                     "wait for their verification, or close with exceptions (and a reason)",
                     field="with_exceptions",
                 )
             return ClosingOutcome(campaign_id, campaign.state, tuple(moved), not_signed, unverified)
         note = (
-            f"with exceptions: {unverified} remediations not verified"
+            f"with exceptions: {counted(unverified, 'remediation')} not verified"
             if unverified
             else "every remediation verified"
         )

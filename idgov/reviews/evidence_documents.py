@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from idgov.clock import iso_utc
+from idgov.counted import counted
 from idgov.reviews.evidence_items import EvidenceItem, Person, SignoffEvidence
 from idgov.reviews.evidence_pack import EvidencePack
 from idgov.signatures.documents import manifestation_json
@@ -228,7 +229,8 @@ def csv_comments(pack: EvidencePack) -> str:
         f"population_hash_algorithm: {c.completeness.get('hash_algorithm', '-')}",
         f"population_check: {p.statement()}",
         *(
-            f"source {name}: {n.get('grants')} grants, {n.get('entitlements')} entitlements, "
+            f"source {name}: {counted(n.get('grants', 0), 'grant')}, "
+            f"{counted(n.get('entitlements', 0), 'entitlement')}, "
             f"last snapshot {c.completeness.get('snapshots', {}).get(name) or 'none'}"
             for name, n in c.completeness.get("sources", {}).items()
         ),

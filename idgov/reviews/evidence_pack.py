@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idgov.counted import counted, plural
 from idgov.identity.models import Identity
 from idgov.reviews.evidence_items import (
     EXCEPTION_KINDS,
@@ -103,10 +104,15 @@ class PopulationCheck:
     def statement(self) -> str:
         if not self.complete:
             return (
-                f"INCOMPLETE: {self.frozen} items were frozen at the start but {self.found} "
-                "are present"
+                f"INCOMPLETE: {counted(self.frozen, 'item')} "
+                f"{plural(self.frozen, 'was', 'were')} frozen at the start but {self.found} "
+                f"{plural(self.found, 'is', 'are')} present"
             )
-        found = f"All {self.frozen} items frozen at the start are present"
+        found = (
+            "The 1 item frozen at the start is present"
+            if self.frozen == 1
+            else f"All {counted(self.frozen, 'item')} frozen at the start are present"
+        )
         if self.matches:
             return f"{found}; the population hash recomputed from them matches."
         return f"{found}, BUT THE POPULATION HASH RECOMPUTED FROM THEM DIFFERS ({self.recomputed})."

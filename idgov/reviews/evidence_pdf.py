@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from idgov.clock import iso_utc
+from idgov.counted import counted, plural
 from idgov.reviews.evidence_items import EvidenceItem
 from idgov.reviews.evidence_pack import EvidencePack
 
@@ -95,7 +96,8 @@ def _title_lines(pack: EvidencePack) -> list[tuple[str, str]]:
     sources = [
         (
             "Source",
-            f"{name}: {n.get('grants')} grants over {n.get('entitlements')} entitlements; "
+            f"{name}: {counted(n.get('grants', 0), 'grant')} over "
+            f"{counted(n.get('entitlements', 0), 'entitlement')}; "
             f"last snapshot {completeness.get('snapshots', {}).get(name) or 'none'}",
         )
         for name, n in completeness.get("sources", {}).items()
@@ -113,9 +115,11 @@ def _title_lines(pack: EvidencePack) -> list[tuple[str, str]]:
         (
             "Definition",
             f"{c.definition_name}: reviewer rule {c.reviewer_rule}; fallback reviewer "
-            f"{c.fallback.label()}; {c.schedule or 'on demand'}; {c.duration_days} days to "
-            f"review, reminders {c.reminder_days} days before the due date, escalation after "
-            f"{c.escalation_days} days, dormant after {c.dormant_days} days without login"
+            f"{c.fallback.label()}; {c.schedule or 'on demand'}; "
+            f"{counted(c.duration_days, 'day')} to review, reminders "
+            f"{counted(c.reminder_days, 'day')} before the due date, escalation after "
+            f"{counted(c.escalation_days, 'day')}, dormant after "
+            f"{counted(c.dormant_days, 'day')} without login"
             + ("; certifications need a justification" if c.certify_justification else ""),
         ),
         ("Started", f"{stamp(c.started_at)} by {c.started_by}; due {stamp(c.due_at)}"),
@@ -123,7 +127,7 @@ def _title_lines(pack: EvidencePack) -> list[tuple[str, str]]:
         ("Closed", stamp(c.closed_at)),
         ("As of", f"{stamp(pack.as_of)}: {as_of}"),
         ("Scope", json.dumps(c.scope, sort_keys=True)),
-        ("Population", f"{c.item_count} items frozen at the start (REV-1)"),
+        ("Population", f"{counted(c.item_count, 'item')} frozen at the start (REV-1)"),
         *sources,
         ("Flagged", ", ".join(f"{k} {v}" for k, v in flagged.items()) + " (REV-6)"),
         ("Population hash", c.population_hash),
@@ -131,21 +135,22 @@ def _title_lines(pack: EvidencePack) -> list[tuple[str, str]]:
         ("Completeness", p.statement()),
         (
             "Decisions",
-            f"{t.items} items ({', '.join(f'stage {s}: {n}' for s, n in t.stages.items())}): "
+            f"{counted(t.items, 'item')} "
+            f"({', '.join(f'stage {s}: {n}' for s, n in t.stages.items())}): "
             f"certified {t.certified}, revoked {t.revoked} (signed); undecided {t.undecided}, "
             f"decided but not signed {t.unsigned}; signed off {t.signed}",
         ),
         (
             "Sign-offs",
-            f"{len(pack.signoffs)} electronic signatures, meaning review"
+            f"{counted(len(pack.signoffs), 'electronic signature')}, meaning review"
             + (f"; {bad} DO NOT MATCH THE DECISIONS" if bad else "; every one matches"),
         ),
         ("Remediation", ", ".join(f"{s} {n}" for s, n in t.remediation.items()) or "none"),
-        ("Exceptions", f"{t.with_exceptions} items with exceptions"),
+        ("Exceptions", f"{counted(t.with_exceptions, 'item')} with exceptions"),
         (
             "This copy",
-            f"each table lists at most {PDF_ROW_CAP} rows, in item order; the CSV and JSON "
-            "copies list every item",
+            f"each table lists at most {counted(PDF_ROW_CAP, 'row')}, in item order; the CSV "
+            "and JSON copies list every item",
         ),
     ]
 
@@ -178,14 +183,14 @@ def _signoffs(pdf: ReportPDF, pack: EvidencePack) -> None:
             signoff.signature_id,
             [
                 signoff.reviewer.label(),
-                f"stage {signoff.stage}\n{signoff.item_count} items",
+                f"stage {signoff.stage}\n{counted(signoff.item_count, 'item')}",
                 signoff.manifestation.text(),
                 signoff.signature_id,
                 signoff.digest,
                 signoff.check(),
             ],
         )
-    _more(pdf, len(pack.signoffs), "sign-offs")
+    _more(pdf, len(pack.signoffs), "sign-off")
 
 
 def _table(
@@ -208,17 +213,22 @@ def _table(
             table.row(f"item {item.id}", cells(item))
     if not total:
         table.row("none", ["none", *([""] * (len(headings) - 1))])
-    _more(pdf, total, "rows")
+    _more(pdf, total, "row")
 
 
 def _more(pdf: ReportPDF, total: int, noun: str) -> None:
+    """`noun` in the singular: "1 more row is", "3 more rows are"."""
     if total <= PDF_ROW_CAP:
         return
     if pdf.get_y() > pdf.h - 30:
         pdf.add_page()
     pdf.ln(2)
     pdf.style(bold=True, size=8)
-    note = f"{total - PDF_ROW_CAP} more {noun} are in the CSV and JSON copies ({total} in all)."
+    rest = total - PDF_ROW_CAP
+    note = (
+        f"{rest} more {plural(rest, noun)} {plural(rest, 'is', 'are')} in the CSV and JSON "
+        f"copies ({total} in all)."
+    )
     pdf.cell(0, 4.2, note)
     pdf.style()
 

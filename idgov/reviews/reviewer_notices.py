@@ -13,6 +13,7 @@ from idgov.alerts.messages import NOTICE
 from idgov.alerts.models import AlertDelivery
 from idgov.alerts.outbox import AlertOutbox
 from idgov.clock import iso_utc
+from idgov.counted import counted, plural
 from idgov.identity.models import Identity, IdentityRole, IdentityStatus, Role
 from idgov.reviews.models import Campaign
 
@@ -35,7 +36,8 @@ class ReviewNotices:
             session,
             reviewer,
             "review-reminder",
-            f"{_items(items)} of the access review {campaign.name} await your decision and "
+            f"{_items(items)} of the access review {campaign.name} "
+            f"{plural(items, 'awaits', 'await')} your decision and "
             f"sign-off by {iso_utc(due)}",
             {
                 "campaign": _campaign(campaign),
@@ -72,7 +74,8 @@ class ReviewNotices:
                 session,
                 people[reviewer_id],
                 "review-assigned",
-                f"{_items(count)} of the access review {campaign.name} are now yours to decide "
+                f"{_items(count)} of the access review {campaign.name} "
+                f"{plural(count, 'is', 'are')} now yours to decide "
                 f"by {iso_utc(due[reviewer_id])}",
                 {
                     "campaign": _campaign(campaign),
@@ -129,7 +132,7 @@ class ReviewNotices:
 
 
 def _items(count: int) -> str:
-    return "1 item" if count == 1 else f"{count} items"
+    return counted(count, "item")
 
 
 def _campaign(campaign: Campaign) -> dict[str, str]:

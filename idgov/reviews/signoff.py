@@ -22,6 +22,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clients.models import REVIEWS_CLIENT_ID
 from idgov.clock import Clock
+from idgov.counted import counted
 from idgov.db import chunked, transaction
 from idgov.entitlements.models import DIRECTORY_GROUP, Entitlement
 from idgov.errors import Conflict, NotFound
@@ -145,7 +146,7 @@ class SignoffService:
             otp=credentials.otp,
             temporary_credential=credentials.temporary_credential,
             meaning="review",
-            reason=f"access review: {len(items)} decisions",
+            reason=f"access review: {counted(len(items), 'decision')}",
             record={
                 "type": RECORD_TYPE,
                 "id": f"{campaign_id}/{username}",

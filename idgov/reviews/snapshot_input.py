@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, Protocol
 
+from idgov.counted import counted
 from idgov.errors import InvalidRequest, UnprocessableRequest
 from idgov.identity.usernames import normalize_username
 
@@ -176,7 +177,7 @@ def _assignments(
         first[key] = index
         found.assignments.add(key)
     if invalid:
-        summary.append(f"{invalid} assignments with an invalid username")
+        summary.append(f"{counted(invalid, 'assignment')} with an invalid username")
     if undeclared:
         summary.append(f"unknown roles: {_listed([r[:100] for r in undeclared])}")
     if repeated:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from idgov.counted import counted
 from idgov.errors import NotEligible, UnprocessableRequest
 from idgov.identity.eligibility import CREDENTIAL_LOSS, NO_TOKEN, Blocker, signing_blockers
 from idgov.policies.documents import Meaning, SigningPolicy
@@ -35,7 +36,8 @@ def check_batch(records: Sequence[Record], policy: SigningPolicy) -> None:
     """A batch within the policy's size, each record (type, id, version) once."""
     if len(records) > policy.max_batch:
         raise UnprocessableRequest(
-            f"a batch holds at most {policy.max_batch} records; {len(records)} were sent",
+            f"a batch holds at most {counted(policy.max_batch, 'record')}; "
+            f"{len(records)} were sent",
             field="records",
         )
     seen: dict[tuple[str, str, str], int] = {}

@@ -127,4 +127,4 @@ def export(
         selection = SignatureFilter(as_utc(since), as_utc(until), identity, record)
         return exporter.write(fmt, selection, out)
 
-    write_export(output, write, "signatures")
+    write_export(output, write, "signature")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.exports import queries, streams
 from idgov.exports.streams import ExportFormat, write_csv, write_html, write_json
 from idgov.identity.usernames import normalize_username
@@ -172,11 +173,11 @@ class SignatureExporter:
         self, generated: datetime, flt: SignatureFilter, report: list[Entry]
     ) -> SignatureReport:
         failed = sum(not entry.ok for entry in report)
-        summary = (
-            f"All {len(report)} tokens verified."
-            if not failed
-            else f"{failed} OF {len(report)} TOKENS FAILED VERIFICATION: see the Token column."
-        )
+        total = counted(len(report), "token")
+        if failed:
+            summary = f"{failed} OF {total.upper()} FAILED VERIFICATION: see the Token column."
+        else:
+            summary = "The 1 token is verified." if len(report) == 1 else f"All {total} verified."
         return SignatureReport(
             title="Electronic signatures export",
             issuer=self._issuer,

@@ -77,6 +77,7 @@ class SigningOutcome:
     signatures: list[IssuedSignature]
     session: SessionState
     batch: BatchRef | None  # `index` unused here: the batch's id, size and Merkle root
+    signer: Signer
 
 
 @dataclass(frozen=True)

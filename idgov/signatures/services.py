@@ -268,9 +268,10 @@ class SignatureService:
             session, identity_id=identity.id, client_id=host.client_id, now=now
         )
         seq = self._signing_sessions.advance(session, row, now, idle)
+        signer = Signer(identity.id, identity.username, identity.printed_name)
         issued, batch = self._issuer.issue(
             session,
-            signer=Signer(identity.id, identity.username, identity.printed_name),
+            signer=signer,
             host=host,
             meaning=meaning,
             reason=request.reason,
@@ -287,7 +288,7 @@ class SignatureService:
             keys=keys,
             batched=request.records is not None,
         )
-        return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch)
+        return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch, signer)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import click
 
 from idgov.clock import iso_utc
 from idgov.command_context import command_services
+from idgov.counted import counted
 from idgov.db import transaction
 from idgov.identity.cli import find
 from idgov.tokens.loss_record import as_text, token_report
@@ -94,9 +95,9 @@ def temporary(case_id: str, officer: str) -> None:
         code = services.loss.issue_temporary(session, case_id, find(services, session, officer))
         case = services.loss.get(session, case_id)
         expires = iso_utc(case.temporary_expires_at) if case.temporary_expires_at else "-"
-        uses = case.temporary_uses_left
+        uses = counted(case.temporary_uses_left or 0, "use")
     click.echo(f"temporary code (shown once): {code}")
-    click.echo(f"valid until {expires}, at most {uses} uses")
+    click.echo(f"valid until {expires}, at most {uses}")
 
 
 @loss.command("case")

@@ -57,6 +57,14 @@ def current_client() -> HostClient | None:
     return grant.client if grant else None
 
 
+def calling_client() -> HostClient:
+    """For views behind scope_required: the host client, which is always there."""
+    client = current_client()
+    if client is None:  # scope_required let the request through: never happens
+        raise Unauthenticated("a bearer token is required")
+    return client
+
+
 def current_grant() -> HostGrant | None:
     """The host client and the scopes its token carries, or None."""
     grant: HostGrant | None = g.get("host_grant")

@@ -4,13 +4,10 @@ JOSE library idgov does not use verifies offline. The host never handles a passw
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from flask import Flask
@@ -24,13 +21,13 @@ from idgov.db import transaction
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD
 from tests.functional.signing import prepare, signer
+from tests.functional.test_host_examples import EXAMPLES, example
 from tests.harness.live_server import LiveServer, live_server
 from tests.harness.ports import LOOPBACK, free_port
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, verify_all, with_directory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 IDGOV_PORT = free_port(LOOPBACK)
 
 
@@ -55,7 +52,7 @@ def example_host(
 ) -> Iterator[LiveServer]:
     """docs/examples/ceremony_host.py, registered with its return URL, served on its port."""
     monkeypatch.syspath_prepend(str(EXAMPLES))
-    module = _example("ceremony_host")
+    module = example("ceremony_host")
     port = free_port(LOOPBACK)
     with transaction(services.sessions) as session:
         client, secret = services.clients.add(
@@ -68,16 +65,6 @@ def example_host(
     host_app = module.create_app(idgov.url, client.client_id, secret)
     with live_server(host_app, port) as running:
         yield running
-
-
-def _example(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"idgov_e2e_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def sign_at_idgov(

@@ -24,6 +24,7 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/healthz", None),
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
+    ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
 }
 VARIABLE = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
 
@@ -74,6 +75,7 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/.well-known/jwks.json", "GET"),
         ("/api/v1/openapi.json", "GET"),
         ("/api/v1/session", "POST"),
+        ("/favicon.ico", "GET"),
         ("/healthz", "GET"),
         ("/login", "GET"),
         ("/login", "POST"),

@@ -58,7 +58,7 @@ def test_a_campaign_from_definition_to_evidence(
     campaign_id = started.split()[2]
     assert "items: 2" in started
     assert "population hash: sha256:" in started
-    assert "directory-group:corp: 2 grants over 1 entitlements; last snapshot none" in started
+    assert "directory-group:corp: 2 grants over 1 entitlement; last snapshot none" in started
     assert "flagged: dormant 2, orphan 0" in started
     assert campaign_id in ok(cli, "list", "--state", "active")
     assert ok(cli, "list", "--state", "closed") == "no campaigns in state closed\n"
@@ -106,9 +106,9 @@ def test_close_waits_for_remediation_unless_with_exceptions(
     campaign_id = ok(cli, "start", "QA").split()[2]
     decide(services, team.alice, list(item_ids(services, campaign_id).values()), "revoke", "moved")
     sign(services, campaign_id, team.alice)
-    assert "1 remediations of campaign" in refused(cli, "close", campaign_id, "--reason", "done")
+    assert "1 remediation of campaign" in refused(cli, "close", campaign_id, "--reason", "done")
     closed = ok(cli, "close", campaign_id, "--reason", "CAPA-7 tracks it", "--with-exceptions")
-    assert "closed with exceptions: 1 remediations not verified" in closed
+    assert "closed with exceptions: 1 remediation not verified" in closed
     assert "is closed already" in refused(cli, "close", campaign_id, "--reason", "again")
 
 

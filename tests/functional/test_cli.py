@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from flask import Flask
 from sqlalchemy import func, select
 
 from idgov import command_context
@@ -356,6 +357,33 @@ def test_forged_checkpoint_file_is_rejected(
     assert result.stderr.startswith("checkpoint REJECTED: ")
     assert problem in result.stderr
     assert "audit chain OK" not in result.stdout
+
+
+def test_the_port_alone_moves_the_checkpoint_issuer(initialised: Cli) -> None:
+    # server.base_url unset: the issuer follows the port idgov is told to serve on.
+    env = {"IDGOV_SERVER__PORT": "8091"}
+    result = initialised("audit", "checkpoint", "--output", "moved.json", env=env)
+    assert result.exit_code == 0, result.output
+    document = json.loads((initialised.workdir / "moved.json").read_text(encoding="utf-8"))
+    claims = json.loads(_unb64(document["token"].split(".")[1]))
+    assert claims["iss"] == "http://127.0.0.1:8091"
+
+
+def test_serve_options_move_the_issuer_too(
+    initialised: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: dict[str, object] = {}
+
+    def run_simple(host: str, port: int, app: Flask, **_options: object) -> None:
+        served.update(host=host, port=port, settings=app.extensions["idgov"].settings)
+
+    monkeypatch.setattr("werkzeug.serving.run_simple", run_simple)
+    result = initialised("serve", "--host", "0.0.0.0", "--port", "8093")
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"]) == ("0.0.0.0", 8093)
+    settings = served["settings"]
+    assert isinstance(settings, Settings)
+    assert settings.server.base_url == "http://127.0.0.1:8093"
 
 
 # --- keys ------------------------------------------------------------------------------------

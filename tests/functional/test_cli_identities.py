@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import Result
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from idgov.app import create_app
@@ -18,6 +19,7 @@ from idgov.identity.models import Identity, IdentityStatus
 from idgov.reviews.models import ReviewItem
 from idgov.wiring import Services
 from tests.functional import test_cli
+from tests.functional.hosts import HOST_ADDRESS, token_for
 from tests.functional.people import events
 
 Cli = test_cli.Cli
@@ -329,8 +331,45 @@ def test_demo_seeds_five_people_once(cli: Cli, services: Services) -> None:
     assert len(items) == 5  # the demo LIMS snapshot, an orphan among them (REV-6)
     assert reviewers == {"mia.manager", "ada.admin"}
 
-    again = ok(cli("demo"))
+    again = ok(cli("demo", env={"IDGOV_SERVER__PORT": "8091"}))
+    assert "log in at http://127.0.0.1:8091/login" in again  # the port alone moves the URLs
     assert "demo organisation present" in again
     assert "people created" not in again
     assert "access review is open" not in again  # once
     assert people(services) == len(DEMO_PEOPLE)
+
+
+def test_demo_prints_the_lims_client_and_a_secret_that_gets_a_token(
+    cli: Cli, services: Services, client: FlaskClient
+) -> None:
+    """The demo review closes only after the LIMS host's next snapshot: the demo user needs
+    the host's credentials, and they must work at /oauth/token and for the snapshot PUT."""
+    ok(cli("policy", "set", "password", *FAST, "--reason", "fast tests"))
+    out = ok(cli("demo"))
+    client_id = re.search(r"client_id: +(\S+)", out)
+    secret = re.search(r"client_secret: +(\S+)", out)
+    assert client_id is not None
+    assert secret is not None
+    assert "host client lims" in out
+    assert "docs/access-reviews.md" in out
+    token = token_for(client, client_id[1], secret[1], scope="entitlements")
+    snapshot = {
+        "roles": [{"name": "analyst"}, {"name": "approver"}, {"name": "lims-admin"}],
+        "assignments": [{"username": "jon.doe", "role": "analyst"}],
+    }
+    pushed = client.put(
+        "/api/v1/systems/lims/entitlements",
+        json=snapshot,
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_ADDR": HOST_ADDRESS},
+    )
+    assert pushed.status_code == 200, pushed.get_data(as_text=True)
+
+    again = ok(cli("demo"))
+    assert secret[1] not in again  # shown once
+    assert f"host client lims ({client_id[1]}) exists" in again
+    assert "idgov clients rotate-secret lims" in again
+    rotated = ok(cli("clients", "rotate-secret", "lims", "--reason", "demo walkthrough"))
+    new_secret = re.search(r"client_secret: +(\S+)", rotated)
+    assert new_secret is not None
+    assert token_for(client, client_id[1], new_secret[1], scope="entitlements")

@@ -277,3 +277,15 @@ def test_published_key_verifies_a_checkpoint_offline(
     with services.sessions() as session:
         head = session.execute(select(AuditHead.seq, AuditHead.hash)).one()
     assert (payload["size"], payload["head_hash"]) == (head.seq, head.hash)
+
+
+def test_favicon_answers_without_a_session_and_pages_link_it(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/x-icon"
+        assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO header (one icon resource)
+    with client.get("/static/favicon.svg") as svg:
+        assert svg.status_code == 200
+    page = client.get("/login").get_data(as_text=True)
+    assert 'rel="icon" href="/favicon.ico"' in page
+    assert 'href="/static/favicon.svg"' in page

@@ -42,8 +42,10 @@ def test_an_admin_closes_from_the_campaign_page(
     assert "Remediation" in shown
     assert "<strong>open</strong>" in shown  # the revocation waits for its verification
     form = {"csrf_token": page_csrf(client, page), "reason": "quarter over"}
-    client.post(f"{page}/close", data=form)
+    waiting = client.post(f"{page}/close", data=form, follow_redirects=True)
     assert load_campaign(services, campaign_id).state == "closing"  # waits for remediation
+    said = waiting.get_data(as_text=True)
+    assert f"1 remediation of campaign {campaign_id} is not verified yet" in said
     client.post(f"{page}/close", data={**form, "with_exceptions": "yes"})
     assert load_campaign(services, campaign_id).state == "closed"
     assert "Close the campaign" not in client.get(page).get_data(as_text=True)
@@ -76,3 +78,20 @@ def test_an_admin_retries_a_failed_revocation_from_the_page(
     refused = reviewer.post(f"{page}/close", data={"csrf_token": token, "reason": "x"})
     assert refused.status_code == 403
     assert load_campaign(services, campaign_id).state == "closing"
+
+
+@pytest.mark.req("REV-5")
+def test_the_page_labels_the_closing_time_decisions_closed_not_signed_off(
+    services: Services, client: FlaskClient, team: Org
+) -> None:
+    """Closing before anyone signed: the closing time is when decisions stopped; calling it
+    "Signed off" would claim sign-offs that never happened."""
+    entitlement(services, "qa-approvers", {"bob": team.bob})
+    campaign_id = campaign(services, fallback=team.admin)
+    login(client, "admin1")
+    page = f"/admin/reviews/{campaign_id}"
+    client.post(f"{page}/close", data={"csrf_token": page_csrf(client, page), "reason": "x"})
+    shown = client.get(page).get_data(as_text=True)
+    assert load_campaign(services, campaign_id).state == "closed"
+    assert "<dt>Decisions closed</dt>" in shown
+    assert "Signed off" not in shown

@@ -137,15 +137,15 @@ def test_closing_waits_for_remediation_or_closes_with_exceptions(
     assert (outcome.moved, outcome.state) == (("closing",), "closing")
     assert (outcome.not_signed, outcome.unverified, outcome.evidence) == (1, 1, {})
     moved = events(services, "review:campaign:closing")[-1]
-    assert "1 items not signed off are exceptions, never certified" in (moved.reason or "")
-    with pytest.raises(Conflict, match=r"1 remediations .* are not verified yet"):
+    assert "1 item not signed off is an exception, never certified" in (moved.reason or "")
+    with pytest.raises(Conflict, match=r"1 remediation of campaign .* is not verified yet"):
         close(services, campaign_id)
     with pytest.raises(InvalidRequest, match="reason is required") as refused:
         close(services, campaign_id, "  ", exceptions=True)
     assert refused.value.extensions["field"] == "reason"
     outcome = close(services, campaign_id, "remediation tracked in CAPA-12", exceptions=True)
     assert (outcome.moved, outcome.state, outcome.unverified) == (("closed",), "closed", 1)
-    assert "with exceptions: 1 remediations not verified" in (
+    assert "with exceptions: 1 remediation not verified" in (
         events(services, "review:campaign:closed")[-1].reason or ""
     )
     with services.sessions() as session:

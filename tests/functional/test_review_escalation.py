@@ -93,6 +93,10 @@ def test_each_reviewer_is_reminded_once_per_campaign(
     told = notices(services, "review-reminder")
     assert [recipient for recipient, _ in told] == ["admin1@example.com", "alice@example.com"]
     assert "2 items of the access review" in dict(told)["alice@example.com"]
+    assert " await your decision" in dict(told)["alice@example.com"]
+    one = dict(told)["admin1@example.com"]  # alice's own access, for her manager
+    assert one.startswith("1 item of the access review")
+    assert " awaits your decision" in one
     assert all(item.reminded_at == clock.now() for item in items(services).values())
 
     assert tick(services) == 0  # the same tick again

@@ -183,8 +183,10 @@ def test_the_pdf_prints_scope_signatures_remediation_and_exceptions(
         "snapshot 7",
         "Exceptions \\(REV-5, REV-6\\): overdue 2",
         "left the QA team",
+        "1 electronic signature, meaning review",  # one sign-off: never "1 ... signatures"
     ):
         assert expected.encode() in text, expected
+    assert len(pack.signoffs) == 1
 
 
 @pytest.mark.req("EXP-1")
@@ -193,7 +195,7 @@ def test_the_pdf_caps_its_tables_and_says_so(
 ) -> None:
     monkeypatch.setattr(evidence_pdf, "PDF_ROW_CAP", 1)
     text = pdf_text(export(services, closed, "pdf")[1])
-    assert b"each table lists at most 1 rows" in text
+    assert b"each table lists at most 1 row," in text
     assert b"3 more rows are in the CSV and JSON copies \\(4 in all\\)." in text
     assert export(services, closed, "csv")[0].items == 4  # the electronic copies have no cap
 

@@ -224,7 +224,7 @@ BAD_SNAPSHOTS = {
     ),
     "invalid username": (
         {"roles": ROLES, "assignments": rows(("bob smith", "approver"))},
-        "1 assignments with an invalid username",
+        "1 assignment with an invalid username",
         "assignments[0].username",
     ),
     "padded role name": (

@@ -94,6 +94,52 @@ def test_configure_test_sync_and_list(idgov: tuple[CliRunner, list[Services]]) -
     assert len(run(idgov, "providers", "runs", "corp").output.splitlines()) == 2
 
 
+def test_test_prints_the_entry_as_attribute_lines(
+    idgov: tuple[CliRunner, list[Services]], own_slapd: SlapdServer
+) -> None:
+    result = run(idgov, "providers", "test", "corp", "--username", "bob")
+    assert result.exit_code == 0, result.output
+    assert "DirectoryUser(" not in result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert lines[1] == "bob: found"
+    fields = {
+        label: value.strip() for label, _, value in (line.partition(":") for line in lines[2:])
+    }
+    bob = own_slapd.people["bob"]
+    assert fields["dn"] == bob.dn
+    assert fields["username"] == "bob"
+    assert fields["printed name"] == "Bob Berg"
+    assert fields["manager"] == own_slapd.people["alice"].dn
+    assert fields["locked"] == "no"
+    assert fields["disabled"] == "no"
+    assert fields["e-mail"] == "bob@idgov.test"
+    assert fields["password changed"] == "-"
+    missing = run(idgov, "providers", "test", "corp", "--username", "nobody")
+    assert missing.output.splitlines()[-1] == "  nobody: not found"
+
+
+def test_test_prints_json(idgov: tuple[CliRunner, list[Services]], own_slapd: SlapdServer) -> None:
+    result = run(idgov, "providers", "test", "corp", "--username", "bob", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["provider"] == "corp"
+    assert report["server"].startswith("ldap://127.0.0.1:")
+    assert report["lookup"]["result"] == "found"
+    entry = report["lookup"]["entry"]
+    assert (entry["dn"], entry["username"], entry["printed_name"]) == (
+        own_slapd.people["bob"].dn,
+        "bob",
+        "Bob Berg",
+    )
+    assert entry["manager_dn"] == own_slapd.people["alice"].dn
+    assert (entry["locked"], entry["disabled"], entry["must_change"]) == (False, False, False)
+    assert entry["key"]  # entryUUID
+    missing = run(idgov, "providers", "test", "corp", "--username", "nobody", "--format", "json")
+    assert json.loads(missing.output)["lookup"] == {"username": "nobody", "result": "not-found"}
+    bare = json.loads(run(idgov, "providers", "test", "corp", "--format", "json").output)
+    assert "lookup" not in bare
+
+
 def test_unknown_directory_is_a_clear_error(idgov: tuple[CliRunner, list[Services]]) -> None:
     result = run(idgov, "providers", "sync", "hr")
     assert result.exit_code != 0

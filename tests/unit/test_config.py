@@ -161,6 +161,71 @@ def test_non_setting_idgov_variables_are_ignored() -> None:
     assert load_settings(environ=environ) == Settings()
 
 
+# --- server.base_url: the issuer follows the port unless set ----------------------------------
+
+
+def test_base_url_follows_the_port_set_in_the_environment() -> None:
+    settings = load_settings(environ={"IDGOV_SERVER__PORT": "8091"})
+    assert settings.server.base_url == "http://127.0.0.1:8091"
+
+
+def test_base_url_follows_host_and_port_set_in_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[server]\nhost = "idgov.lab.example"\nport = 9000\n')
+    settings = load_settings(environ={}, config_file=path)
+    assert settings.server.base_url == "http://idgov.lab.example:9000"
+
+
+def test_base_url_set_in_the_file_is_kept_whatever_the_port(tmp_path: Path) -> None:
+    # Behind a proxy the public URL legitimately differs from the port idgov listens on.
+    path = write_toml(tmp_path, '[server]\nbase_url = "https://idgov.example.com"\n')
+    settings = load_settings(environ={"IDGOV_SERVER__PORT": "8091"}, config_file=path)
+    assert (settings.server.port, settings.server.base_url) == (8091, "https://idgov.example.com")
+
+
+def test_base_url_set_in_the_environment_is_kept() -> None:
+    environ = {"IDGOV_SERVER__PORT": "8091", "IDGOV_SERVER__BASE_URL": "https://idgov.example.com"}
+    assert load_settings(environ=environ).server.base_url == "https://idgov.example.com"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8091"),
+        ("0.0.0.0", "http://127.0.0.1:8091"),
+        ("", "http://127.0.0.1:8091"),
+        ("::", "http://[::1]:8091"),
+        ("::1", "http://[::1]:8091"),
+        ("[::1]", "http://[::1]:8091"),
+        ("2001:db8::7", "http://[2001:db8::7]:8091"),
+        ("fe80::1%eth0", "http://[fe80::1%25eth0]:8091"),
+        ("localhost", "http://localhost:8091"),
+    ],
+)
+def test_derived_base_url_is_one_a_browser_on_this_host_can_open(host: str, expected: str) -> None:
+    environ = {"IDGOV_SERVER__HOST": host, "IDGOV_SERVER__PORT": "8091"}
+    assert load_settings(environ=environ).server.base_url == expected
+
+
+def test_command_line_options_win_and_move_the_derived_base_url() -> None:
+    settings = load_settings(environ={"IDGOV_SERVER__PORT": "8091"}, options={"server.port": 8092})
+    assert (settings.server.port, settings.server.base_url) == (8092, "http://127.0.0.1:8092")
+
+
+def test_a_bad_command_line_option_is_named_as_such() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ={}, options={"server.port": 0})
+    assert caught.value.detail.startswith(
+        "command-line option for server.port: key 'server.port': "
+    )
+
+
+def test_a_bad_port_is_reported_and_no_base_url_is_guessed() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ={"IDGOV_SERVER__PORT": "eighty"})
+    assert "key 'server.port'" in caught.value.detail
+    assert "base_url" not in caught.value.detail
+
+
 def test_settings_are_frozen() -> None:
     settings = load_settings(environ={})
     with pytest.raises(ValidationError, match="frozen"):
@@ -223,6 +288,10 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
     defaults = Settings().model_dump(exclude_none=True)  # optional settings are commented out
     assert defaults.pop("directories") == {}  # none by default; the example block is commented
     assert defaults.pop("oidc") == {}
+    # Derived from host and port unless set: the example shows it commented out, as setting it
+    # would stop it following the port.
+    assert defaults["server"].pop("base_url") == "http://127.0.0.1:8080"
+    assert '\n# base_url = "https://' in example.read_text(encoding="utf-8")
     assert document == defaults
 
 

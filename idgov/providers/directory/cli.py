@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from idgov.clock import iso_utc
 from idgov.command_context import command_services
 from idgov.errors import NotFound
+from idgov.providers.directory.attributes import DirectoryUser, EntryProblem
+from idgov.providers.directory.entry_view import entry_lines, lookup_dict
 from idgov.providers.directory.sync import SyncResult, result_dict
 
 
@@ -90,17 +93,32 @@ def runs(name: str | None, limit: int) -> None:
 
 @providers.command("test")
 @click.argument("name")
-@click.option("--username", help="Also look this username up.")
-def test(name: str, username: str | None) -> None:
+@click.option("--username", help="Also look this username up and show its entry.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def test(name: str, username: str | None, fmt: str) -> None:
     """Connect as the service account (TLS and certificate checks as configured) and search."""
     services = command_services()
     directory = services.directories.get(name)
     if directory is None:
         raise NotFound(f"no directory named {name!r}")
     found = directory.find_user(username or "idgov-connection-test")
+    if fmt == "json":
+        report: dict[str, Any] = {"provider": name, "server": directory.server}
+        if username:
+            report["lookup"] = lookup_dict(username, found)
+        click.echo(json.dumps(report, indent=2))
+        return
     click.echo(f"{name}: connected to {directory.server} and searched as the service account")
-    if username:
-        click.echo(f"  {username}: {found if found is not None else 'not found'}")
+    if not username:
+        return
+    if isinstance(found, DirectoryUser):
+        click.echo(f"  {username}: found")
+        for line in entry_lines(found):
+            click.echo(f"    {line}")
+    elif isinstance(found, EntryProblem):
+        click.echo(f"  {username}: cannot be used: {found.dn}: {found.problem}")
+    else:
+        click.echo(f"  {username}: not found")
 
 
 @providers.command("remove-member")

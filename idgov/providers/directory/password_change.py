@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
+from idgov.counted import counted
 from idgov.errors import Conflict, UnprocessableRequest
 from idgov.identity.models import Identity
 from idgov.policies.documents import PasswordPolicy
@@ -63,7 +64,7 @@ class DirectoryPasswordChange:
         if secret == normalize(current) or self._in_history(session, identity, secret, policy):
             raise UnprocessableRequest(
                 "the new password must differ from the current password and the last "
-                f"{policy.history_count} passwords",
+                + counted(policy.history_count, "password"),
                 field="new_password",
             )
         account = session.scalars(

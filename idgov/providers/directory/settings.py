@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -64,5 +66,31 @@ class DirectorySettings(BaseModel):
             raise ValueError('ldaps:// URLs need tls = "ldaps"')
         if self.group_write_back and not self.group_base:
             raise ValueError("group_write_back needs group_base")
+        if self.password_change and self.tls == "none" and not all(map(is_loopback, self.urls)):
+            # A new password would cross the network in clear; RFC 4513 6.3.1 strongly
+            # discourages clear-text passwords without confidentiality protection. On a
+            # loopback URL it never leaves the host.
+            raise ValueError(
+                'password_change = true with tls = "none" would send passwords in clear over '
+                'the network: set tls = "starttls" (or "ldaps" with ldaps:// URLs), or set '
+                "password_change = false; without TLS only loopback URLs (ldap://127.0.0.1, "
+                "ldap://[::1], ldap://localhost) are allowed"
+            )
         attribute_map(self.preset, self.attributes)  # unknown names: a clear ValueError
         return self
+
+
+def is_loopback(url: str) -> bool:
+    """Whether an ldap:// URL names this host: localhost or a loopback address (127/8, ::1)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -18,9 +18,10 @@ from idgov.providers.oidc.claims import TokenRefused, VerifiedLogin, check_claim
 from idgov.providers.oidc.federation import OidcFederation, Returned
 from idgov.providers.oidc.flows import FlowStart
 from idgov.providers.oidc.refusals import record_refusal
-from idgov.signatures.ceremony.bodies import signing_body
+from idgov.signatures.ceremony.credentials import federated_body
+from idgov.signatures.ceremony.endings import Ending
 from idgov.signatures.ceremony.models import RequestStatus
-from idgov.signatures.ceremony.service import TERMINAL_REFUSALS, CeremonyService, Ending
+from idgov.signatures.ceremony.service import TERMINAL_REFUSALS, CeremonyService
 from idgov.signatures.issuing import FederatedProof
 from idgov.signatures.services import SignatureService
 from idgov.signatures.tokens import FederatedEvidence
@@ -90,7 +91,7 @@ class FederatedCeremony:
                 evidence=FederatedEvidence(login.issuer, login.acr, login.amr),
             )
             self._signatures.sign_federated(
-                signing_body(row), client, proof, finish=self._ceremonies.completer(row.id)
+                federated_body(row), client, proof, finish=self._ceremonies.completer(row.id)
             )
         except TERMINAL_REFUSALS as refused:
             return self._ceremonies.fail(row.id, refused)

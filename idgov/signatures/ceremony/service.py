@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from idgov.audit.context import Target
+from idgov.audit.context import Actor, Target
 from idgov.audit.trail import AuditTrail
 from idgov.clients.models import HostClient
 from idgov.clients.return_urls import is_registered, outcome_url
@@ -21,7 +20,6 @@ from idgov.errors import (
     Forbidden,
     IdgovError,
     IneligibleRefusal,
-    InvalidRequest,
     Locked,
     LockedRefusal,
     NotEligible,
@@ -33,11 +31,11 @@ from idgov.identity.usernames import normalize_username
 from idgov.policies.documents import SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures import checks
-from idgov.signatures.ceremony.bodies import Credentials, sign_request
+from idgov.signatures.ceremony.credentials import Credentials, signing_body, typed_username
+from idgov.signatures.ceremony.endings import Ending, finished_message
 from idgov.signatures.ceremony.models import RequestStatus, SigningRequest
 from idgov.signatures.ceremony.schemas import SigningRequestIn
 from idgov.signatures.issuing import SigningOutcome
-from idgov.signatures.models import Signature
 from idgov.signatures.requests import answer_for
 from idgov.signatures.services import HostClientLike, SignatureService
 
@@ -45,15 +43,6 @@ from idgov.signatures.services import HostClientLike, SignatureService
 TERMINAL_REFUSALS = (LockedRefusal, Locked, IneligibleRefusal, NotEligible, OutOfSequence)
 UNKNOWN = "this signing request does not exist"
 MAX_FAILURE = 200
-
-
-@dataclass(frozen=True)
-class Ending:
-    """Where the browser goes next, and what the page says if it shows anything."""
-
-    redirect: str
-    status: str
-    message: str
 
 
 class CeremonyService:
@@ -146,12 +135,12 @@ class CeremonyService:
         if isinstance(opened, Ending):
             return opened
         row, client = opened
-        if row.signer is not None and _username(credentials.username) != row.signer:
+        if row.signer is not None and typed_username(credentials.username) != row.signer:
             raise Forbidden(
                 "this signing request is for another person: sign in as the person it names",
                 reason="signer-mismatch",
             )
-        signing = sign_request(row, credentials)
+        signing = signing_body(row, credentials)
         try:
             self._signatures.sign(signing, client, source, finish=self.completer(request_id))
         except TERMINAL_REFUSALS as refused:
@@ -163,13 +152,13 @@ class CeremonyService:
         with transaction(self._sessions) as session:
             row = self._locked(session, request_id)
             if row.status != RequestStatus.PENDING or self._expire_if_due(session, row):
-                return self.ending(row, RequestStatus(row.status), _finished_message(row))
+                return self.ending(row, RequestStatus(row.status), finished_message(row))
             self._finish(session, row, RequestStatus.DECLINED)
         return self.ending(row, RequestStatus.DECLINED, "You declined to sign.")
 
     def ending_of(self, row: SigningRequest) -> Ending:
         """The ending of a request that is no longer pending, as its page shows it."""
-        return self.ending(row, RequestStatus(row.status), _finished_message(row))
+        return self.ending(row, RequestStatus(row.status), finished_message(row))
 
     def ending(self, row: SigningRequest, status: RequestStatus, message: str) -> Ending:
         """The host's return URL with `signing_request`, the host's `state` and, unless the
@@ -182,9 +171,8 @@ class CeremonyService:
         return Ending(outcome_url(row.return_url, params), status.value, message)
 
     def opened(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
-        """The open request and its host (Conflict when it has ended), read without a write
-        lock (the signing transaction checks again, locked); one that lapsed or whose host was
-        disabled is ended here."""
+        """The open request and its host, read without a write lock (the signing transaction
+        checks again, locked); one that lapsed or whose host was disabled is ended here."""
         with self._sessions() as session:
             session.connection(execution_options={"readonly": True})
             row = session.get(SigningRequest, request_id) if _plausible(request_id) else None
@@ -193,7 +181,7 @@ class CeremonyService:
             client = session.get(HostClient, row.client_id)
             assert client is not None  # a foreign key
         if row.status != RequestStatus.PENDING:
-            raise Conflict(_finished_message(row), reason="finished")
+            raise Conflict(finished_message(row), reason="finished")
         if self._clock.now() < row.expires_at and client.disabled_at is None:
             return row, client
         with transaction(self._sessions) as session:
@@ -209,11 +197,12 @@ class CeremonyService:
             # after expiry finds the request no longer pending and undoes its own signing.
             row = self._locked(session, request_id)
             if row.status != RequestStatus.PENDING or self._clock.now() >= row.expires_at:
-                raise Conflict(_finished_message(row), reason="finished")
-            first = session.get(Signature, outcome.signatures[0].id)
-            row.identity_id = first.identity_id if first is not None else None
+                raise Conflict(finished_message(row), reason="finished")
+            row.identity_id = outcome.signer.identity_id
             row.answer = json.dumps(answer_for(outcome).model_dump())
-            self._finish(session, row, RequestStatus.COMPLETED)
+            signer = Actor("identity", outcome.signer.identity_id, outcome.signer.printed_name)
+            ids = [issued.id for issued in outcome.signatures]
+            self._finish(session, row, RequestStatus.COMPLETED, actor=signer, signatures=ids)
 
         return finish
 
@@ -228,10 +217,19 @@ class CeremonyService:
     # --- internals --------------------------------------------------------------------------
 
     def _finish(
-        self, session: Session, row: SigningRequest, status: RequestStatus, why: str | None = None
+        self,
+        session: Session,
+        row: SigningRequest,
+        status: RequestStatus,
+        why: str | None = None,
+        *,
+        actor: Actor | None = None,
+        signatures: list[str] | None = None,
     ) -> None:
+        """The request leaves `pending`, audited (AUD-1): by the signer when it completed,
+        else as the request's context says (the person's browser, anonymous)."""
         row.status, row.failure, row.finished_at = status.value, why, self._clock.now()
-        self._audit(session, row, status.value, failure=why)
+        self._audit(session, row, status.value, actor, failure=why, signatures=signatures)
 
     def _expire_if_due(self, session: Session, row: SigningRequest) -> bool:
         """A pending request past its time becomes expired (audited once); True if it is."""
@@ -248,7 +246,14 @@ class CeremonyService:
             raise NotFound(UNKNOWN)
         return row
 
-    def _audit(self, session: Session, row: SigningRequest, what: str, **values: object) -> None:
+    def _audit(
+        self,
+        session: Session,
+        row: SigningRequest,
+        what: str,
+        actor: Actor | None = None,
+        **values: object,
+    ) -> None:
         self._trail.record(
             session,
             f"signature:request:{what}",
@@ -260,6 +265,7 @@ class CeremonyService:
                 "expires_at": iso_utc(row.expires_at),
                 **{key: value for key, value in values.items() if value is not None},
             },
+            actor=actor,
         )
 
 
@@ -268,20 +274,3 @@ def _plausible(request_id: str) -> bool:
         return str(uuid.UUID(request_id)) == request_id
     except ValueError:
         return False
-
-
-def _username(typed: str) -> str | None:
-    try:
-        return normalize_username(typed)
-    except InvalidRequest:
-        return None
-
-
-def _finished_message(row: SigningRequest) -> str:
-    return {
-        RequestStatus.COMPLETED: "This signing request has been signed already.",
-        RequestStatus.DECLINED: "This signing request was declined.",
-        RequestStatus.EXPIRED: "This signing request has expired: ask the system you came from "
-        "for a new one.",
-        RequestStatus.FAILED: "This signing request ended without a signature.",
-    }.get(RequestStatus(row.status), "This signing request is still open.")

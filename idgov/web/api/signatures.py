@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from idgov.clients.models import HostClient
 from idgov.clock import iso_utc
-from idgov.errors import Unauthenticated
 from idgov.signatures.requests import (
     BatchOut,
     SequenceIn,
@@ -19,17 +17,10 @@ from idgov.signatures.requests import (
 from idgov.signatures.sequencing import DeclaredSequence
 from idgov.web.api.openapi import api_doc
 from idgov.web.context import services
-from idgov.web.hosts import current_client, scope_required
+from idgov.web.hosts import calling_client, scope_required
 
 bp = Blueprint("api_signing", __name__)
 SIGNING_ERRORS = [400, 401, 403, 409, 422, 423, 503]
-
-
-def _client() -> HostClient:
-    client = current_client()
-    if client is None:  # scope_required let the request through: never happens
-        raise Unauthenticated("a bearer token is required")
-    return client
 
 
 @bp.post("/api/v1/signatures")
@@ -43,7 +34,7 @@ def _client() -> HostClient:
     status=201,
 )
 def sign(body: SignRequest) -> Response:
-    outcome = services().signatures.sign(body, _client(), request.remote_addr)
+    outcome = services().signatures.sign(body, calling_client(), request.remote_addr)
     answer: SignatureOut | BatchOut = answer_for(outcome)
     response = jsonify(answer.model_dump())
     response.status_code = 201
@@ -71,7 +62,7 @@ def _sequence(declared: DeclaredSequence) -> Response:
 )
 def declare_sequence(record_type: str, body: SequenceIn) -> Response:
     declared = services().signatures.declare_sequence(
-        _client(), record_type, body.meanings, body.allow_same_signer
+        calling_client(), record_type, body.meanings, body.allow_same_signer
     )
     return _sequence(declared)
 
@@ -85,4 +76,4 @@ def declare_sequence(record_type: str, body: SequenceIn) -> Response:
     errors=[401, 403, 404, 422, 503],
 )
 def get_sequence(record_type: str) -> Response:
-    return _sequence(services().signatures.sequence(_client(), record_type))
+    return _sequence(services().signatures.sequence(calling_client(), record_type))

@@ -8,9 +8,7 @@ from typing import ParamSpec
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from idgov.clients.models import HostClient
 from idgov.db import transaction
-from idgov.errors import Unauthenticated
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.system_schemas import (
     DoneIn,
@@ -22,7 +20,7 @@ from idgov.web.api.system_schemas import (
 )
 from idgov.web.auth import View
 from idgov.web.context import services
-from idgov.web.hosts import current_client, scope_required
+from idgov.web.hosts import calling_client, scope_required
 
 P = ParamSpec("P")
 bp = Blueprint("api_systems", __name__, url_prefix="/api/v1/systems")
@@ -30,13 +28,6 @@ bp = Blueprint("api_systems", __name__, url_prefix="/api/v1/systems")
 # once the caller is known to be a host with the entitlements scope.
 SNAPSHOT_MAX_BYTES = 32 * 1024 * 1024
 ERRORS = [401, 403, 404, 409, 422, 503]
-
-
-def _client() -> HostClient:
-    client = current_client()
-    if client is None:  # scope_required let the request through: never happens
-        raise Unauthenticated("a bearer token is required")
-    return client
 
 
 def large_body(view: View[P]) -> View[P]:
@@ -64,7 +55,7 @@ def large_body(view: View[P]) -> View[P]:
 )
 def put_entitlements(system: str, body: SnapshotIn) -> Response:
     with transaction(services().sessions) as session:
-        result = services().snapshots.receive(session, _client(), system, body)
+        result = services().snapshots.receive(session, calling_client(), system, body)
     return jsonify(SnapshotOut.of(result).model_dump())
 
 
@@ -82,7 +73,7 @@ def list_revocations(system: str, query: RevocationQuery) -> Response:
     status = None if query.status == "all" else query.status
     with transaction(services().sessions) as session:  # commits an audited refusal
         found = services().remediation.revocations(
-            session, _client(), system, status, query.after, query.limit + 1
+            session, calling_client(), system, status, query.after, query.limit + 1
         )
     page = found[: query.limit]
     more = len(found) > query.limit
@@ -105,6 +96,6 @@ def list_revocations(system: str, query: RevocationQuery) -> Response:
 def revocation_done(system: str, remediation_id: str, body: DoneIn) -> Response:
     with transaction(services().sessions) as session:
         found = services().remediation.confirm_done(
-            session, _client(), system, remediation_id, body.note
+            session, calling_client(), system, remediation_id, body.note
         )
     return jsonify(RevocationOut.of(found).model_dump())

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound, ServiceUnavailable
 from idgov.identity.models import Identity
-from idgov.signatures.ceremony.bodies import Credentials
-from idgov.signatures.ceremony.service import Ending
+from idgov.signatures.ceremony.credentials import Credentials
+from idgov.signatures.ceremony.endings import Ending
 from idgov.web.auth import csrf_exempt, current_identity, form_csrf_matches, refuse
 from idgov.web.context import services
 from idgov.web.signin import MAX_PASSWORD, MAX_USERNAME

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from idgov.errors import Conflict, IdgovError, NotFound, ServiceUnavailable
 from idgov.providers.oidc.federation import Returned
 from idgov.providers.oidc.flows import FlowStart, new_browser_secret
-from idgov.signatures.ceremony.service import Ending
+from idgov.signatures.ceremony.endings import Ending
 from idgov.web.auth import current_identity, refuse, set_session_cookie
 from idgov.web.context import services
 from idgov.web.signin import start_session

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from idgov.counted import counted, plural
 from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.identity.models import Role
@@ -73,7 +74,7 @@ def start(definition_id: str) -> ResponseReturnValue:
             campaign_id, name, count = campaign.id, campaign.name, campaign.item_count
     except IdgovError as refused:
         return _index_page(refused.status, f"The campaign was not started: {refused.detail}.")
-    flash(f"Campaign {name} is started with {count} items.")
+    flash(f"Campaign {name} is started with {counted(count, 'item')}.")
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
 
 
@@ -119,7 +120,8 @@ def close(campaign_id: str) -> ResponseReturnValue:
         flash("The campaign is closed and its evidence pack sealed.")
     else:
         flash(
-            f"The campaign is closing: {outcome.unverified} revocations are not verified yet. "
+            f"The campaign is closing: {counted(outcome.unverified, 'revocation')} "
+            f"{plural(outcome.unverified, 'is', 'are')} not verified yet. "
             "Close again once they are, or with them as exceptions."
         )
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from idgov.counted import counted
 from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound
 from idgov.ids import row_id
@@ -104,7 +105,7 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     except IdgovError as refused:
         message = f"Nothing was changed: {refused.detail}."
         return _inbox_page(campaign_id, view, refused.status, message, ids, justification)
-    flash(f"{count} item{'s' if count != 1 else ''} {DONE[decision]}.")
+    flash(f"{counted(count, 'item')} {DONE[decision]}.")
     return redirect(url_for("reviews.inbox", campaign_id=campaign_id, **view.query()))
 
 
@@ -149,7 +150,7 @@ def sign(campaign_id: str) -> ResponseReturnValue:
         )
     except IdgovError as refused:
         return _signoff_page(campaign_id, refused.status, refused.detail)
-    flash(f"Your review is signed: {signed.item_count} decisions.")
+    flash(f"Your review is signed: {counted(signed.item_count, 'decision')}.")
     target = url_for("reviews.signoff", campaign_id=campaign_id, _anchor=f"signoff-{signed.id}")
     return redirect(target)
 

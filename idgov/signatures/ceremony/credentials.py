@@ -1,5 +1,4 @@
-"""What a signing request stands for: the body of the signing it asks for, with the person's
-credentials for a password signing, or alone for a signer verified elsewhere (OIDC)."""
+"""What the person types at the ceremony page, turned into the direct signing body."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from idgov.errors import InvalidRequest
+from idgov.identity.usernames import normalize_username
 from idgov.signatures.ceremony.models import SigningRequest
 from idgov.signatures.requests import SigningBody, SignRequest
 
@@ -26,7 +26,15 @@ class Credentials:
     temporary_credential: str | None = None
 
 
-def sign_request(row: SigningRequest, credentials: Credentials) -> SignRequest:
+def typed_username(typed: str) -> str | None:
+    """The username as idgov compares it, or None for one no username can be."""
+    try:
+        return normalize_username(typed)
+    except InvalidRequest:
+        return None
+
+
+def signing_body(row: SigningRequest, credentials: Credentials) -> SignRequest:
     """The direct signing body this ceremony stands for: the host's records and meaning, the
     person's credentials."""
     typed = {
@@ -38,8 +46,8 @@ def sign_request(row: SigningRequest, credentials: Credentials) -> SignRequest:
     return _validated(SignRequest, {**typed, **_signed_fields(row)})
 
 
-def signing_body(row: SigningRequest) -> SigningBody:
-    """What the request asks to sign, for a signer who re-authenticates elsewhere (OIDC)."""
+def federated_body(row: SigningRequest) -> SigningBody:
+    """What the request asks to sign, for a signer verified at an OpenID provider (STEP-1)."""
     return _validated(SigningBody, _signed_fields(row))
 
 
