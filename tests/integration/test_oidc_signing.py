@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from idgov.alerts.models import Alert
 from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.config import Settings
@@ -334,3 +336,25 @@ def oidc_down() -> Any:
 
 def body_fields() -> dict[str, Any]:
     return {"meaning": "approval", "record": record()}
+
+
+@pytest.mark.req("LOCK-1")
+@pytest.mark.req("ALERT-1")
+@pytest.mark.req("STEP-1")
+def test_repeated_refused_logins_at_the_provider_lock_the_signer_and_end_the_request(
+    services: Services, client: FlaskClient, browser: ProviderBrowser, lims: Host
+) -> None:
+    """Counted like wrong passwords: at the limit the identity locks, the lock is alerted, and
+    the request fails as it would on the password path."""
+    created = lims.created(signer="alice")
+    statuses = []
+    for _attempt in range(5):
+        began = start(client, created["id"])
+        statuses.append(at_provider(client, browser, began, "sub-bob").status_code)
+
+    assert statuses == [401, 401, 401, 401, 200]  # the last: the ended page, back to the host
+    assert identity(services, "alice").status == "locked"
+    assert lims.read(created["id"]).get_json()["status"] == "failed"
+    with services.sessions() as session:
+        assert "lockout" in session.scalars(select(Alert.kind)).all()
+    assert signature_count(services) == 0
