@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
-from idgov.entitlements.models import Entitlement, EntitlementGrant
+from idgov.entitlements.models import OIDC_GROUP, Entitlement, EntitlementGrant
 from idgov.identity.models import Identity
 
-OIDC_GROUP = "oidc-group"  # Entitlement.source_type; the source is the provider's name
 MAX_GROUPS = 500
 MAX_GROUP = 300  # entitlements.key
 
