@@ -186,3 +186,12 @@ class SourceUnavailableRefusal(RecordedRefusal):
     type_slug = "provider-unavailable"
     title = "Provider unavailable"
     status = 503
+
+
+class FederatedRefusal(RecordedRefusal):
+    """The OpenID provider's answer does not let this person in or sign (`reason` names why:
+    stale-authentication, subject-mismatch, wrong-nonce, ...); its audit event is kept."""
+
+    type_slug = "invalid-credentials"
+    title = "Sign-in at the identity provider refused"
+    status = 401

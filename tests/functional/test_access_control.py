@@ -21,6 +21,15 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/api/v1/session", "POST"),  # a person signs in
     ("/oauth/token", "POST"),  # a host client signs in with its credentials (DEV-1)
     ("/login", None),
+    # Sign-in at an OpenID provider: the way there and back (STEP-1); the flow is bound to
+    # the browser and checked by idgov before anyone is let in.
+    ("/login/oidc/<name>", None),
+    ("/oidc/<name>/callback", None),
+    # The signing ceremony's page serves people signed in or not: it re-authenticates them
+    # itself, and its forms carry a CSRF token either way.
+    ("/sign/<request_id>", None),
+    ("/sign/<request_id>/decline", "POST"),
+    ("/sign/<request_id>/oidc", "POST"),
     ("/healthz", None),
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
@@ -83,11 +92,14 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/healthz", "GET"),
         ("/login", "GET"),
         ("/login", "POST"),
+        ("/login/oidc/<name>", "GET"),
         ("/oauth/token", "POST"),
+        ("/oidc/<name>/callback", "GET"),
         ("/readyz", "GET"),
         ("/sign/<request_id>", "GET"),
         ("/sign/<request_id>", "POST"),
         ("/sign/<request_id>/decline", "POST"),
+        ("/sign/<request_id>/oidc", "POST"),
         ("/static/<path:filename>", "GET"),
     }
 
