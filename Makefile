@@ -16,7 +16,7 @@ UV_COMPILE = .venv-tools/bin/uv pip compile pyproject.toml --universal --python-
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit bench install install-test system-test-deps quickstart lock clean
+.PHONY: run test lint unit bench install install-test system-test-deps node-test-deps quickstart lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,17 @@ system-test-deps:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -n 1) main start; \
 	fi
 
+# The OpenID provider the OIDC tests start: node's oidc-provider, installed exactly as locked in
+# tests/oidc_provider/package-lock.json (npm ci) whenever the lock is newer than the install.
+OIDC_PROVIDER := tests/oidc_provider
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		echo "node and npm are missing (Node.js 20 or later): run 'sudo apt-get install -y nodejs npm'"; \
+		exit 1; }
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+
+node-test-deps: $(OIDC_PROVIDER)/node_modules/.package-lock.json
+
 run: install
 	$(BIN)/idgov demo
 	$(BIN)/idgov serve --with-worker
@@ -94,7 +105,7 @@ unit: install-test
 quickstart:
 	$(PYTHON) tests/smoke/quickstart.py
 
-test: install-test system-test-deps lint quickstart
+test: install-test system-test-deps node-test-deps lint quickstart
 	@echo "== pass 1: SQLite =="
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 	@echo "== pass 2: PostgreSQL ($(TEST_POSTGRES_URL)) =="
@@ -124,4 +135,5 @@ lock:
 	$(UV_COMPILE) --extra postgres --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
 
 clean:
-	rm -rf $(VENV) .venv-tools instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache \
+		$(OIDC_PROVIDER)/node_modules

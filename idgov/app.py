@@ -35,6 +35,7 @@ from idgov.web.ui import (
     ceremony,
     login,
     loss,
+    oidc,
     review_admin,
     review_evidence,
     reviews,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_signature_reads.bp)  # reading and verifying (LNK-1, LNK-2)
     app.register_blueprint(api_signing_requests.bp)  # the signing ceremony's host API (11.200)
     app.register_blueprint(ceremony.bp)  # the signing ceremony's page (11.200, 11.300)
+    app.register_blueprint(oidc.bp)  # OpenID Connect sign-in and signing (STEP-1)
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)

@@ -21,6 +21,7 @@ from pydantic import (
 
 from idgov.errors import ConfigurationError
 from idgov.providers.directory.settings import NAME_PATTERN, DirectorySettings
+from idgov.providers.oidc.settings import OidcSettings
 
 DEFAULT_CONFIG_FILE = Path("config/idgov.toml")
 ENV_PREFIX = "IDGOV_"
@@ -134,6 +135,8 @@ class Settings(_Section):
     worker: WorkerSettings = WorkerSettings()
     # LDAP / Active Directory sources by name ([directories.NAME]); docs/directories.md.
     directories: dict[str, DirectorySettings] = {}
+    # OpenID Connect providers by name ([oidc.NAME]); docs/oidc.md.
+    oidc: dict[str, OidcSettings] = {}
 
     @field_validator("directories")
     @classmethod
@@ -143,6 +146,17 @@ class Settings(_Section):
                 raise ValueError(
                     f"directory name {name!r}: lower-case letters, digits and '-', "
                     "starting with a letter, not 'local'"
+                )
+        return value
+
+    @field_validator("oidc")
+    @classmethod
+    def _oidc_names(cls, value: dict[str, OidcSettings]) -> dict[str, OidcSettings]:
+        for name in value:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(
+                    f"OpenID provider name {name!r}: lower-case letters, digits and '-', "
+                    "starting with a letter"
                 )
         return value
 

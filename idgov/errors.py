@@ -163,3 +163,12 @@ class IdentifierReused(RecordedRefusal):
     type_slug = "identifier-reused"
     title = "Identifier belongs to another identity"
     status = 409
+
+
+class FederatedRefusal(RecordedRefusal):
+    """The OpenID provider's answer does not let this person in or sign (`reason` names why:
+    stale-authentication, subject-mismatch, wrong-nonce, ...); its audit event is kept."""
+
+    type_slug = "invalid-credentials"
+    title = "Sign-in at the identity provider refused"
+    status = 401

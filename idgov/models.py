@@ -10,6 +10,7 @@ from idgov.keys import models as key_models
 from idgov.policies import models as policy_models
 from idgov.providers import models as provider_models
 from idgov.providers.directory import models as directory_models
+from idgov.providers.oidc import models as oidc_models
 from idgov.reviews import models as review_models
 from idgov.sessions import models as session_models
 from idgov.signatures import models as signature_models
@@ -26,6 +27,7 @@ __all__ = [
     "identity_models",
     "job_models",
     "key_models",
+    "oidc_models",
     "policy_models",
     "provider_models",
     "review_models",

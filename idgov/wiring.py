@@ -44,6 +44,9 @@ from idgov.providers.directory.sync import DirectorySync
 from idgov.providers.directory.writeback import GroupWriteBack
 from idgov.providers.ldap import LdapIdentityProvider
 from idgov.providers.local import LocalPasswords
+from idgov.providers.oidc.client import OidcClient
+from idgov.providers.oidc.federation import OidcFederation
+from idgov.providers.oidc.signin import FederatedSignIn
 from idgov.providers.router import PasswordRouter
 from idgov.reviews.campaigns.closing import CampaignCloser
 from idgov.reviews.campaigns.escalation import EscalationService
@@ -55,6 +58,7 @@ from idgov.reviews.intake.snapshots import SnapshotService
 from idgov.reviews.queries.reader import ReviewReader
 from idgov.reviews.remediation.services import RemediationService
 from idgov.sessions.services import SessionService
+from idgov.signatures.ceremony.federated import FederatedCeremony
 from idgov.signatures.ceremony.page import CeremonyPages
 from idgov.signatures.ceremony.service import CeremonyService
 from idgov.signatures.reads import SignatureReader
@@ -93,6 +97,9 @@ class Services:
     signatures: SignatureService
     ceremonies: CeremonyService
     ceremony_pages: CeremonyPages
+    oidc: OidcFederation
+    oidc_signin: FederatedSignIn
+    federated_ceremonies: FederatedCeremony
     return_urls: ReturnUrls
     signature_reader: SignatureReader
     signature_verifier: SignatureVerifier
@@ -167,6 +174,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         otp=TokenOtpVerifier(tokens, lockout, policies, trail, clock),
         temporary=loss,
     )
+    ceremonies = CeremonyService(
+        sessions, clock, trail, policies, signatures, settings.server.base_url
+    )
+    oidc = OidcFederation(sessions, clock, trail, build_oidc_clients(settings))
     campaigns = CampaignService(clock, trail)
     write_back = GroupWriteBack(sessions, clock, trail, directories)
     remediation = RemediationService(sessions, clock, trail, write_back)
@@ -205,10 +216,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         auth=auth,
         clients=ClientRegistry(clock, trail),
         signatures=signatures,
-        ceremonies=CeremonyService(
-            sessions, clock, trail, policies, signatures, settings.server.base_url
+        ceremonies=ceremonies,
+        ceremony_pages=CeremonyPages(policies, identities, signatures, dict(oidc.names())),
+        oidc=oidc,
+        oidc_signin=FederatedSignIn(sessions, clock, trail, identities, ledger, lockout, oidc),
+        federated_ceremonies=FederatedCeremony(
+            sessions, trail, policies, ledger, lockout, oidc, ceremonies, signatures
         ),
-        ceremony_pages=CeremonyPages(policies, identities, signatures),
         return_urls=ReturnUrls(trail),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
@@ -260,6 +274,18 @@ def build_directories(settings: Settings) -> dict[str, Directory]:
     for name, directory in settings.directories.items():
         built[name] = LdapIdentityProvider(name, directory, _SecretSource(directory.bind_password))
     return built
+
+
+def build_oidc_clients(settings: Settings) -> dict[str, OidcClient]:
+    """One OidcClient per [oidc.NAME]; discovery happens at first use, and the client secret is
+    resolved on each use (a missing secret makes that provider unavailable)."""
+    base = settings.server.base_url.rstrip("/")
+    return {
+        name: OidcClient(
+            name, provider, _SecretSource(provider.client_secret), f"{base}/oidc/{name}/callback"
+        )
+        for name, provider in settings.oidc.items()
+    }
 
 
 class _SecretSource:

@@ -1,4 +1,4 @@
-"""`idgov identities`: create, list, verify, change status, unlock and rehire people."""
+"""`idgov identities`: create, list, verify, change status, unlock, rehire and link people."""
 
 from __future__ import annotations
 
@@ -125,6 +125,21 @@ def rehire(username: str, reason: str, provider: str | None, subject: str | None
             session, find(services, session, username), reason, provider, subject
         )
     click.echo(f"{username}: rehired, pending identity verification")
+
+
+@identities.command()
+@click.argument("username")
+@click.option("--provider", required=True, help="The OpenID provider's name ([oidc.NAME]).")
+@click.option("--subject", required=True, help="The person's `sub` at that provider.")
+@click.option("--reason", default="linked from the command line")
+def link(username: str, provider: str, subject: str, reason: str) -> None:
+    """Link a person to their subject at an OpenID provider (UNQ-1: bound forever); from then
+    on they sign in and sign there."""
+    services = command_services()
+    with transaction(services.sessions) as session:
+        person = find(services, session, username)
+        services.oidc_signin.link(session, person, provider, subject, reason)
+    click.echo(f"{username}: linked to subject {subject!r} at {provider}")
 
 
 @identities.command("set-roles")

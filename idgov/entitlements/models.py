@@ -11,6 +11,7 @@ from idgov.db import Base, UTCDateTime
 
 DIRECTORY_GROUP = "directory-group"
 SYSTEM_ROLE = "system-role"
+OIDC_GROUP = "oidc-group"  # a group an OpenID provider lists in its ID tokens
 
 
 class Entitlement(Base):

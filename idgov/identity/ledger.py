@@ -31,6 +31,17 @@ class IdentifierLedger:
             )
         )
 
+    def value_of(self, session: Session, kind: str, namespace: str, identity_id: str) -> str | None:
+        """The identifier of this kind and namespace bound to the identity (its subject at a
+        provider), or None."""
+        return session.scalar(
+            select(IdentifierBinding.value).where(
+                IdentifierBinding.kind == kind,
+                IdentifierBinding.namespace == namespace,
+                IdentifierBinding.identity_id == identity_id,
+            )
+        )
+
     def refuse_if_taken(
         self, session: Session, kind: str, namespace: str, value: str, claimant: str
     ) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from idgov.audit.context import Actor, Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import iso_utc
+from idgov.errors import IdgovError
 from idgov.keys.jws import PrivateKey
 from idgov.keys.models import SigningKey
 from idgov.policies.documents import Meaning
@@ -21,6 +22,7 @@ from idgov.signatures.models import Signature
 from idgov.signatures.tokens import (
     Authentication,
     BatchRef,
+    FederatedEvidence,
     Manifestation,
     RecordRef,
     sign_token,
@@ -35,6 +37,16 @@ class Signer:
     identity_id: str
     username: str
     printed_name: str
+
+
+@dataclass(frozen=True)
+class FederatedProof:
+    """A verified re-authentication at an OpenID provider (STEP-1): who, when and how."""
+
+    identity_id: str
+    username: str
+    auth_time: datetime
+    evidence: FederatedEvidence
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,33 @@ class SignatureIssuer:
                 actor=actor,
             )
         return issued, batch
+
+    def record_refusal(
+        self,
+        session: Session,
+        signer: Signer,
+        host: HostRef,
+        meaning: str,
+        records: tuple[int, str, str, str],
+        refused: IdgovError,
+    ) -> None:
+        """ACC-2: a refused signing, with why: `records` is the count and the first record's
+        type, id and version."""
+        count, kind, record_id, version = records
+        self._trail.record(
+            session,
+            "signature:signing:refused",
+            Target("identity", signer.identity_id),
+            new={
+                "refusal": refused.type_slug,
+                "reasons": refused.extensions.get("reasons") or [refused.extensions.get("reason")],
+                "client": {"client_id": host.client_id, "name": host.name},
+                "meaning": meaning,
+                "records": count,
+                "first_record": {"type": kind, "id": record_id, "version": version},
+            },
+            actor=Actor("identity", signer.identity_id, signer.username),
+        )
 
 
 def _row(

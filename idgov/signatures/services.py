@@ -10,14 +10,12 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idgov.audit.context import Actor, Target
+from idgov.audit.context import Actor
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.db import reading, transaction
 from idgov.errors import (
     Conflict,
-    IdgovError,
-    InvalidCredentials,
     KeyUnavailable,
     NotEligible,
     NotFound,
@@ -25,14 +23,16 @@ from idgov.errors import (
     ProviderUnavailable,
 )
 from idgov.identity.authentication import AuthenticationService, AuthResult
-from idgov.identity.models import Identity
 from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.policies.store import PolicyStore
+from idgov.providers.interfaces import CredentialState
 from idgov.signatures import checks
+from idgov.signatures.components import FEDERATED_COMPONENTS, SigningComponents
 from idgov.signatures.interfaces import NoLossCases, NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
+    FederatedProof,
     HostRef,
     SessionState,
     SignatureIssuer,
@@ -40,7 +40,7 @@ from idgov.signatures.issuing import (
     SigningKeyPair,
     SigningOutcome,
 )
-from idgov.signatures.requests import SignRequest
+from idgov.signatures.requests import SigningBody, SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
 from idgov.signatures.tokens import Authentication, RecordRef
@@ -82,7 +82,9 @@ class SignatureService:
         self._auth = auth
         self._keys = keys
         self._otp: OtpVerifier = otp or NoTokens()
-        self._temporary: TemporaryCredentials = temporary or NoLossCases()
+        self._temporary = temporary
+        self._loss: TemporaryCredentials = temporary or NoLossCases()
+        self._components = SigningComponents(self._otp, temporary)
         self._issuer = SignatureIssuer(trail, issuer)
         self._signing_sessions = SigningSessions()
         self._sequences = SequenceRules(trail)
@@ -106,21 +108,61 @@ class SignatureService:
         """
         host = HostRef(client.client_id, client.name)
         with _fail_closed():
-            meaning, policy, keys = self._prepare(request, host)
+            prepared = self._prepare(request, host)
             # Every attempt goes through the one authentication path, so a wrong signing
             # password counts toward the lockout like a wrong login password (LOCK-1).
             auth = self._auth.authenticate(
                 request.username, request.password, channel="signing", source=source
             )
-            try:
-                with transaction(self._session_factory) as session:
-                    outcome = self._signed(session, request, host, auth, meaning, policy, keys)
-                    if finish is not None:
-                        finish(session, outcome)
-                    return outcome
-            except (NotEligible, OutOfSequence) as refused:
-                self._record_refusal(auth, host, request, refused)
-                raise
+            return self._issue(request, host, auth, prepared, finish)
+
+    def sign_federated(
+        self,
+        body: SigningBody,
+        client: HostClientLike,
+        proof: FederatedProof,
+        finish: Callable[[Session, SigningOutcome], None] | None = None,
+    ) -> SigningOutcome:
+        """Sign after a re-authentication at an OpenID provider that the caller has verified
+        (STEP-1: a fresh `auth_time` for the bound subject, OIDC Core 1.0 3.1.3.7). Everything
+        after authentication is as in `sign`: eligibility, sequencing, one transaction with
+        the audit events and `finish`, the same refusals."""
+        host = HostRef(client.client_id, client.name)
+        with _fail_closed():
+            prepared = self._prepare(body, host)
+            auth = AuthResult(proof.identity_id, proof.username, CredentialState())
+            return self._issue(body, host, auth, prepared, finish, proof)
+
+    def _issue(
+        self,
+        request: SigningBody,
+        host: HostRef,
+        auth: AuthResult,
+        prepared: tuple[Meaning, SigningPolicy, SigningKeyPair],
+        finish: Callable[[Session, SigningOutcome], None] | None,
+        proof: FederatedProof | None = None,
+    ) -> SigningOutcome:
+        """Issue for an authenticated signer: the signatures, the session step and their audit
+        events, and what `finish` writes, in one transaction (AUD-1)."""
+        try:
+            with transaction(self._session_factory) as session:
+                outcome = self._signed(session, request, host, auth, prepared, proof)
+                if finish is not None:
+                    finish(session, outcome)
+                return outcome
+        except (NotEligible, OutOfSequence) as refused:
+            # ACC-2: a refused signing is audited, with why, in a transaction of its own.
+            first = request.targets[0]
+            with transaction(self._session_factory) as session:
+                self._issuer.record_refusal(
+                    session,
+                    Signer(auth.identity_id, auth.username, ""),
+                    host,
+                    request.meaning,
+                    (len(request.targets), first.type, first.id, first.version),
+                    refused,
+                )
+            raise
 
     def signing_inputs(self, session: Session, identity_id: str) -> tuple[bool, bool]:
         """What a first signing of this person asks besides the password, as `sign` decides:
@@ -162,7 +204,7 @@ class SignatureService:
         return found
 
     def _prepare(
-        self, request: SignRequest, host: HostRef
+        self, request: SigningBody, host: HostRef
     ) -> tuple[Meaning, SigningPolicy, SigningKeyPair]:
         """Checks that need no password: meaning, batch, key; a refusal here costs nothing."""
         with reading(self._session_factory) as session:
@@ -177,13 +219,13 @@ class SignatureService:
     def _signed(
         self,
         session: Session,
-        request: SignRequest,
+        request: SigningBody,
         host: HostRef,
         auth: AuthResult,
-        meaning: Meaning,
-        policy: SigningPolicy,
-        keys: SigningKeyPair,
+        prepared: tuple[Meaning, SigningPolicy, SigningKeyPair],
+        proof: FederatedProof | None,
     ) -> SigningOutcome:
+        meaning, policy, keys = prepared
         identity = self._identities.get(session, auth.identity_id)
         holds_token = self._otp.holds_token(session, identity.id)
         roles = self._identities.roles(session, identity.id)
@@ -193,12 +235,13 @@ class SignatureService:
             certified=self._identities.is_certified(session, identity),
             credential=auth.credential,
             missing_token=checks.needs_token(policy, roles) and not holds_token,
-            credential_loss=self._temporary.signing_blocked(session, identity.id),  # LOSS-1
+            credential_loss=self._loss.signing_blocked(session, identity.id),  # LOSS-1
             token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
         continued = None
-        if request.session_id is not None:
+        # A federated signer re-authenticates at the provider for every signing: no session.
+        if isinstance(request, SignRequest) and request.session_id is not None:
             continued = self._signing_sessions.resume(
                 session,
                 request.session_id,
@@ -208,10 +251,10 @@ class SignatureService:
                 idle=idle,
             )
         first = continued is None
-        if self._temporary.temporary_issued(session, identity.id):
-            components = self._temporary_components(session, request, identity, first)
+        if proof is not None or not isinstance(request, SignRequest):
+            components = FEDERATED_COMPONENTS
         else:
-            components = self._components(session, request, identity, holds_token, first)
+            components = self._components.used(session, request, identity, holds_token, first)
         records = [RecordRef(r.type, r.id, r.version, r.digest, r.title) for r in request.targets]
         self._sequences.check(
             session,
@@ -233,77 +276,18 @@ class SignatureService:
             reason=request.reason,
             records=records,
             # 11.200(a)(1): which components this signing used, and its step in the session.
-            authn=Authentication(components, now, row.id, seq),
+            authn=Authentication(
+                components,
+                proof.auth_time if proof else now,
+                row.id,
+                seq,
+                proof.evidence if proof else None,
+            ),
             signed_at=now,  # MAN-1: the server's clock; client clock fields were dropped
             keys=keys,
             batched=request.records is not None,
         )
         return SigningOutcome(issued, SessionState(row.id, seq, row.expires_at), batch, signer)
-
-    def _components(
-        self,
-        session: Session,
-        request: SignRequest,
-        identity: Identity,
-        holds_token: bool,
-        first: bool,
-    ) -> tuple[str, ...]:
-        """CMP-1: the first signing of a session takes every component the identity has; later
-        ones within the session at least the password (a code sent anyway is checked)."""
-        if not holds_token or (request.otp is None and not first):
-            return ("username", "password")
-        if request.otp is None:
-            raise InvalidCredentials(
-                "this signing needs the one-time code of your token as well",
-                reason="otp-required",
-            )
-        if not self._otp.verify(session, identity.id, request.otp):
-            raise InvalidCredentials("the one-time code is not right", reason="otp-invalid")
-        return ("username", "password", "otp")
-
-    def _temporary_components(
-        self, session: Session, request: SignRequest, identity: Identity, first: bool
-    ) -> tuple[str, ...]:
-        """LOSS-2: while a lost token's case has a temporary credential, that credential is
-        the second component (`temporary_credential`); each signing session's first signing
-        uses it up once, and it stops at its expiry or last use."""
-        if not first:
-            return ("username", "password")
-        if request.temporary_credential is None:
-            raise InvalidCredentials(
-                "this signing needs the temporary credential security issued to you",
-                reason="temporary-credential-required",
-            )
-        if not self._temporary.use_temporary(session, identity, request.temporary_credential):
-            # The refusal (and its audit event) is kept; nothing else was written yet.
-            raise InvalidCredentials(
-                "the temporary credential is not right, has expired or is used up",
-                reason="temporary-credential-invalid",
-                recorded=True,
-            )
-        return ("username", "password", "temporary-credential")
-
-    def _record_refusal(
-        self, auth: AuthResult, host: HostRef, request: SignRequest, refused: IdgovError
-    ) -> None:
-        """ACC-2: a refused signing is audited, with why, in a transaction of its own."""
-        first = request.targets[0]
-        with transaction(self._session_factory) as session:
-            self._trail.record(
-                session,
-                "signature:signing:refused",
-                Target("identity", auth.identity_id),
-                new={
-                    "refusal": refused.type_slug,
-                    "reasons": refused.extensions.get("reasons")
-                    or [refused.extensions.get("reason")],
-                    "client": {"client_id": host.client_id, "name": host.name},
-                    "meaning": request.meaning,
-                    "records": len(request.targets),
-                    "first_record": {"type": first.type, "id": first.id, "version": first.version},
-                },
-                actor=Actor("identity", auth.identity_id, auth.username),
-            )
 
 
 @contextmanager

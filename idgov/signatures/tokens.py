@@ -42,18 +42,50 @@ class Manifestation:
 
 
 @dataclass(frozen=True)
+class FederatedEvidence:
+    """A re-authentication at an OpenID provider, as its verified ID token showed it (STEP-1):
+    the issuer, when the person authenticated there, and how (`acr`, `amr`)."""
+
+    issuer: str
+    acr: str | None
+    amr: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Authentication:
-    """How the signer re-authenticated (11.200(a)(1)): components and signing-session step."""
+    """How the signer re-authenticated (11.200(a)(1)): components and signing-session step;
+    `federated` when it was at an OpenID provider (then `auth_time` is the provider's)."""
 
     components: tuple[str, ...]  # e.g. ("username", "password", "otp")
     auth_time: datetime
     signing_session: str
     seq: int
+    federated: FederatedEvidence | None = None
+
+    @property
+    def method(self) -> str:
+        if self.federated is not None:
+            return "oidc"
+        return "password" + ("+otp" if "otp" in self.components else "")
 
     @property
     def amr(self) -> list[str]:
+        if self.federated is not None:
+            return list(self.federated.amr)  # the provider's own values (RFC 8176)
         # RFC 8176 authentication method reference values.
         return ["pwd"] + (["otp"] if "otp" in self.components else [])
+
+    def claims(self) -> dict[str, Any]:
+        """The token's `authn` claim (docs/host-integration.md, docs/oidc.md)."""
+        claim: dict[str, Any] = {"method": self.method, "amr": self.amr}
+        if self.federated is not None:
+            claim.update(iss=self.federated.issuer, acr=self.federated.acr)
+        return {
+            **claim,
+            "auth_time": int(self.auth_time.timestamp()),
+            "components": list(self.components),
+            "signing_session": {"id": self.signing_session, "seq": self.seq},
+        }
 
 
 @dataclass(frozen=True)
@@ -96,13 +128,7 @@ def signature_payload(
             "digest": record.digest,
             **({"title": record.title} if record.title else {}),
         },
-        "authn": {
-            "method": "password" + ("+otp" if "otp" in authn.components else ""),
-            "amr": authn.amr,
-            "auth_time": int(authn.auth_time.timestamp()),
-            "components": list(authn.components),
-            "signing_session": {"id": authn.signing_session, "seq": authn.seq},
-        },
+        "authn": authn.claims(),
     }
     if batch is not None:
         payload["batch"] = {

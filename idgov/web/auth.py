@@ -41,6 +41,9 @@ PRIVATE_ENDPOINTS = frozenset(
         "ceremony.page",
         "ceremony.sign",
         "ceremony.decline",
+        "oidc.login",
+        "oidc.sign",
+        "oidc.callback",
     }
 )
 

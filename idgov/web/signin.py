@@ -29,12 +29,18 @@ def sign_in(username: object, password: object) -> SignedIn:
     """Authenticate (InvalidCredentials 401 / Locked 423 go on up, recorded), then
     start a session. A session the browser already had is ended first: a login never keeps
     an old token alive (session fixation)."""
+    source = request.remote_addr
+    result = services().auth.authenticate(username, password, channel="login", source=source)
+    return start_session(result.identity_id, result.credential.must_change)
+
+
+def start_session(identity_id: str, must_change: bool = False) -> SignedIn:
+    """A new session for an authenticated identity (by password or at an OpenID provider),
+    ending the one this browser had."""
     built = services()
     source = request.remote_addr
-    result = built.auth.authenticate(username, password, channel="login", source=source)
-    must_change = result.credential.must_change
     with transaction(built.sessions) as session:
-        identity = built.identities.get(session, result.identity_id)
+        identity = built.identities.get(session, identity_id)
         act_as(identity)
         old_token = request.cookies.get(COOKIE)
         if old_token:

@@ -21,14 +21,19 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/api/v1/session", "POST"),  # a person signs in
     ("/oauth/token", "POST"),  # a host client signs in with its credentials (DEV-1)
     ("/login", None),
+    # Sign-in at an OpenID provider: the way there and back (STEP-1); the flow is bound to
+    # the browser and checked by idgov before anyone is let in.
+    ("/login/oidc/<name>", None),
+    ("/oidc/<name>/callback", None),
+    # The signing ceremony's page serves people signed in or not: it re-authenticates them
+    # itself, and its forms carry a CSRF token either way.
+    ("/sign/<id:request_id>", None),
+    ("/sign/<id:request_id>/decline", "POST"),
+    ("/sign/<id:request_id>/oidc", "POST"),
     ("/healthz", None),
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
     ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
-    # The signing ceremony: the unguessable request id a host hands out is the capability to
-    # see what is to be signed; signing itself re-authenticates the person (11.200(a)).
-    ("/sign/<id:request_id>", None),
-    ("/sign/<id:request_id>/decline", "POST"),
 }
 VARIABLE = re.compile(r"<(?:([^:<>]+):)?[^<>]+>")
 DUMMY = {"rowid": "1"}  # a value each converter takes; "dummy" for the others
@@ -84,11 +89,14 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/healthz", "GET"),
         ("/login", "GET"),
         ("/login", "POST"),
+        ("/login/oidc/<name>", "GET"),
         ("/oauth/token", "POST"),
+        ("/oidc/<name>/callback", "GET"),
         ("/readyz", "GET"),
         ("/sign/<id:request_id>", "GET"),
         ("/sign/<id:request_id>", "POST"),
         ("/sign/<id:request_id>/decline", "POST"),
+        ("/sign/<id:request_id>/oidc", "POST"),
         ("/static/<path:filename>", "GET"),
     }
 

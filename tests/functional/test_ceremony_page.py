@@ -176,9 +176,9 @@ def test_a_concurrent_second_completion_undoes_its_own_signing(
     created = lims.created()
     _page, csrf = open_page(client, created["id"])
     ceremonies = services.ceremonies
-    original = ceremonies._pending
+    original = ceremonies.opened
     first = original(created["id"])
-    monkeypatch.setattr(ceremonies, "_pending", lambda _id: first)
+    monkeypatch.setattr(ceremonies, "opened", lambda _id: first)
     returned(submit(client, created["id"], csrf))
     again = submit(client, created["id"], csrf)
     assert again.status_code == 409

@@ -287,11 +287,29 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
     document = tomllib.loads(example.read_text(encoding="utf-8"))
     defaults = Settings().model_dump(exclude_none=True)  # optional settings are commented out
     assert defaults.pop("directories") == {}  # none by default; the example block is commented
+    assert defaults.pop("oidc") == {}
     # Derived from host and port unless set: the example shows it commented out, as setting it
     # would stop it following the port.
     assert defaults["server"].pop("base_url") == "http://127.0.0.1:8080"
     assert '\n# base_url = "https://' in example.read_text(encoding="utf-8")
     assert document == defaults
+
+
+def test_example_oidc_block_is_valid_and_complete() -> None:
+    """Uncommented, the example [oidc.entra] block is a valid provider naming every setting."""
+    import tomllib
+
+    from idgov.providers.oidc.settings import OidcSettings
+
+    example = Path(__file__).resolve().parents[2] / "config" / "idgov.example.toml"
+    text = example.read_text(encoding="utf-8")
+    block = text[text.index("# [oidc.entra]") :].splitlines()
+    settings_lines = [line[2:] for line in block if re.match(r"^# [a-z_]+ = ", line)]
+    document = tomllib.loads("[oidc.entra]\n" + "\n".join(settings_lines))
+    entra = Settings.model_validate(document).oidc["entra"]
+    assert entra.signing_freshness_seconds == 120
+    assert entra.clock_skew_seconds == 60
+    assert set(document["oidc"]["entra"]) == set(OidcSettings.model_fields)
 
 
 def test_example_directory_block_is_valid_and_complete() -> None:
@@ -303,7 +321,8 @@ def test_example_directory_block_is_valid_and_complete() -> None:
 
     example = Path(__file__).resolve().parents[2] / "config" / "idgov.example.toml"
     text = example.read_text(encoding="utf-8")
-    block = text[text.index("# [directories.corp]") :].splitlines()
+    end = text.index("# OpenID Connect providers")
+    block = text[text.index("# [directories.corp]") : end].splitlines()
     settings_lines = [line[2:] for line in block if re.match(r"^# [a-z_]+ = ", line)]
     document = tomllib.loads("[directories.corp]\n" + "\n".join(settings_lines))
     settings = Settings.model_validate(document)

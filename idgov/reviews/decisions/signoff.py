@@ -24,7 +24,7 @@ from idgov.clients.models import REVIEWS_CLIENT_ID
 from idgov.clock import Clock
 from idgov.counted import counted
 from idgov.db import chunked, transaction
-from idgov.entitlements.models import DIRECTORY_GROUP, Entitlement
+from idgov.entitlements.models import DIRECTORY_GROUP, OIDC_GROUP, Entitlement
 from idgov.errors import Conflict, NotFound
 from idgov.identity.models import Identity
 from idgov.reviews.campaigns.assignment import primary
@@ -237,10 +237,12 @@ class SignoffService:
                 {
                     "item_id": item["id"],
                     "campaign_id": campaign_id,
+                    # A host's role goes to the host; a group of an OpenID provider stays
+                    # open for the provider's administrators (docs/oidc.md).
                     "kind": (
-                        "directory-group"
-                        if item["source_type"] == DIRECTORY_GROUP
-                        else "system-role"
+                        "system-role"
+                        if item["source_type"] not in (DIRECTORY_GROUP, OIDC_GROUP)
+                        else item["source_type"]
                     ),
                     "source": item["source"],
                     "status": "open",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from idgov.errors import InvalidRequest
 from idgov.identity.usernames import normalize_username
 from idgov.signatures.ceremony.models import SigningRequest
-from idgov.signatures.requests import SignRequest
+from idgov.signatures.requests import SigningBody, SignRequest
+
+Body = TypeVar("Body", SignRequest, SigningBody)
 
 # What the person typed, said in their words when it cannot be right (the rest cannot fail:
 # the host's part was checked when the request was made).
@@ -43,20 +46,29 @@ def typed_username(typed: str) -> str | None:
 def signing_body(row: SigningRequest, credentials: Credentials) -> SignRequest:
     """The direct signing body this ceremony stands for: the host's records and meaning, the
     person's credentials."""
+    typed = {
+        "username": credentials.username,
+        "password": credentials.password,
+        "otp": credentials.otp or None,
+        "temporary_credential": credentials.temporary_credential or None,
+    }
+    return _validated(SignRequest, {**typed, **_signed_fields(row)})
+
+
+def federated_body(row: SigningRequest) -> SigningBody:
+    """What the request asks to sign, for a signer verified at an OpenID provider (STEP-1)."""
+    return _validated(SigningBody, _signed_fields(row))
+
+
+def _signed_fields(row: SigningRequest) -> dict[str, object]:
     records = json.loads(row.records)
     target = {"records": records} if row.batched else {"record": records[0]}
+    return {"meaning": row.meaning, "reason": row.reason, **target}
+
+
+def _validated(model: type[Body], fields: dict[str, object]) -> Body:
     try:
-        return SignRequest.model_validate(
-            {
-                "username": credentials.username,
-                "password": credentials.password,
-                "otp": credentials.otp or None,
-                "temporary_credential": credentials.temporary_credential or None,
-                "meaning": row.meaning,
-                "reason": row.reason,
-                **target,
-            }
-        )
+        return model.model_validate(fields)
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

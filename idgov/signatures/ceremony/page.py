@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from idgov.clients.models import HostClient
 from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity
 from idgov.identity.services import IdentityService
+from idgov.identity.sources import provider_of
 from idgov.policies.documents import SigningPolicy
 from idgov.policies.store import PolicyStore
 from idgov.signatures.ceremony.models import SigningRequest
@@ -53,17 +55,24 @@ class CeremonyPage:
     certification: str  # what the signature means in law
     needs_otp: bool
     needs_temporary: bool
+    provider: str | None = None  # an OpenID provider's name: "Continue at ..." (STEP-1)
+    provider_shown: str | None = None
 
 
 class CeremonyPages:
     """Reads what the ceremony page needs; writes nothing."""
 
     def __init__(
-        self, policies: PolicyStore, identities: IdentityService, signatures: SignatureService
+        self,
+        policies: PolicyStore,
+        identities: IdentityService,
+        signatures: SignatureService,
+        provider_names: Mapping[str, str] | None = None,
     ) -> None:
         self._policies = policies
         self._identities = identities
         self._signatures = signatures
+        self._provider_names = dict(provider_names or {})
 
     def build(
         self, session: Session, row: SigningRequest, signed_in: Identity | None
@@ -73,7 +82,8 @@ class CeremonyPages:
         client = session.get(HostClient, row.client_id)
         policy = self._policies.current(session, SigningPolicy)
         statements = {meaning.code: meaning.statement for meaning in policy.meanings}
-        signer = self._signer(session, row, signed_in)
+        signer = self.signer(session, row, signed_in)
+        provider = provider_of(signer) if signer else None
         needs_otp, needs_temporary = (
             self._signatures.signing_inputs(session, signer.id) if signer else (False, False)
         )
@@ -92,11 +102,14 @@ class CeremonyPages:
             certification=statement_for(signer.printed_name) if signer else GENERIC_STATEMENT,
             needs_otp=needs_otp,
             needs_temporary=needs_temporary,
+            provider=provider,
+            provider_shown=self._provider_names.get(provider, provider) if provider else None,
         )
 
-    def _signer(
+    def signer(
         self, session: Session, row: SigningRequest, signed_in: Identity | None
     ) -> Identity | None:
+        """Who signs: the person the host named, else the person signed in to idgov here."""
         if row.signer is None:
             return signed_in
         if signed_in is not None and signed_in.username == row.signer:

@@ -129,7 +129,7 @@ class CeremonyService:
         other than the one the host named (403) or an unreachable database (503) raise and
         leave the request pending. A lock, ineligibility or a sequence refusal ends it as
         failed. An expired or finished request changes nothing."""
-        opened = self._pending(request_id)
+        opened = self.opened(request_id)
         if isinstance(opened, Ending):
             return opened
         row, client = opened
@@ -140,9 +140,9 @@ class CeremonyService:
             )
         signing = signing_body(row, credentials)
         try:
-            self._signatures.sign(signing, client, source, finish=self._completed(request_id))
+            self._signatures.sign(signing, client, source, finish=self.completer(request_id))
         except TERMINAL_REFUSALS as refused:
-            return self._fail(request_id, refused)
+            return self.fail(request_id, refused)
         return self.ending(row, RequestStatus.COMPLETED, "Signed.")
 
     def decline(self, request_id: str) -> Ending:
@@ -168,9 +168,7 @@ class CeremonyService:
             params["error"] = status.value
         return Ending(outcome_url(row.return_url, params), status.value, message)
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _pending(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
+    def opened(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
         """The open request and its host, read without a write lock (the signing transaction
         checks again, locked); one that lapsed or whose host was disabled is ended here."""
         with reading(self._session_factory) as session:
@@ -190,7 +188,7 @@ class CeremonyService:
                 return self.ending(row, RequestStatus.FAILED, "The requesting system is disabled.")
             return self.ending_of(row)
 
-    def _completed(self, request_id: str) -> Callable[[Session, SigningOutcome], None]:
+    def completer(self, request_id: str) -> Callable[[Session, SigningOutcome], None]:
         def finish(session: Session, outcome: SigningOutcome) -> None:
             # In the signing transaction: a second submit, one from another browser, or one
             # after expiry finds the request no longer pending and undoes its own signing.
@@ -205,13 +203,15 @@ class CeremonyService:
 
         return finish
 
-    def _fail(self, request_id: str, refused: IdgovError) -> Ending:
+    def fail(self, request_id: str, refused: IdgovError) -> Ending:
         why = f"{refused.type_slug}: {refused.detail}"[:MAX_FAILURE]
         with transaction(self._session_factory) as session:
             row = self._locked(session, request_id)
             if row.status == RequestStatus.PENDING:
                 self._finish(session, row, RequestStatus.FAILED, why)
         return self.ending(row, RequestStatus.FAILED, refused.detail)
+
+    # --- internals --------------------------------------------------------------------------
 
     def _finish(
         self,

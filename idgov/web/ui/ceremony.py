@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from idgov.db import transaction
 from idgov.errors import IdgovError, NotFound, ServiceUnavailable
+from idgov.identity.models import Identity
 from idgov.signatures.ceremony.credentials import Credentials
 from idgov.signatures.ceremony.endings import Ending
 from idgov.web.auth import csrf_exempt, current_identity, form_csrf_matches, refuse
@@ -24,18 +25,18 @@ NEEDS_TEMPORARY = frozenset({"temporary-credential-required", "temporary-credent
 
 @bp.get("/sign/<id:request_id>")
 def page(request_id: str) -> ResponseReturnValue:
-    return _page(request_id, 200)
+    return page_with(request_id, 200)
 
 
 @bp.post("/sign/<id:request_id>")
 @csrf_exempt  # checked below: the page serves people who are signed in and people who are not
 def sign(request_id: str) -> ResponseReturnValue:
     if not form_csrf_matches():
-        return _page(request_id, 403, EXPIRED_FORM)
+        return page_with(request_id, 403, EXPIRED_FORM)
     form = request.form
     username, password = form.get("username", ""), form.get("password", "")
     if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
-        return _page(request_id, 422, "The username or password is too long.")
+        return page_with(request_id, 422, "The username or password is too long.")
     credentials = Credentials(
         username, password, form.get("otp") or None, form.get("temporary_credential") or None
     )
@@ -47,7 +48,7 @@ def sign(request_id: str) -> ResponseReturnValue:
         # Wrong credentials (counted toward the lockout), another signer, a missing code, an
         # unreachable database: the request stays open and nothing was signed.
         reason = refused.extensions.get("reason")
-        return _page(
+        return page_with(
             request_id,
             refused.status,
             refused.detail,
@@ -56,25 +57,37 @@ def sign(request_id: str) -> ResponseReturnValue:
             temporary=reason in NEEDS_TEMPORARY,
         )
     except SQLAlchemyError:
-        return _page(request_id, 503, DATABASE_DOWN)
-    return _leave(ending)
+        return page_with(request_id, 503, DATABASE_DOWN)
+    return leave(ending)
+
+
+def csrf_ok() -> bool:
+    return form_csrf_matches()
+
+
+def signer_of(request_id: str, signed_in: Identity | None) -> Identity | None:
+    """Who signs this request, as its page decides (the named signer, or who is signed in)."""
+    built = services()
+    with transaction(built.sessions) as session:
+        row = built.ceremonies.for_page(session, request_id)
+        return built.ceremony_pages.signer(session, row, signed_in)
 
 
 @bp.post("/sign/<id:request_id>/decline")
 @csrf_exempt  # checked below, as for signing
 def decline(request_id: str) -> ResponseReturnValue:
     if not form_csrf_matches():
-        return _page(request_id, 403, EXPIRED_FORM)
+        return page_with(request_id, 403, EXPIRED_FORM)
     try:
         ending = services().ceremonies.decline(request_id)
     except NotFound as unknown:
         return refuse(unknown)
     except SQLAlchemyError:
         return refuse(ServiceUnavailable(DATABASE_DOWN))
-    return _leave(ending)
+    return leave(ending)
 
 
-def _leave(ending: Ending) -> ResponseReturnValue:
+def leave(ending: Ending) -> ResponseReturnValue:
     """Signed or declined: straight back to the host. Failed or expired: the page says why,
     then the browser goes back to the host."""
     if ending.status in {"completed", "declined"}:
@@ -86,7 +99,7 @@ def _ended(ending: Ending, status: int) -> ResponseReturnValue:
     return render_template("signatures/ceremony_end.html", ending=ending), status
 
 
-def _page(
+def page_with(
     request_id: str,
     status: int,
     error: str | None = None,
@@ -113,5 +126,6 @@ def _page(
         username=shown.username if shown.username_fixed else (username or shown.username or ""),
         needs_otp=shown.needs_otp or otp,
         needs_temporary=shown.needs_temporary or temporary,
+        oidc_providers=built.oidc.names(),
     )
     return Response(body, status=status, mimetype="text/html")

@@ -19,6 +19,7 @@ from idgov.web.auth import (
     login_csrf_matches,
     set_session_cookie,
 )
+from idgov.web.context import services
 from idgov.web.signin import MAX_PASSWORD, MAX_USERNAME, sign_in, sign_out
 
 bp = Blueprint("login", __name__)
@@ -30,7 +31,7 @@ MAX_NEXT = 2000
 def form() -> ResponseReturnValue:
     if current_identity() is not None:
         return redirect(url_for("account.home"))
-    return _page(200, safe_next(request.args.get("next")))
+    return login_page(200, safe_next(request.args.get("next")))
 
 
 @bp.post("/login")
@@ -40,22 +41,24 @@ def submit() -> ResponseReturnValue:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     if not login_csrf_matches():
-        return _page(403, next_url, username, EXPIRED_FORM)
+        return login_page(403, next_url, username, EXPIRED_FORM)
     if len(username) > MAX_USERNAME:
-        return _page(422, next_url, "", f"The username is longer than {MAX_USERNAME} characters.")
+        return login_page(
+            422, next_url, "", f"The username is longer than {MAX_USERNAME} characters."
+        )
     if len(password) > MAX_PASSWORD:
-        return _page(422, next_url, username, "The password is too long.")
+        return login_page(422, next_url, username, "The password is too long.")
     try:
         signed = sign_in(username, password)
     except Locked as refused:
-        return _page(423, next_url, username, refused.detail)
+        return login_page(423, next_url, username, refused.detail)
     except InvalidCredentials as refused:
         # LOCK-3: the same words and status for a wrong password and an unknown username.
-        return _page(401, next_url, username, refused.detail)
+        return login_page(401, next_url, username, refused.detail)
     except (NotEligible, ProviderUnavailable) as refused:
         # The identity source's own refusal (an expired or disabled directory account, a
         # directory that cannot be reached), in the person's words.
-        return _page(refused.status, next_url, username, refused.detail)
+        return login_page(refused.status, next_url, username, refused.detail)
     forget_login_csrf()
     # CMP-2: a temporary or expired password is changed before anything else.
     target = url_for("account.password") if signed.must_change_password else next_url
@@ -88,6 +91,15 @@ def safe_next(candidate: str | None) -> str:
     return candidate
 
 
-def _page(status: int, next_url: str, username: str = "", error: str | None = None) -> Response:
-    page = render_template("login.html", next_url=next_url, username=username, error=error)
+def login_page(
+    status: int, next_url: str, username: str = "", error: str | None = None
+) -> Response:
+    """The sign-in page: the password form, and "Sign in with NAME" for each OpenID provider."""
+    page = render_template(
+        "login.html",
+        next_url=next_url,
+        username=username,
+        error=error,
+        providers=services().oidc.names(),
+    )
     return Response(page, status=status, mimetype="text/html")

@@ -1,0 +1,1 @@
+"""OpenID Connect federation: the only package that imports authlib (DESIGN.md)."""
