@@ -13,16 +13,13 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
-from bench.common import bench_services, report, scratch_database
+from bench.common import HashTimer, bench_services, report, scratch_database
 from bench.login_throughput import PASSWORD
 from bench.signing import bearer, digest, setup
 from idgov.app import create_app
@@ -32,30 +29,6 @@ from idgov.wiring import Services
 BOUND_OVERHEAD_MS = 15.0
 RETURN_URL = "https://lims.example.com/esig/return"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class HashTimer:
-    """Wraps PasswordHasher.verify to add up the seconds spent hashing."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._original: Callable[..., Any] = PasswordHasher.verify
-
-    def __enter__(self) -> HashTimer:
-        original, timer = self._original, self
-
-        def timed(hasher: PasswordHasher, *args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return original(hasher, *args, **kwargs)
-            finally:
-                timer.seconds += time.perf_counter() - began
-
-        PasswordHasher.verify = timed  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        PasswordHasher.verify = self._original  # type: ignore[method-assign]
 
 
 def one_ceremony(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import resource
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from idgov.config import (
@@ -83,3 +86,27 @@ def report(name: str, value: float, unit: str, bound: float, higher_is_better: b
     )
     print(f"{name}: {shown} {unit} (bound {relation} {limit} {unit}; ratio {ratio:.2f}, {verdict})")
     return ratio >= 1
+
+
+class HashTimer:
+    """Wraps PasswordHasher.verify to add up the seconds spent hashing."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._original: Callable[..., Any] = PasswordHasher.verify
+
+    def __enter__(self) -> HashTimer:
+        original, timer = self._original, self
+
+        def timed(hasher: PasswordHasher, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return original(hasher, *args, **kwargs)
+            finally:
+                timer.seconds += time.perf_counter() - began
+
+        PasswordHasher.verify = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        PasswordHasher.verify = self._original  # type: ignore[method-assign]
