@@ -90,10 +90,12 @@ run: install
 	$(BIN)/idgov demo
 	$(BIN)/idgov serve --with-worker
 
+# The import rules of docs/architecture.md: no domain package imports web, wiring or commands.
 lint: install-test
 	$(BIN)/ruff check idgov tests bench docs/examples
 	$(BIN)/ruff format --check idgov tests bench docs/examples
 	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_import_rules.py
 
 unit: install-test
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)

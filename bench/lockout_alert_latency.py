@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import bench_services, report, scratch_database
 from idgov.config import SmtpSettings
 from idgov.db import transaction
-from idgov.errors import AuthenticationRefused, LockedRefusal
-from idgov.identity.services import NewIdentity
-from idgov.jobs.worker import Worker
+from idgov.errors import InvalidCredentials, Locked
+from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services, build_services
+from idgov.worker import Worker
 from tests.harness.smtp import CapturingSmtpServer
 
 BOUND_P99_SECONDS = 5.0
@@ -43,12 +43,12 @@ def prepare(services: Services, people: int) -> None:
 def lock(services: Services, username: str) -> float:
     """Four failures, then the locking attempt; returns when the locking attempt began."""
     for _ in range(4):
-        with contextlib.suppress(AuthenticationRefused):
+        with contextlib.suppress(InvalidCredentials):
             services.auth.authenticate(username, "wrong", channel="login", source="192.0.2.5")
     began = time.time()
     try:
         services.auth.authenticate(username, "wrong", channel="login", source="192.0.2.5")
-    except LockedRefusal:
+    except Locked:
         return began
     raise AssertionError(f"{username} was not locked")
 

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from bench.common import bench_services, report, scratch_database
 from idgov.app import create_app
 from idgov.db import transaction
-from idgov.identity.services import NewIdentity
+from idgov.identity.creation import NewIdentity
 from idgov.policies.documents import PasswordPolicy
 from idgov.providers.local import LocalPasswords
 

@@ -26,7 +26,7 @@ from bench.common import bench_services, peak_rss_mib, report, scratch_database
 from idgov.app import create_app
 from idgov.db import transaction
 from idgov.identity.models import Identity
-from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.models import ReviewItem
 from idgov.wiring import Services
 from tests.functional.people import login

@@ -25,7 +25,7 @@ from bench.login_throughput import PASSWORD, bare_verify_rate
 from idgov.app import create_app
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
-from idgov.identity.services import NewIdentity
+from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services
 
 BOUND_RATIO, BOUND_OVERHEAD_MS, BOUND_BATCH_SECONDS = 0.80, 15.0, 2.0

@@ -9,11 +9,11 @@ from flask import Flask
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.counted import JINJA_FILTERS
 from idgov.logs import configure_logging
-from idgov.tokens import loss_api
 from idgov.web import health
 from idgov.web.api import alerts as api_alerts
 from idgov.web.api import directories as api_directories
 from idgov.web.api import identities as api_identities
+from idgov.web.api import loss_reports as api_loss_reports
 from idgov.web.api import meta
 from idgov.web.api import policies as api_policies
 from idgov.web.api import reviews as api_reviews
@@ -25,6 +25,7 @@ from idgov.web.api import systems as api_systems
 from idgov.web.api import tokens as api_tokens
 from idgov.web.auth import register_auth
 from idgov.web.context import close_session
+from idgov.web.converters import register_converters
 from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_middleware(app, https=settings.server.base_url.startswith("https://"))
     register_auth(app)  # after the middleware: needs its request id and audit context
     register_problem_handlers(app)
+    register_converters(app)
     app.teardown_appcontext(close_session)
     app.register_blueprint(health.bp)
     app.register_blueprint(favicon_bp)  # public, like /static/
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_signing_requests.bp)  # the signing ceremony's host API (11.200)
     app.register_blueprint(ceremony.bp)  # the signing ceremony's page (11.200, 11.300)
     app.register_blueprint(oidc.bp)  # OpenID Connect sign-in and signing (STEP-1)
-    app.register_blueprint(loss_api.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
+    app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -15,25 +15,25 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from idgov.alerts.cli import alerts
-from idgov.audit.cli import audit
-from idgov.clients.cli import clients
-from idgov.command_context import command_services
+from idgov.commands.alerts import alerts
+from idgov.commands.audit import audit
+from idgov.commands.campaigns import campaigns
+from idgov.commands.clients import clients
+from idgov.commands.context import CommandServices, command_services
+from idgov.commands.identities import identities
+from idgov.commands.keys import keys
+from idgov.commands.policies import policy
+from idgov.commands.providers import providers
+from idgov.commands.signatures import signatures, verify
+from idgov.commands.tokens import tokens
 from idgov.counted import counted
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
 from idgov.demo import DEMO_PEOPLE, DEMO_SYSTEM, demo_client_id, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
-from idgov.identity.cli import identities
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
-from idgov.keys.cli import keys
 from idgov.keys.store import PURPOSES
-from idgov.policies.cli import policy
-from idgov.providers.directory.cli import providers
-from idgov.reviews.cli import campaigns
-from idgov.signatures.cli import signatures, verify
-from idgov.tokens.loss_cli import tokens
-from idgov.wiring import Services
+from idgov.wiring import Services, build_command_services
 
 
 class IdgovGroup(click.Group):
@@ -54,8 +54,11 @@ class IdgovGroup(click.Group):
 
 @click.group(cls=IdgovGroup)
 @click.version_option(package_name="idgov")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """idgov: Part 11 identity rules, e-signatures, access reviews and audit trail."""
+    # The composition root builds the services; every subcommand finds them on the context.
+    ctx.obj = CommandServices(build_command_services)
 
 
 @main.command()
@@ -124,7 +127,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
     from werkzeug.serving import run_simple
 
     from idgov.app import create_app
-    from idgov.jobs.worker import Worker
+    from idgov.worker import Worker
 
     # As settings, so that a base_url left unset follows the address actually served.
     options = {"server.host": host, "server.port": port}
@@ -143,7 +146,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
 @click.option("--once", is_flag=True, help="Run every due job once, then exit.")
 def worker(once: bool) -> None:
     """Run background jobs: checkpoints, alerts, reminders, directory syncs, reviews."""
-    from idgov.jobs.worker import Worker
+    from idgov.worker import Worker
 
     services = command_services()
     _require_current_schema(services)

@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeDecorator
 
 from idgov.config import DatabaseSettings
 from idgov.db_role import warn_on_superuser
-from idgov.errors import ConfigurationError, RecordedRefusal, ServiceUnavailable
+from idgov.errors import ConfigurationError, IdgovError, ServiceUnavailable
 
 T = TypeVar("T")
 IN_LIST_SIZE = 500  # values per IN list
@@ -137,21 +137,37 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits together, or rolls back together on any error.
 
-    A RecordedRefusal is the exception: the service recorded the refused attempt (audit event,
-    failure count, alert) and changed nothing else, so that record is committed before the
-    refusal goes on up.
+    A recorded refusal (IdgovError.recorded) is the exception: the service recorded the
+    refused attempt (audit event, failure count, alert) and changed nothing else, so that
+    record is committed before the refusal goes on up.
     """
     with factory() as session:
         session.begin()
         try:
             yield session
-        except RecordedRefusal:
-            session.commit()
+        except IdgovError as refused:
+            if refused.recorded:
+                session.commit()
+            else:
+                session.rollback()
             raise
         except BaseException:
             session.rollback()
             raise
         session.commit()
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session], *, snapshot: bool = False) -> Iterator[Session]:
+    """A session for read-only work, never committed: on SQLite a deferred BEGIN, so reading
+    takes no write lock. `snapshot`: one consistent view for the whole block (on PostgreSQL
+    REPEATABLE READ; SQLite's deferred read transaction is one already)."""
+    with factory() as session:
+        options: dict[str, Any] = {"readonly": True}
+        if snapshot and session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        session.connection(execution_options=options)
+        yield session
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:

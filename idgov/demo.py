@@ -9,9 +9,9 @@ from sqlalchemy import select
 from idgov.clients.models import HostClient
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
-from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.models import CampaignDefinition
 from idgov.wiring import Services
 
@@ -168,8 +168,7 @@ def seed_demo_review(services: Services) -> DemoReview | None:
             ),
             created_by="idgov demo",
         )
-        campaign = services.campaigns.draft(session, definition.id, "idgov demo")
-        services.campaigns.start(session, campaign)
+        campaign = services.campaigns.launch(session, definition.id, "idgov demo")
         return DemoReview(campaign.id, client.client_id, secret)
 
 

@@ -14,11 +14,16 @@ class IdgovError(Exception):
     type_slug = "internal-error"
     title = "Internal error"
     status = 500
+    recorded_by_default = False
 
-    def __init__(self, detail: str, **extensions: Any) -> None:
+    def __init__(self, detail: str, *, recorded: bool | None = None, **extensions: Any) -> None:
+        """`recorded`: the service recorded the refused attempt (audit event, failure count,
+        alert) and changed nothing else, so `db.transaction` commits that record before the
+        error goes on up (11.10(e), LOCK-1); the refusal's class, type and status stay one."""
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+        self.recorded = self.recorded_by_default if recorded is None else recorded
 
     @property
     def type_uri(self) -> str:
@@ -118,8 +123,11 @@ class Forbidden(IdgovError):
 
 
 class NotEligible(IdgovError):
+    """Refused for a reason the person must fix first (unverified, uncertified, an expired or
+    disabled directory account...); `reason` names it."""
+
     type_slug = "not-eligible"
-    title = "Not eligible to sign"
+    title = "Not eligible"
     status = 403
 
 
@@ -144,8 +152,9 @@ class Locked(IdgovError):
 
 
 class RecordedRefusal(IdgovError):
-    """A refusal whose audit event and alert must be kept: `db.transaction` commits what the
-    service recorded before the refusal, then re-raises (nothing else was changed)."""
+    """Base of the refusals that are always recorded (IdgovError's `recorded`)."""
+
+    recorded_by_default = True
 
 
 class IdentifierReused(RecordedRefusal):
@@ -154,38 +163,6 @@ class IdentifierReused(RecordedRefusal):
     type_slug = "identifier-reused"
     title = "Identifier belongs to another identity"
     status = 409
-
-
-class AuthenticationRefused(RecordedRefusal):
-    """A failed authentication: the failure count and alerts it raised are kept (LOCK-1)."""
-
-    type_slug = "invalid-credentials"
-    title = "Invalid credentials"
-    status = 401
-
-
-class LockedRefusal(RecordedRefusal):
-    type_slug = "locked"
-    title = "Identity locked"
-    status = 423
-
-
-class IneligibleRefusal(RecordedRefusal):
-    """The identity source refused for a reason the person must fix outside idgov (an expired
-    or disabled directory account); `reason` names it. The refusal's audit event is kept."""
-
-    type_slug = "not-eligible"
-    title = "Not eligible"
-    status = 403
-
-
-class SourceUnavailableRefusal(RecordedRefusal):
-    """The identity source could not be asked (fail closed, never a fallback); the failed
-    attempt's audit event is kept."""
-
-    type_slug = "provider-unavailable"
-    title = "Provider unavailable"
-    status = 503
 
 
 class FederatedRefusal(RecordedRefusal):

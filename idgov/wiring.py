@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,13 +16,13 @@ from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
 from idgov.alerts.services import AlertService
 from idgov.audit.checkpoints import CheckpointService
-from idgov.audit.context import SYSTEM_ACTOR, AuditContext
+from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
 from idgov.clients.return_urls import ReturnUrls
 from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
-from idgov.config import Settings, resolve_secret
+from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
 from idgov.identity.access import AccessControl
@@ -31,6 +31,7 @@ from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.services import IdentityService
 from idgov.keys.store import KeyStore
+from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
 from idgov.providers.aging import PasswordAgingNotifier
 from idgov.providers.directory.accounts import AccountMirror
@@ -47,15 +48,15 @@ from idgov.providers.oidc.client import OidcClient
 from idgov.providers.oidc.federation import OidcFederation
 from idgov.providers.oidc.signin import FederatedSignIn
 from idgov.providers.router import PasswordRouter
-from idgov.reviews.campaigns import CampaignService
-from idgov.reviews.closing import CampaignCloser
-from idgov.reviews.decisions import DecisionService
-from idgov.reviews.escalation import EscalationService
-from idgov.reviews.evidence import EvidenceService
-from idgov.reviews.inbox import InboxReader
-from idgov.reviews.remediation import RemediationService
-from idgov.reviews.signoff import SignoffService
-from idgov.reviews.snapshots import SnapshotService
+from idgov.reviews.campaigns.closing import CampaignCloser
+from idgov.reviews.campaigns.escalation import EscalationService
+from idgov.reviews.campaigns.services import CampaignService
+from idgov.reviews.decisions.services import DecisionService
+from idgov.reviews.decisions.signoff import SignoffService
+from idgov.reviews.evidence.services import EvidenceService
+from idgov.reviews.intake.snapshots import SnapshotService
+from idgov.reviews.queries.reader import ReviewReader
+from idgov.reviews.remediation.services import RemediationService
 from idgov.sessions.services import SessionService
 from idgov.signatures.ceremony.federated import FederatedCeremony
 from idgov.signatures.ceremony.page import CeremonyPages
@@ -63,16 +64,11 @@ from idgov.signatures.ceremony.service import CeremonyService
 from idgov.signatures.reads import SignatureReader
 from idgov.signatures.services import SignatureService
 from idgov.signatures.verification import SignatureVerifier
-from idgov.tokens.loss import LossService
+from idgov.tokens.loss.services import LossService
 from idgov.tokens.reminders import TokenTestReminders
 from idgov.tokens.secrets import SecretBox
 from idgov.tokens.services import TokenService
 from idgov.tokens.signing import TokenOtpVerifier
-
-current_audit_context: ContextVar[AuditContext] = ContextVar(
-    "current_audit_context",
-    default=AuditContext(SYSTEM_ACTOR),  # noqa: B039 - a frozen dataclass, immutable
-)
 
 
 @dataclass
@@ -121,7 +117,7 @@ class Services:
     remediation: RemediationService
     evidence: EvidenceService
     escalation: EscalationService
-    inbox: InboxReader
+    review_reader: ReviewReader
     closer: CampaignCloser
 
     def close(self) -> None:
@@ -152,9 +148,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     ledger = IdentifierLedger(clock, trail, alerts)
     directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
-    identities = IdentityService(clock, trail, ledger, sessions=web_sessions)
-    passwords = LocalPasswords(clock, trail, policies, sessions=web_sessions)
-    lockout = LockoutService(clock, trail, alerts, identities, sessions=web_sessions)
+    identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
+    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions)
+    lockout = LockoutService(clock, trail, alerts, identities, revoker=web_sessions)
     auth = AuthenticationService(
         sessions,
         trail,
@@ -185,7 +181,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     campaigns = CampaignService(clock, trail)
     write_back = GroupWriteBack(sessions, clock, trail, directories)
     remediation = RemediationService(sessions, clock, trail, write_back)
-    evidence = EvidenceService(clock, trail, settings.server.base_url)
+    evidence = EvidenceService(sessions, clock, trail, settings.server.base_url)
     return Services(
         settings=settings,
         clock=clock,
@@ -255,9 +251,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         remediation=remediation,
         evidence=evidence,
         escalation=EscalationService(clock, trail, alerts, campaigns),
-        inbox=InboxReader(),
+        review_reader=ReviewReader(),
         closer=CampaignCloser(sessions, campaigns, evidence, remediation),
     )
+
+
+def build_command_services(options: Mapping[str, object] | None = None) -> Services:
+    """Services for an `idgov` command, acting as the operating-system user who runs it, with
+    `options` ("section.key": value) from the command line over the settings; logging is set
+    up as for the web processes, one JSON line per event."""
+    settings = load_settings(options=options)
+    configure_logging(settings.logging.level, settings.logging.format)
+    services = build_services(settings)
+    current_audit_context.set(AuditContext(cli_actor()))
+    return services
 
 
 def build_directories(settings: Settings) -> dict[str, Directory]:

@@ -88,7 +88,7 @@ class AlertDispatcher:
     def __init__(
         self,
         clock: Clock,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         trail: AuditTrail,
         policies: PolicyStore,
         outbox: AlertOutbox,
@@ -98,7 +98,7 @@ class AlertDispatcher:
         claim: timedelta = timedelta(minutes=2),
     ) -> None:
         self._clock = clock
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._trail = trail
         self._policies = policies
         self._outbox = outbox
@@ -128,7 +128,7 @@ class AlertDispatcher:
         return delivered
 
     def _claim_next(self, down: set[tuple[str, str]]) -> _Claimed | None:
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             now = self._clock.now()
             query = select(AlertDelivery).where(
                 AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now
@@ -201,7 +201,7 @@ class AlertDispatcher:
 
     def _finish(self, claimed: _Claimed, error: str | None) -> None:
         shown = shown_recipient(claimed.channel, claimed.recipient)
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             delivery = session.get_one(AlertDelivery, claimed.id, with_for_update=True)
             now = self._clock.now()
             if error is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -40,6 +41,13 @@ class AuditContext:
 
 
 ContextProvider = Callable[[], AuditContext]
+
+# Who acts in this request or command: set by the web middleware, host and sign-in guards, and
+# the command root; read by the trail for every event (11.10(e): who, when, from where).
+current_audit_context: ContextVar[AuditContext] = ContextVar(
+    "current_audit_context",
+    default=AuditContext(SYSTEM_ACTOR),  # noqa: B039 - a frozen dataclass, immutable
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from idgov.alerts.attacks import AttackDetector
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import (
-    AuthenticationRefused,
     IdentifierReused,
-    IneligibleRefusal,
+    InvalidCredentials,
     InvalidRequest,
-    LockedRefusal,
-    SourceUnavailableRefusal,
+    Locked,
+    NotEligible,
+    ProviderUnavailable,
 )
 from idgov.identity.ledger import USERNAME, IdentifierLedger
 from idgov.identity.lockout import LockoutService
@@ -54,7 +54,7 @@ class AuthResult:
 class AuthenticationService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         trail: AuditTrail,
         policies: PolicyStore,
         identities: IdentityService,
@@ -63,7 +63,7 @@ class AuthenticationService:
         passwords: PasswordSource,
         ledger: IdentifierLedger,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._trail = trail
         self._policies = policies
         self._identities = identities
@@ -76,16 +76,15 @@ class AuthenticationService:
         self, username: object, password: object, *, channel: Channel, source: str | None
     ) -> AuthResult:
         """The identity if the password is right and the identity may authenticate; otherwise
-        AuthenticationRefused (401) or LockedRefusal (423), with the attempt recorded."""
+        InvalidCredentials (401) or Locked (423), with the attempt recorded."""
         name = _normalized(username)
-        with self._sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(self._session_factory) as session:
             found = self._identities.by_username(session, name) if name else None
             prepared = self._passwords.prepare(session, found, name)
         verdict = self._passwords.check(prepared, password)
         refusal = verdict if isinstance(verdict, SourceRefusal) else None
         password_ok = verdict is True and found is not None
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             policy = self._policies.current(session, LockoutPolicy)
             identity = session.get(Identity, found.id) if found else None
             if identity is None:
@@ -136,12 +135,12 @@ class AuthenticationService:
             # Suspended and deactivated identities are refused like a wrong password, right
             # password or not, and do not count toward a lock.
             self._record_failure(session, identity, channel, reason, source, None)
-            raise AuthenticationRefused(GENERIC_FAILURE)
+            raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
         count = self._lockout.count_failure(session, identity, policy, source)
         self._record_failure(session, identity, channel, reason, source, count.consecutive)
         if count.consecutive >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)
-        raise AuthenticationRefused(GENERIC_FAILURE)
+            raise Locked(LOCKED_MESSAGE, recorded=True)
+        raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
     def _note_attack(
         self,
@@ -184,7 +183,7 @@ class AuthenticationService:
             new={"reason": refusal.reason, "source_address": source, **refusal.detail},
         )
         if refusal.reason == "provider-unavailable":
-            raise SourceUnavailableRefusal(refusal.message, reason="provider-unavailable")
+            raise ProviderUnavailable(refusal.message, reason="provider-unavailable", recorded=True)
         if refusal.reason == "identifier-reused":
             claimant = (
                 f"{refusal.detail.get('provider')} account {refusal.detail.get('directory_key')}"
@@ -193,9 +192,9 @@ class AuthenticationService:
                 self._ledger.refuse_if_taken(session, USERNAME, "", name, claimant)
             # LOCK-3: answered like a wrong password, so the answer never tells that the
             # username exists; the security unit has the alert and follows it up.
-            raise AuthenticationRefused(GENERIC_FAILURE)
+            raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
         if not refusal.counts:
-            raise IneligibleRefusal(refusal.message, reason=refusal.reason)
+            raise NotEligible(refusal.message, reason=refusal.reason, recorded=True)
 
     def _count_source_refusal(
         self,
@@ -211,8 +210,8 @@ class AuthenticationService:
         self._note_attack(session, identity, source, channel, refusal.reason, policy)
         count = self._lockout.count_failure(session, identity, policy, source)
         if count.consecutive >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)
-        raise LockedRefusal(refusal.message, reason=refusal.reason)
+            raise Locked(LOCKED_MESSAGE, recorded=True)
+        raise Locked(refusal.message, reason=refusal.reason, recorded=True)
 
     def _refuse_locked(
         self,
@@ -224,7 +223,7 @@ class AuthenticationService:
     ) -> None:
         self._note_attack(session, identity, source, channel, "locked", policy)
         self._lockout.count_attempt_while_locked(session, identity, source)
-        raise LockedRefusal(LOCKED_MESSAGE)
+        raise Locked(LOCKED_MESSAGE, recorded=True)
 
     def _refuse_unknown(
         self,
@@ -250,8 +249,8 @@ class AuthenticationService:
             new={"reason": "unknown-user", "source_address": source},
         )
         if failures >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)  # as a known username would be
-        raise AuthenticationRefused(GENERIC_FAILURE)
+            raise Locked(LOCKED_MESSAGE, recorded=True)  # as a known username would be
+        raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
     def _record_failure(
         self,

@@ -40,13 +40,13 @@ class LockoutService:
         trail: AuditTrail,
         alerts: AlertOutbox,
         identities: IdentityService,
-        sessions: SessionRevoker | None = None,
+        revoker: SessionRevoker | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._alerts = alerts
         self._identities = identities
-        self._sessions = sessions
+        self._revoker = revoker
 
     def count_failure(
         self, session: Session, identity: Identity, policy: LockoutPolicy, source: str | None
@@ -172,9 +172,9 @@ class LockoutService:
             new={"status": IdentityStatus.LOCKED, "failed_attempts": consecutive},
             reason="consecutive authentication failures reached the lockout threshold",
         )
-        if self._sessions is not None:
+        if self._revoker is not None:
             # ACC-3: a lock signs the person out of every open session, whoever is guessing.
-            self._sessions.revoke_all(session, identity.id, IdentityStatus.LOCKED)
+            self._revoker.revoke_all(session, identity.id, IdentityStatus.LOCKED)
         self._alerts.raise_alert(
             session,
             "lockout",

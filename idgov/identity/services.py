@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -14,6 +12,13 @@ from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.creation import (
+    NewIdentity,
+    created_values,
+    identity_values,
+    required_text,
+    validated_person,
+)
 from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger
 from idgov.identity.models import (
     Identity,
@@ -23,7 +28,6 @@ from idgov.identity.models import (
     Role,
     SignatureCertification,
 )
-from idgov.identity.usernames import normalize_username
 from idgov.ids import plausible_id
 from idgov.sessions.interfaces import SessionRevoker
 
@@ -38,19 +42,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 VERIFIER_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
 ENDS_SESSIONS = {S.LOCKED, S.SUSPENDED, S.DEACTIVATED}
-MAX_NAME = 200
-MAX_EMAIL = 254
-
-
-@dataclass(frozen=True)
-class NewIdentity:
-    username: str
-    printed_name: str
-    email: str
-    manager_id: str | None = None
-    roles: tuple[str, ...] = ()
-    provider: str = "local"
-    subject: str | None = None
 
 
 class IdentityService:
@@ -59,12 +50,12 @@ class IdentityService:
         clock: Clock,
         trail: AuditTrail,
         ledger: IdentifierLedger,
-        sessions: SessionRevoker | None = None,
+        revoker: SessionRevoker | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._ledger = ledger
-        self._sessions = sessions
+        self._revoker = revoker
 
     def get(self, session: Session, identity_id: str) -> Identity:
         # Ids are UUIDs: anything else (a NUL, which PostgreSQL refuses in text) is found
@@ -90,19 +81,10 @@ class IdentityService:
             self._ledger.refuse_if_taken(session, SUBJECT, new.provider, new.subject, claimant)
         if new.manager_id is not None:
             self.get(session, new.manager_id)
-        now = self._clock.now()
         identity = Identity(
-            id=str(uuid.uuid4()),
-            username=username,
-            printed_name=printed_name,
-            email=email,
-            manager_id=new.manager_id,
-            status=S.PENDING_VERIFICATION,
-            provider=new.provider,
-            failed_attempts=0,
-            attempts_while_locked=0,
-            created_at=now,
-            status_changed_at=now,
+            **identity_values(
+                username, printed_name, email, new.provider, new.manager_id, self._clock.now()
+            )
         )
         session.add(identity)
         session.flush()
@@ -188,9 +170,9 @@ class IdentityService:
             new={"status": status},
             reason=_reason(reason),
         )
-        if status in ENDS_SESSIONS and self._sessions is not None:
+        if status in ENDS_SESSIONS and self._revoker is not None:
             # ACC-3: a locked, suspended or deactivated person is signed out everywhere.
-            self._sessions.revoke_all(session, identity.id, status)
+            self._revoker.revoke_all(session, identity.id, status)
 
     def rehire(
         self,
@@ -227,7 +209,7 @@ class IdentityService:
             identity_id=identity.id,
             verified_by=verifier.id,
             verified_at=self._clock.now(),
-            evidence_type=_text(evidence_type, "evidence_type", 64),
+            evidence_type=required_text(evidence_type, "evidence_type", 64),
             evidence_reference=evidence_reference,
             note=note,
         )
@@ -300,45 +282,6 @@ class IdentityService:
             .limit(1)
         ).first()
         return found is not None
-
-
-def validated_person(username: object, printed_name: object, email: object) -> tuple[str, str, str]:
-    """The normalized username, printed name and e-mail of a new identity, or InvalidRequest
-    naming the field (one rule for people created by hand and by a directory sync)."""
-    return (
-        normalize_username(username),
-        _text(printed_name, "printed_name", MAX_NAME),
-        _email(email),
-    )
-
-
-def created_values(identity: Identity, roles: list[str]) -> dict[str, object]:
-    """The audit record of a new identity (identity:identity:created)."""
-    return {
-        "username": identity.username,
-        "printed_name": identity.printed_name,
-        "email": identity.email,
-        "manager_id": identity.manager_id,
-        "roles": roles,
-        "provider": identity.provider,
-        "status": identity.status,
-    }
-
-
-def _text(value: object, field: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"{field} is required", field=field)
-    if len(value) > limit:
-        raise InvalidRequest(f"{field} is longer than {limit} characters", field=field)
-    return value.strip()
-
-
-def _email(value: object) -> str:
-    email = _text(value, "email", MAX_EMAIL)
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain or " " in email:
-        raise InvalidRequest("email is not an e-mail address", field="email")
-    return email
 
 
 def _roles(roles: Iterable[str]) -> set[str]:

@@ -1,1 +1,1 @@
-"""Background jobs: leases so one worker among many runs each job, and the worker loop."""
+"""Background jobs: leases so one worker among many runs each job (the loop: idgov/worker.py)."""

@@ -45,12 +45,12 @@ class LocalPasswords:
         clock: Clock,
         trail: AuditTrail,
         policies: PolicyStore,
-        sessions: SessionRevoker | None = None,
+        revoker: SessionRevoker | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._policies = policies
-        self._sessions = sessions
+        self._revoker = revoker
 
     @staticmethod
     def hasher(policy: PasswordPolicy) -> PasswordHasher:
@@ -254,8 +254,8 @@ class LocalPasswords:
 
     def _revoke(self, session: Session, identity: Identity, reason: str) -> None:
         # ACC-3: a changed or reset password signs the person out everywhere.
-        if self._sessions is not None:
-            self._sessions.revoke_all(session, identity.id, reason)
+        if self._revoker is not None:
+            self._revoker.revoke_all(session, identity.id, reason)
 
     def _policy(self, session: Session) -> PasswordPolicy:
         return self._policies.current(session, PasswordPolicy)

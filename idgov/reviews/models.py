@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idgov.db import Base, UTCDateTime
@@ -33,7 +33,7 @@ class CampaignDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    scope: Mapped[str] = mapped_column(Text)  # JSON, see reviews/scope.py
+    scope: Mapped[str] = mapped_column(Text)  # JSON, see reviews/campaigns/scope.py
     reviewer_rule: Mapped[str] = mapped_column(String(32))
     fallback_reviewer_id: Mapped[str] = mapped_column(ForeignKey("identities.id"))
     duration_days: Mapped[int] = mapped_column(Integer)
@@ -110,6 +110,18 @@ class ReviewItem(Base):
         Index("ix_review_items_campaign_reviewer", "campaign_id", "reviewer_id"),
         Index("ix_review_items_campaign_id", "campaign_id", "id"),
     )
+
+
+def overdue(cutoff: datetime) -> ColumnElement[bool]:
+    """REV-5: an item is overdue when undecided and due before the cut-off; one due exactly
+    at the cut-off is still on time. The one definition (in SQL here, in Python below), so
+    the pages, the API, escalation and the evidence pack agree about every item."""
+    return and_(ReviewItem.decision.is_(None), ReviewItem.due_at < cutoff)
+
+
+def is_overdue(decision: str | None, due_at: datetime, cutoff: datetime) -> bool:
+    """`overdue` for an item or row already read."""
+    return decision is None and due_at < cutoff
 
 
 class ReviewSignoff(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from idgov.errors import AuthenticationRefused, InvalidCredentials
+from idgov.errors import InvalidCredentials
 from idgov.identity.models import Identity
 from idgov.signatures.interfaces import OtpVerifier, TemporaryCredentials
 from idgov.signatures.requests import SignRequest
@@ -71,8 +71,9 @@ class SigningComponents:
             )
         if not self._temporary.use_temporary(session, identity, request.temporary_credential):
             # The refusal (and its audit event) is kept; nothing else was written yet.
-            raise AuthenticationRefused(
+            raise InvalidCredentials(
                 "the temporary credential is not right, has expired or is used up",
                 reason="temporary-credential-invalid",
+                recorded=True,
             )
         return ("username", "password", "temporary-credential")

@@ -23,8 +23,8 @@ class OtpVerifier(Protocol):
     - `verify` checks a code within the caller's write transaction. It must refuse a code that
       was already used (replay), and it owns failure counting: a wrong code counts toward the
       lockout exactly as a wrong password does (LOCK-1), through LockoutService, committed even
-      though the signature is refused (raise a RecordedRefusal, e.g. AuthenticationRefused, or
-      return False after recording in a transaction of its own).
+      though the signature is refused (raise the refusal with `recorded=True`, e.g.
+      InvalidCredentials, or return False after recording in a transaction of its own).
     - `signing_blockers` names why a holder cannot sign with any token now (e.g.
       `token-test-overdue`, TOK-1): the signing service refuses not-eligible with these reasons,
       even within a continuous signing session.
@@ -56,6 +56,25 @@ class TemporaryCredentials(Protocol):
     """LOSS-2: after a loss report, re-verification and issue, a temporary credential (short
     validity, few uses) stands in for the lost token until its permanent replacement."""
 
+    def signing_blocked(self, session: Session, identity_id: str) -> bool:
+        """LOSS-1, 11.300(c): a reported loss suspends signing until a temporary credential is
+        issued or the credential is replaced."""
+        ...
+
     def temporary_issued(self, session: Session, identity_id: str) -> bool: ...
 
     def use_temporary(self, session: Session, identity: Identity, code: object) -> bool: ...
+
+
+class NoLossCases:
+    """Without loss management nobody's signing is suspended and no temporary credential
+    exists, so none is ever accepted."""
+
+    def signing_blocked(self, session: Session, identity_id: str) -> bool:
+        return False
+
+    def temporary_issued(self, session: Session, identity_id: str) -> bool:
+        return False
+
+    def use_temporary(self, session: Session, identity: Identity, code: object) -> bool:
+        return False

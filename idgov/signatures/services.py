@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idgov.audit.context import Actor
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import (
     Conflict,
     KeyUnavailable,
@@ -30,7 +30,7 @@ from idgov.policies.store import PolicyStore
 from idgov.providers.interfaces import CredentialState
 from idgov.signatures import checks
 from idgov.signatures.components import FEDERATED_COMPONENTS, SigningComponents
-from idgov.signatures.interfaces import NoTokens, OtpVerifier, TemporaryCredentials
+from idgov.signatures.interfaces import NoLossCases, NoTokens, OtpVerifier, TemporaryCredentials
 from idgov.signatures.issuing import (
     FederatedProof,
     HostRef,
@@ -44,7 +44,6 @@ from idgov.signatures.requests import SigningBody, SignRequest
 from idgov.signatures.sequencing import DeclaredSequence, SequenceRules
 from idgov.signatures.sessions import SigningSessions
 from idgov.signatures.tokens import Authentication, RecordRef
-from idgov.tokens.loss_rules import signing_blocked
 
 NO_KEY = "no signature key is active: create one with `idgov keys rotate --purpose signature`"
 DATABASE_DOWN = "the database cannot be reached: nothing was signed"
@@ -64,7 +63,7 @@ class HostClientLike(Protocol):
 class SignatureService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         policies: PolicyStore,
@@ -75,7 +74,7 @@ class SignatureService:
         otp: OtpVerifier | None = None,
         temporary: TemporaryCredentials | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._policies = policies
@@ -84,6 +83,7 @@ class SignatureService:
         self._keys = keys
         self._otp: OtpVerifier = otp or NoTokens()
         self._temporary = temporary
+        self._loss: TemporaryCredentials = temporary or NoLossCases()
         self._components = SigningComponents(self._otp, temporary)
         self._issuer = SignatureIssuer(trail, issuer)
         self._signing_sessions = SigningSessions()
@@ -145,7 +145,7 @@ class SignatureService:
         """Issue for an authenticated signer: the signatures, the session step and their audit
         events, and what `finish` writes, in one transaction (AUD-1)."""
         try:
-            with transaction(self._sessions) as session:
+            with transaction(self._session_factory) as session:
                 outcome = self._signed(session, request, host, auth, prepared, proof)
                 if finish is not None:
                     finish(session, outcome)
@@ -153,7 +153,7 @@ class SignatureService:
         except (NotEligible, OutOfSequence) as refused:
             # ACC-2: a refused signing is audited, with why, in a transaction of its own.
             first = request.targets[0]
-            with transaction(self._sessions) as session:
+            with transaction(self._session_factory) as session:
                 self._issuer.record_refusal(
                     session,
                     Signer(auth.identity_id, auth.username, ""),
@@ -178,7 +178,7 @@ class SignatureService:
         """SEQ-1: declare (or replace) the client's signing order for a record type."""
         record_type = checks.record_type_of(record_type)
         try:
-            with _fail_closed(), transaction(self._sessions) as session:
+            with _fail_closed(), transaction(self._session_factory) as session:
                 policy = self._policies.current(session, SigningPolicy)
                 usable = {m.code for m in checks.usable_meanings(policy, client.name)}
                 return self._sequences.declare(
@@ -197,7 +197,7 @@ class SignatureService:
 
     def sequence(self, client: HostClientLike, record_type: str) -> DeclaredSequence:
         record_type = checks.record_type_of(record_type)
-        with _fail_closed(), self._sessions() as session:
+        with _fail_closed(), self._session_factory() as session:
             found = self._sequences.get(session, client.client_id, record_type)
         if found is None:
             raise NotFound(f"no signing order is declared for {record_type!r} records")
@@ -207,8 +207,7 @@ class SignatureService:
         self, request: SigningBody, host: HostRef
     ) -> tuple[Meaning, SigningPolicy, SigningKeyPair]:
         """Checks that need no password: meaning, batch, key; a refusal here costs nothing."""
-        with self._sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(self._session_factory) as session:
             policy = self._policies.current(session, SigningPolicy)
             meaning = checks.usable_meaning(policy, request.meaning, host.name)
             checks.check_batch(request.targets, policy)
@@ -236,7 +235,7 @@ class SignatureService:
             certified=self._identities.is_certified(session, identity),
             credential=auth.credential,
             missing_token=checks.needs_token(policy, roles) and not holds_token,
-            credential_loss=signing_blocked(session, identity.id),  # LOSS-1, 11.300(c)
+            credential_loss=self._loss.signing_blocked(session, identity.id),  # LOSS-1
             token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)

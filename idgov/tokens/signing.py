@@ -9,7 +9,7 @@ from idgov.audit.context import Target
 from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
-from idgov.errors import AuthenticationRefused, LockedRefusal
+from idgov.errors import InvalidCredentials, Locked
 from idgov.identity.authentication import LOCKED_MESSAGE
 from idgov.identity.eligibility import Blocker
 from idgov.identity.lockout import LockoutService
@@ -64,7 +64,7 @@ class TokenOtpVerifier:
     def verify(self, session: Session, identity_id: str, code: str) -> bool:
         """True if `code` is valid, unused and in the drift window for one of the identity's
         usable tokens (RFC 6238). Otherwise the refusal is audited and counted toward the
-        lockout (LOCK-1), committed with the refusal (AuthenticationRefused / LockedRefusal)."""
+        lockout (LOCK-1), committed with the refusal (InvalidCredentials / Locked)."""
         now = self._clock.now()
         for token in self._held(session, identity_id, lock=True):
             if token.status == "active" and not overdue(token, now):
@@ -103,8 +103,8 @@ class TokenOtpVerifier:
             if count.consecutive >= min(streak, policy.max_failures):
                 break
         if count.consecutive >= policy.max_failures:
-            raise LockedRefusal(LOCKED_MESSAGE)
-        raise AuthenticationRefused(WRONG, reason="otp-invalid")
+            raise Locked(LOCKED_MESSAGE, recorded=True)
+        raise InvalidCredentials(WRONG, reason="otp-invalid", recorded=True)
 
     def _streak(self, session: Session, identity_id: str) -> int:
         mine = (AuditEvent.target_type == "identity", AuditEvent.target_id == identity_id)

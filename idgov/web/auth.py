@@ -12,17 +12,17 @@ from flask import Flask, Response, current_app, g, redirect, render_template, re
 from flask import session as signed_cookie
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idgov.audit.context import Actor, AuditContext
-from idgov.db import transaction
+from idgov.audit.context import Actor, AuditContext, current_audit_context
+from idgov.db import reading, transaction
 from idgov.errors import Forbidden, IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.identity.access import AccessRefused
 from idgov.identity.models import Identity, IdentityStatus, Role
 from idgov.sessions.models import WebSession
 from idgov.web.context import services
 from idgov.web.problems import problem_response
-from idgov.wiring import current_audit_context
 
 P = ParamSpec("P")
 View = Callable[P, ResponseReturnValue]
@@ -124,6 +124,11 @@ def signed_in() -> tuple[Identity, WebSession]:
     assert identity is not None
     assert web_session is not None
     return identity, web_session
+
+
+def me(session: Session) -> Identity:
+    """The signed-in person loaded in `session`, for services that change or record them."""
+    return services().identities.get(session, signed_in()[0].id)
 
 
 def act_as(identity: Identity) -> None:
@@ -271,8 +276,7 @@ def _gate(allowed: bool) -> BaseResponse | None:
 
 def _check_roles(identity: Identity, wanted: tuple[str, ...]) -> Response | None:
     built = services()
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         if built.identities.roles(session, identity.id) & set(wanted):
             return None  # the common case takes no write lock
     try:
@@ -299,8 +303,7 @@ def _resolve(token: str) -> tuple[WebSession, Identity] | None:
     """A read-only look first; a write transaction only when the session must be touched or
     expired, so most requests never take a write lock."""
     built = services()
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         found = built.web_sessions.check(session, token)
         row = found.row
         identity = built.identities.get(session, row.identity_id) if row else None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from idgov.audit.models import AuditHead
 from idgov.errors import ServiceUnavailable
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.schemas import Health, Readiness
 from idgov.web.context import db_session
 from idgov.web.problems import problem_response
@@ -19,7 +20,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @api_doc(summary="Process is up", response=Health, tags=["operations"])
 def healthz() -> Response:
-    return jsonify(Health(status="ok").model_dump())
+    return json_response(Health(status="ok"))
 
 
 @bp.get("/readyz")
@@ -43,4 +44,4 @@ def readyz() -> Response:
             ),
             503,
         )
-    return jsonify(Readiness(status="ready", audit_events=head).model_dump())
+    return json_response(Readiness(status="ready", audit_events=head))

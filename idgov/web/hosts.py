@@ -11,16 +11,15 @@ from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from idgov.audit.context import AuditContext
+from idgov.audit.context import AuditContext, current_audit_context
 from idgov.clients.bearer import client_actor
 from idgov.clients.grants import BearerRefused, HostGrant
 from idgov.clients.models import HostClient
 from idgov.clients.rules import SCOPES
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.web.context import services
 from idgov.web.problems import problem_response
-from idgov.wiring import current_audit_context
 
 P = ParamSpec("P")
 View = Callable[P, ResponseReturnValue]
@@ -80,8 +79,7 @@ def _authorize(scope: str) -> HostGrant | Response:
     built, source = services(), request.remote_addr
     try:
         # A read-only look first: the common case takes no write lock (as web/auth.py does).
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(built.sessions) as session:
             verdict = built.clients.check_bearer(session, found.group(1), scope, source)
         if verdict.grant is not None:
             return verdict.grant

@@ -9,9 +9,8 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from idgov.audit.context import SYSTEM_ACTOR, AuditContext
+from idgov.audit.context import SYSTEM_ACTOR, AuditContext, current_audit_context
 from idgov.logs import current_request_id
-from idgov.wiring import current_audit_context
 
 log = logging.getLogger("idgov.request")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

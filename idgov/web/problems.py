@@ -1,10 +1,11 @@
-"""Every error answers as RFC 9457 problem+json, including 404, 405 and 500."""
+"""Every error answers as RFC 9457 problem+json, including 404, 405 and 500; a browser asking
+for a page (not the API) gets the same error as a page."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from idgov.errors import PROBLEM_BASE, IdgovError
@@ -36,6 +37,9 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        if _browser_page():  # e.g. a link with a malformed id: 404 from the URL converters
+            page = render_template("error.html", title=error.name, detail=error.description)
+            return Response(page, status=status, mimetype="text/html")
         problem: dict[str, object] = {
             "type": PROBLEM_BASE + PROBLEM_TYPES.get(status, "http-error"),
             "title": error.name,
@@ -60,3 +64,12 @@ def register_problem_handlers(app: Flask) -> None:
             "instance": request.path,
         }
         return problem_response(problem, 500)
+
+
+def _browser_page() -> bool:
+    """A page (not under /api/) that the client prefers as HTML over problem+json (RFC 9110
+    12.5.1 Accept): browsers do; curl, scripts and hosts keep problem+json."""
+    if request.path.startswith("/api/"):
+        return False
+    preferred = request.accept_mimetypes.best_match(["application/problem+json", "text/html"])
+    return preferred == "text/html"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from idgov.db import reading
 from idgov.identity import eligibility
 from idgov.identity.models import Identity
-from idgov.tokens.loss_rules import signing_blocked
+from idgov.tokens.loss.rules import signing_blocked
 from idgov.web.context import services
 
 
@@ -27,8 +28,7 @@ class Profile:
 def profile_of(identity: Identity, must_change_password: bool) -> Profile:
     """Read-only: roles, verification and certification of the person (IDV-1, TRN-1)."""
     built = services()
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
+    with reading(built.sessions) as session:
         roles = sorted(built.identities.roles(session, identity.id))
         verified = built.identities.is_verified(session, identity)
         certified = built.identities.is_certified(session, identity)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import g, request
 
 from idgov.db import transaction
-from idgov.errors import AuthenticationRefused, InvalidCredentials
+from idgov.errors import InvalidCredentials
 from idgov.identity.models import Identity
 from idgov.sessions.services import StartedSession
 from idgov.web.auth import COOKIE, act_as, current_web_session
@@ -26,7 +26,7 @@ class SignedIn:
 
 
 def sign_in(username: object, password: object) -> SignedIn:
-    """Authenticate (AuthenticationRefused 401 / LockedRefusal 423 go on up, recorded), then
+    """Authenticate (InvalidCredentials 401 / Locked 423 go on up, recorded), then
     start a session. A session the browser already had is ended first: a login never keeps
     an old token alive (session fixation)."""
     source = request.remote_addr
@@ -76,7 +76,7 @@ def change_password(identity_id: str, current: object, new: object) -> StartedSe
         built.auth.authenticate(
             username, current, channel="password-change", source=request.remote_addr
         )
-    except AuthenticationRefused:
+    except InvalidCredentials:
         raise InvalidCredentials("the current password is not correct") from None
     with transaction(built.sessions) as session:
         identity = built.identities.get(session, identity_id)

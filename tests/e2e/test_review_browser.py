@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from idgov.config import Settings
 from idgov.db import transaction
+from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import ReviewSignoff
-from idgov.reviews.schedule import QUARTERLY
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, fast_hashing, person
 from tests.functional.review_support import campaign, entitlement, org

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from idgov.db import transaction
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
-from idgov.identity.services import NewIdentity
 from idgov.tokens.models import LossCase, OtpToken, TokenTest
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, fast_hashing

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from idgov.audit.models import AuditEvent
 from idgov.db import transaction
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
-from idgov.identity.services import NewIdentity
 from idgov.wiring import Services
 
 PASSWORD = "Lantern-Otter-Harbour-47"

@@ -9,7 +9,7 @@ from idgov.db import transaction
 from idgov.entitlements.grants import GrantLedger
 from idgov.entitlements.models import DIRECTORY_GROUP, SYSTEM_ROLE, Entitlement
 from idgov.identity.certification import statement_for
-from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.models import Campaign
 from idgov.wiring import Services
 from tests.functional.people import fast_hashing, person

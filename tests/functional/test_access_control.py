@@ -27,19 +27,16 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/oidc/<name>/callback", None),
     # The signing ceremony's page serves people signed in or not: it re-authenticates them
     # itself, and its forms carry a CSRF token either way.
-    ("/sign/<request_id>", None),
-    ("/sign/<request_id>/decline", "POST"),
-    ("/sign/<request_id>/oidc", "POST"),
+    ("/sign/<id:request_id>", None),
+    ("/sign/<id:request_id>/decline", "POST"),
+    ("/sign/<id:request_id>/oidc", "POST"),
     ("/healthz", None),
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
     ("/favicon.ico", None),  # browsers ask for it on every page, signed in or not
-    # The signing ceremony: the unguessable request id a host hands out is the capability to
-    # see what is to be signed; signing itself re-authenticates the person (11.200(a)).
-    ("/sign/<request_id>", None),
-    ("/sign/<request_id>/decline", "POST"),
 }
-VARIABLE = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
+VARIABLE = re.compile(r"<(?:([^:<>]+):)?[^<>]+>")
+DUMMY = {"rowid": "1"}  # a value each converter takes; "dummy" for the others
 
 
 def is_public(rule: str, method: str) -> bool:
@@ -51,7 +48,7 @@ def protected_calls(app: Flask) -> list[tuple[str, str]]:
     a dummy value. OPTIONS is Flask's automatic answer listing the methods, nothing more."""
     calls = []
     for rule in app.url_map.iter_rules():
-        url = VARIABLE.sub("dummy", rule.rule)
+        url = VARIABLE.sub(lambda found: DUMMY.get(found.group(1) or "", "dummy"), rule.rule)
         for method in sorted((rule.methods or set()) - {"OPTIONS"}):
             if not is_public(rule.rule, method):
                 calls.append((method, url))
@@ -96,10 +93,10 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
         ("/oauth/token", "POST"),
         ("/oidc/<name>/callback", "GET"),
         ("/readyz", "GET"),
-        ("/sign/<request_id>", "GET"),
-        ("/sign/<request_id>", "POST"),
-        ("/sign/<request_id>/decline", "POST"),
-        ("/sign/<request_id>/oidc", "POST"),
+        ("/sign/<id:request_id>", "GET"),
+        ("/sign/<id:request_id>", "POST"),
+        ("/sign/<id:request_id>/decline", "POST"),
+        ("/sign/<id:request_id>/oidc", "POST"),
         ("/static/<path:filename>", "GET"),
     }
 

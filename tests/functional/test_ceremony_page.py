@@ -236,9 +236,12 @@ def test_an_expired_request_signs_nothing(
     assert "error=expired" in open_page(client, created["id"])[0].get_data(as_text=True)
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
 def test_unknown_and_malformed_ids_are_not_found(client: FlaskClient) -> None:
-    for request_id in (UNKNOWN, "nope", "%00"):
-        response = client.get(f"/sign/{request_id}")
+    for request_id in (UNKNOWN, "nope", "%00"):  # a malformed one: 404 from routing
+        response = client.get(f"/sign/{request_id}", headers={"Accept": BROWSER})
         assert response.status_code == 404
         assert response.mimetype == "text/html"
     assert client.post(f"/sign/{UNKNOWN}", data={}).status_code in {403, 404}

@@ -23,10 +23,10 @@ from idgov.db import transaction
 from idgov.errors import KeyUnavailable
 from idgov.jobs.leases import JobLeases
 from idgov.jobs.models import JobLease
-from idgov.jobs.worker import Worker
 from idgov.keys.jws import b64url_decode, read_header, verify_compact
 from idgov.keys.models import SigningKey
 from idgov.wiring import Services, build_services
+from idgov.worker import Worker
 
 JOB = "audit-checkpoint"
 ServicesFactory = Callable[[KeySettings], Services]

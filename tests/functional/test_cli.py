@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import func, select
 
-from idgov import command_context
+from idgov import wiring
 from idgov.app import create_app
 from idgov.audit.canonical import HashedFields, event_hash
 from idgov.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
@@ -73,7 +73,7 @@ def _cli(
         built.append(services)
         return services
 
-    monkeypatch.setattr(command_context, "build_services", build_with_test_clock)
+    monkeypatch.setattr(wiring, "build_services", build_with_test_clock)
     yield Cli(tmp_path)
     for services in built:
         services.engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.demo import DEMO_PEOPLE
-from idgov.errors import AuthenticationRefused, LockedRefusal
+from idgov.errors import InvalidCredentials, Locked
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.reviews.models import ReviewItem
 from idgov.wiring import Services
@@ -206,9 +206,9 @@ def test_status_changes_and_rehire(admin_cli: Cli, services: Services) -> None:
 
 def lock(services: Services, username: str) -> None:
     for _ in range(4):
-        with pytest.raises(AuthenticationRefused):
+        with pytest.raises(InvalidCredentials):
             services.auth.authenticate(username, "wrong", channel="login", source=None)
-    with pytest.raises(LockedRefusal):
+    with pytest.raises(Locked):
         services.auth.authenticate(username, "wrong", channel="login", source=None)
 
 

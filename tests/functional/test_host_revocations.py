@@ -15,8 +15,8 @@ from idgov.db import transaction
 from idgov.entitlements.models import Entitlement, EntitlementGrant
 from idgov.errors import Conflict, InvalidRequest, NotFound
 from idgov.identity.models import Identity
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import Remediation, ReviewItem
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.hosts import HOST_ADDRESS, bearer, register, token_for
 from tests.functional.people import PASSWORD, problem

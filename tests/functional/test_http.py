@@ -289,3 +289,14 @@ def test_favicon_answers_without_a_session_and_pages_link_it(client: FlaskClient
     page = client.get("/login").get_data(as_text=True)
     assert 'rel="icon" href="/favicon.ico"' in page
     assert 'href="/static/favicon.svg"' in page
+
+
+def test_a_browser_gets_a_page_for_a_malformed_id_and_the_api_a_problem(
+    client: FlaskClient,
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = client.get("/reviews/a%00b", headers=browser)  # no route: the id converter
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+    api = client.get("/api/v1/campaigns/a%00b", headers=browser)
+    assert (api.status_code, api.mimetype) == (404, "application/problem+json")
+    assert client.get("/reviews/a%00b").mimetype == "application/problem+json"

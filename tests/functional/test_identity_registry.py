@@ -10,8 +10,8 @@ from idgov.alerts.models import Alert
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, IdentifierReused, InvalidRequest
 from idgov.identity.certification import statement_for
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, IdentityStatus, Role
-from idgov.identity.services import NewIdentity
 from idgov.wiring import Services
 from tests.functional.people import actions, load
 

@@ -23,11 +23,11 @@ from idgov.errors import (
     InvalidRequest,
     UnprocessableRequest,
 )
-from idgov.identity.services import NewIdentity
-from idgov.jobs.worker import Worker, scheduled_jobs
+from idgov.identity.creation import NewIdentity
 from idgov.providers.local import CredentialStatus
 from idgov.providers.models import LocalCredential, PasswordHistoryEntry
 from idgov.wiring import Services, build_services
+from idgov.worker import Worker, scheduled_jobs
 
 # Cheap argon2 for tests (the policy floor); production defaults are t=3, m=64 MiB, p=4.
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}

@@ -14,14 +14,14 @@ from idgov.audit.models import AuditEvent
 from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     Conflict,
     Forbidden,
+    InvalidCredentials,
     InvalidRequest,
-    LockedRefusal,
+    Locked,
 )
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, IdentityStatus
-from idgov.identity.services import NewIdentity
 from idgov.wiring import Services
 
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
@@ -66,9 +66,9 @@ def attempt(
 ) -> str:
     try:
         services.auth.authenticate(username, password, channel=channel, source=source)  # type: ignore[arg-type]
-    except LockedRefusal:
+    except Locked:
         return "locked"
-    except AuthenticationRefused:
+    except InvalidCredentials:
         return "refused"
     return "ok"
 
@@ -200,13 +200,13 @@ def test_unknown_username_is_answered_like_a_known_one(services: Services, org: 
     known = [attempt(services, "wrong") for _ in range(5)]
     unknown = [attempt(services, "wrong", username="nobody") for _ in range(5)]
     assert known == unknown == ["refused"] * 4 + ["locked"]
-    with pytest.raises(AuthenticationRefused) as a:
+    with pytest.raises(InvalidCredentials) as a:
         services.auth.authenticate("ghost", "x", channel="login", source=None)
     with transaction(services.sessions) as session:
         services.identities.transition(
             session, session.get(Identity, org.officer), "suspended", "t"
         )
-    with pytest.raises(AuthenticationRefused) as b:
+    with pytest.raises(InvalidCredentials) as b:
         services.auth.authenticate("sam", "x", channel="login", source=None)
     assert (a.value.detail, a.value.status) == (b.value.detail, b.value.status)
     assert count(services, AuthFailure, AuthFailure.identity_id.is_(None)) == 6

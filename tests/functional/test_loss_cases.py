@@ -10,10 +10,9 @@ from sqlalchemy import select
 from idgov.alerts.models import Alert, AlertDelivery
 from idgov.clock import FrozenClock
 from idgov.db import transaction
-from idgov.errors import Conflict, NotEligible, NotFound
+from idgov.errors import Conflict, Forbidden, NotEligible, NotFound
 from idgov.sessions.models import WebSession
 from idgov.signatures.models import SigningSession
-from idgov.tokens.loss import LossRefused
 from idgov.tokens.models import LossCase, OtpToken
 from idgov.wiring import Services
 from tests.functional.loss_support import (
@@ -64,7 +63,7 @@ def test_a_report_by_someone_without_the_right_is_refused_and_audited(
     services: Services, team: Team
 ) -> None:
     token = add_token(services, team.owner)
-    with pytest.raises(LossRefused):
+    with pytest.raises(Forbidden):
         report(services, team.owner, team.stranger)
     refused = events(services, "loss:report:refused")
     assert len(refused) == 1
@@ -166,7 +165,7 @@ def test_re_verification_by_the_reporter_owner_or_a_non_officer_is_refused(
     # tess (an officer) is the owner here; sam (an officer) reports; mona is no officer.
     case_id = report(services, team.second, team.officer, credential="card")
     chosen = {"officer": team.officer, "owner": team.second, "manager": team.manager}[verifier]
-    with pytest.raises(LossRefused):
+    with pytest.raises(Forbidden):
         verify(services, case_id, chosen)
     assert len(events(services, "loss:verify:refused")) == 1
     assert case_of(services, case_id).status == "deauthorized"

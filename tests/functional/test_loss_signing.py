@@ -6,7 +6,7 @@ import pytest
 
 from idgov.clock import FrozenClock
 from idgov.db import transaction
-from idgov.errors import AuthenticationRefused, InvalidCredentials, NotEligible
+from idgov.errors import InvalidCredentials, NotEligible
 from idgov.identity.models import Role
 from idgov.wiring import Services
 from tests.functional.loss_support import member, report, temporary, verify
@@ -39,7 +39,7 @@ def test_lost_token_temporary_credential_then_permanent_replacement(
         services.signatures.sign(request("jdoe"), host, SOURCE)
     with pytest.raises(InvalidCredentials):  # the lost token's codes no longer count
         services.signatures.sign(request("jdoe", otp=code(lost_secret, clock)), host, SOURCE)
-    with pytest.raises(AuthenticationRefused):
+    with pytest.raises(InvalidCredentials):
         services.signatures.sign(request("jdoe", temporary_credential="wrong"), host, SOURCE)
     stood_in = services.signatures.sign(
         request("jdoe", temporary_credential=temporary_code), host, SOURCE

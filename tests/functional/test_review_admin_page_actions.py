@@ -7,8 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from idgov.db import transaction
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import Remediation, ReviewItem
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, login, page_csrf
 from tests.functional.review_support import Org, campaign, entitlement, load_campaign, org

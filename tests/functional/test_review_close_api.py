@@ -7,8 +7,8 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from idgov.db import transaction
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import Remediation, ReviewItem
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.api_client import sign_in
 from tests.functional.people import PASSWORD, problem

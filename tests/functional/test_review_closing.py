@@ -11,10 +11,10 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity
-from idgov.reviews.campaigns import FORWARD
-from idgov.reviews.closing import ClosingOutcome
+from idgov.reviews.campaigns.closing import ClosingOutcome
+from idgov.reviews.campaigns.services import FORWARD
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import CampaignState, Remediation, ReviewItem
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, events
 from tests.functional.review_support import Org, campaign, entitlement, load_campaign, org

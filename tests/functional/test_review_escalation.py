@@ -13,11 +13,11 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, NotFound, UnprocessableRequest
 from idgov.identity.models import Identity
-from idgov.jobs.worker import Worker, scheduled_jobs
-from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
+from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import Campaign, CampaignDefinition, CampaignState, ReviewItem
-from idgov.reviews.schedule import QUARTERLY
 from idgov.wiring import Services
+from idgov.worker import Worker, scheduled_jobs
 from tests.functional.people import events
 from tests.functional.review_support import Org, campaign, entitlement, org
 

@@ -17,8 +17,8 @@ from sqlalchemy import update
 from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, NotFound
-from idgov.reviews import evidence_pdf
-from idgov.reviews.evidence import Written
+from idgov.reviews.evidence import pdf as evidence_pdf
+from idgov.reviews.evidence.services import Written
 from idgov.reviews.models import Remediation, ReviewItem
 from idgov.wiring import Services
 from tests.functional.people import events, login, person
@@ -57,7 +57,7 @@ def closed(services: Services, team: Org, clock: FrozenClock) -> str:
 
 def export(services: Services, campaign_id: str, fmt: str) -> tuple[Written, bytes]:
     out = io.BytesIO()
-    written = services.evidence.export(services.sessions, campaign_id, fmt, out, "test")
+    written = services.evidence.export(campaign_id, fmt, out, "test")
     return written, out.getvalue()
 
 

@@ -11,10 +11,10 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, InvalidRequest, OutOfSequence
 from idgov.identity.models import Identity
-from idgov.reviews.campaigns import NewDefinition
+from idgov.reviews.campaigns.definition import NewDefinition
+from idgov.reviews.campaigns.schedule import QUARTERLY
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import CampaignState, Remediation, ReviewItem, ReviewSignoff
-from idgov.reviews.schedule import QUARTERLY
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, events
 from tests.functional.review_support import Org, campaign, entitlement, load_campaign, org

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from idgov.clock import FrozenClock
+from idgov.reviews.decisions.signoff import decisions_digest
 from idgov.reviews.models import CampaignDefinition, ReviewItem, ReviewSignoff
-from idgov.reviews.signoff import decisions_digest
 from idgov.signatures.models import Signature
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, login, page_csrf, person

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from idgov.db import transaction
+from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import CampaignState
-from idgov.reviews.schedule import QUARTERLY
 from idgov.wiring import Services
 from tests.functional.api_client import Api, sign_in
 from tests.functional.people import PASSWORD, events, person, problem
@@ -272,7 +272,7 @@ def test_bad_requests_name_the_field_and_change_nothing(
     problem(admin.get("/api/v1/campaigns/%00/items"), 404, "not-found")
     for odd in ("%C2%B2", "%D9%A1", str(2**31), "9" * 18):  # were 500s (int(), INTEGER)
         retried = admin.post(f"/api/v1/remediations/{odd}/retry", {"reason": "fixed"})
-        assert problem(retried, 404, "not-found")["field"] == "remediation_id"
+        problem(retried, 404, "not-found")  # from routing: no handler sees it
     assert fields(admin.post(f"/api/v1/review-definitions/{cid}/campaigns?start=perhaps")) == {
         "start"
     }

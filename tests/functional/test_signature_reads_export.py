@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from idgov import command_context
+from idgov import wiring
 from idgov.cli import main
 from idgov.clock import FrozenClock
 from idgov.db import transaction
@@ -380,7 +380,7 @@ def test_rendered_exports_are_capped(
 
 @pytest.fixture
 def run(services: Services, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(command_context, "build_services", lambda _settings: services)
+    monkeypatch.setattr(wiring, "build_services", lambda _settings: services)
 
     def invoke(*args: str, stdin: str | None = None) -> Any:
         return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)

@@ -15,9 +15,8 @@ from idgov.clients.models import HostClient
 from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     InvalidCredentials,
-    LockedRefusal,
+    Locked,
     NotEligible,
     OutOfSequence,
     ProviderUnavailable,
@@ -199,6 +198,7 @@ def with_tokens(services: Services, holders: set[str]) -> SignatureService:
         services.keys,
         issuer=services.settings.server.base_url,
         otp=FakeTokens(holders),
+        temporary=services.loss,
     )
 
 
@@ -291,13 +291,13 @@ def test_wrong_signing_passwords_lock_the_identity(
     services: Services, host: HostClient, jdoe: str
 ) -> None:
     for _ in range(4):
-        with pytest.raises(AuthenticationRefused):
+        with pytest.raises(InvalidCredentials):
             services.signatures.sign(request("jdoe", password="wrong-password-1"), host, SOURCE)
-    with pytest.raises(LockedRefusal):
+    with pytest.raises(Locked):
         services.signatures.sign(request("jdoe", password="wrong-password-1"), host, SOURCE)
 
     assert load(services, jdoe).status == IdentityStatus.LOCKED
-    with pytest.raises(LockedRefusal):
+    with pytest.raises(Locked):
         services.signatures.sign(request("jdoe"), host, SOURCE)
     assert len(events(services, "auth:signing:failed")) == 5
     assert count(services, Signature) == 0
@@ -307,9 +307,9 @@ def test_wrong_signing_passwords_lock_the_identity(
 def test_an_unknown_username_is_answered_like_a_wrong_password(
     services: Services, host: HostClient, jdoe: str
 ) -> None:
-    with pytest.raises(AuthenticationRefused) as unknown:
+    with pytest.raises(InvalidCredentials) as unknown:
         services.signatures.sign(request("nobody"), host, SOURCE)
-    with pytest.raises(AuthenticationRefused) as wrong:
+    with pytest.raises(InvalidCredentials) as wrong:
         services.signatures.sign(request("jdoe", password="not-the-password"), host, SOURCE)
     assert unknown.value.to_problem() == wrong.value.to_problem()
 

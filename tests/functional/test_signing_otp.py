@@ -10,7 +10,7 @@ import pytest
 from idgov.clients.models import HostClient
 from idgov.clock import FrozenClock
 from idgov.db import transaction
-from idgov.errors import AuthenticationRefused, InvalidCredentials, LockedRefusal, NotEligible
+from idgov.errors import InvalidCredentials, Locked, NotEligible
 from idgov.identity.models import IdentityStatus
 from idgov.wiring import Services
 from tests.functional.people import events, load
@@ -67,7 +67,7 @@ def test_wrong_and_reused_codes_are_refused_and_count_toward_the_lock(
     _token_id, secret = enrolled(services, clock, jdoe)
     used = code(secret, clock)
     services.signatures.sign(request("jdoe", otp=used), host, SOURCE)
-    with pytest.raises(AuthenticationRefused) as replayed:
+    with pytest.raises(InvalidCredentials) as replayed:
         services.signatures.sign(request("jdoe", otp=used, record=record("2")), host, SOURCE)
     assert replayed.value.extensions["reason"] == "otp-invalid"
     assert load(services, jdoe).failed_attempts == 1
@@ -75,11 +75,11 @@ def test_wrong_and_reused_codes_are_refused_and_count_toward_the_lock(
 
     wrong = wrong_code(secret, clock)
     for attempt in range(2, 5):
-        with pytest.raises(AuthenticationRefused):
+        with pytest.raises(InvalidCredentials):
             services.signatures.sign(request("jdoe", otp=wrong), host, SOURCE)
         # the right password restarted the count; the run of refused codes carries on
         assert load(services, jdoe).failed_attempts == attempt
-    with pytest.raises(LockedRefusal):
+    with pytest.raises(Locked):
         services.signatures.sign(request("jdoe", otp=wrong), host, SOURCE)
     assert load(services, jdoe).status == IdentityStatus.LOCKED
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from idgov import command_context
+from idgov import wiring
 from idgov.alerts.channels import EmailChannel, WebhookChannel, resolve_from_cwd
 from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.models import Alert, AlertDelivery
@@ -27,10 +27,10 @@ from idgov.clock import FrozenClock
 from idgov.config import Settings, SmtpSettings
 from idgov.db import transaction
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
-from idgov.identity.services import NewIdentity
-from idgov.jobs.worker import Job, Worker, scheduled_jobs
 from idgov.wiring import Services, build_services
+from idgov.worker import Job, Worker, scheduled_jobs
 from tests.harness.smtp import CapturingSmtpServer
 from tests.harness.webhook import ReceivedRequest, WebhookReceiver
 
@@ -557,7 +557,7 @@ def run_cli(*args: str) -> Result:
 def test_idgov_alerts_list_and_ack(
     alerting: Services, people: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(command_context, "build_services", lambda _settings: alerting)
+    monkeypatch.setattr(wiring, "build_services", lambda _settings: alerting)
     alert_id = raise_lockout(alerting, people.person)
     listed = run_cli("alerts", "list")
     assert listed.exit_code == 0, listed.output

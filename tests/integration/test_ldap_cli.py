@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from ldap3 import MODIFY_ADD
 from sqlalchemy import select
 
-from idgov import command_context
+from idgov import wiring
 from idgov.cli import main
 from idgov.config import Settings
 from idgov.entitlements.models import Entitlement, EntitlementGrant
@@ -58,7 +58,7 @@ group_write_back = true
         built.append(services)
         return services
 
-    monkeypatch.setattr(command_context, "build_services", build)
+    monkeypatch.setattr(wiring, "build_services", build)
     yield CliRunner(), built
     for services in built:
         services.close()

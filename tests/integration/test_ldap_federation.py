@@ -18,12 +18,10 @@ from idgov.config import Settings
 from idgov.db import transaction
 from idgov.entitlements.models import Entitlement, EntitlementGrant
 from idgov.errors import (
-    AuthenticationRefused,
-    IneligibleRefusal,
-    LockedRefusal,
+    InvalidCredentials,
+    Locked,
     NotEligible,
     ProviderUnavailable,
-    SourceUnavailableRefusal,
 )
 from idgov.identity.models import IdentityStatus
 from idgov.providers.directory.models import DirectoryAccount, DirectorySyncRun
@@ -127,13 +125,13 @@ def test_directory_lock_is_refused_with_its_reason_and_counted(
     person = own_slapd.people["locktest"]
     try:
         for _ in range(3):
-            with pytest.raises(AuthenticationRefused):
+            with pytest.raises(InvalidCredentials):
                 synced.auth.authenticate("locktest", "wrong", channel="login", source=SOURCE)
-        with pytest.raises(LockedRefusal) as directory_lock:
+        with pytest.raises(Locked) as directory_lock:
             synced.auth.authenticate("locktest", person.password, channel="login", source=SOURCE)
         assert directory_lock.value.extensions["reason"] == "directory-locked"
         assert identity_named(synced, "locktest").status != IdentityStatus.LOCKED  # 4 of 5
-        with pytest.raises(LockedRefusal) as idgov_lock:
+        with pytest.raises(Locked) as idgov_lock:
             synced.auth.authenticate("locktest", person.password, channel="signing", source=SOURCE)
         assert "reason" not in idgov_lock.value.extensions  # idgov's own lock now (LOCK-1)
         assert identity_named(synced, "locktest").status == IdentityStatus.LOCKED
@@ -197,7 +195,7 @@ def test_grace_login_then_expired_in_the_directory(
         time.sleep(2.1)
         grace = synced.auth.authenticate("alice", alice.password, channel="login", source=SOURCE)
         assert grace.credential.expired
-        with pytest.raises(IneligibleRefusal) as refused:
+        with pytest.raises(NotEligible) as refused:
             synced.auth.authenticate("alice", alice.password, channel="signing", source=SOURCE)
         assert refused.value.extensions["reason"] == "password-expired"
         assert "change it in the directory" in refused.value.detail
@@ -232,7 +230,7 @@ def test_an_unreachable_directory_refuses_and_never_falls_back(
     own_slapd.stop()
     try:
         for username in ("bob", "nobody"):
-            with pytest.raises(SourceUnavailableRefusal) as refused:
+            with pytest.raises(ProviderUnavailable) as refused:
                 synced.auth.authenticate(username, "whatever", channel="login", source=SOURCE)
             assert refused.value.status == 503
         with pytest.raises(ProviderUnavailable):

@@ -13,8 +13,8 @@ from idgov.clock import FrozenClock
 from idgov.config import Settings
 from idgov.db import transaction
 from idgov.errors import (
-    AuthenticationRefused,
     Conflict,
+    InvalidCredentials,
     ProviderUnavailable,
     UnprocessableRequest,
 )
@@ -90,7 +90,7 @@ def test_a_recycled_uid_is_refused_alerted_and_the_old_identity_kept(
         assert len(alerts_of(services, "identifier-reuse")) == 1
         services.directory_sync.run(NAME, full=True)
         assert len(alerts_of(services, "identifier-reuse")) == 1  # reported, not re-alerted
-        with pytest.raises(AuthenticationRefused):  # like a wrong password (LOCK-3)
+        with pytest.raises(InvalidCredentials):  # like a wrong password (LOCK-3)
             services.auth.authenticate("ryan", NEWCOMER_PASSWORD, channel="login", source=SOURCE)
         assert len(alerts_of(services, "identifier-reuse")) == 2
         refused = audited(services, "auth:login:failed")[-1]["new"]

@@ -14,8 +14,8 @@ from idgov.config import Settings
 from idgov.db import transaction
 from idgov.identity.certification import statement_for
 from idgov.identity.models import Identity
+from idgov.reviews.decisions.signoff import Credentials
 from idgov.reviews.models import Remediation, ReviewItem
-from idgov.reviews.signoff import Credentials
 from idgov.wiring import Services
 from tests.functional.people import person
 from tests.functional.review_support import campaign

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from idgov.errors import InvalidRequest
-from idgov.reviews.assignment import Person, Reviewers, escalation_target, primary
-from idgov.reviews.schedule import QUARTERLY, parse_schedule
-from idgov.reviews.scope import parse_scope
+from idgov.reviews.campaigns.assignment import Person, Reviewers, escalation_target, primary
+from idgov.reviews.campaigns.schedule import QUARTERLY, parse_schedule
+from idgov.reviews.campaigns.scope import parse_scope
 
 ACTIVE, GONE = "active", "deactivated"
 

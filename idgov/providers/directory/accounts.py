@@ -7,7 +7,6 @@ is a matter of seconds. Every change is audited with its old and new values.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -19,9 +18,9 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import iso_utc
 from idgov.errors import IdentifierReused, InvalidRequest
+from idgov.identity.creation import created_values, identity_values, validated_person
 from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger, bound_values
-from idgov.identity.models import IdentifierBinding, Identity, IdentityStatus
-from idgov.identity.services import created_values, validated_person
+from idgov.identity.models import IdentifierBinding, Identity
 from idgov.identity.usernames import normalize_username
 from idgov.providers.directory import lookups
 from idgov.providers.directory.attributes import DirectoryUser
@@ -86,7 +85,7 @@ class AccountMirror:
                     new_accounts.append(_account_row(provider, user, None, REFUSED, now))
                 report.refused += 1
                 continue
-            identity = _identity_row(username, printed_name, email, provider, now)
+            identity = identity_values(username, printed_name, email, provider, None, now)
             bindings[username] = identity["id"]
             new_identities.append(identity)
             new_bindings += [
@@ -237,26 +236,6 @@ def _mirrored(user: DirectoryUser) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return iso_utc(value) if isinstance(value, datetime) else value
-
-
-def _identity_row(
-    username: str, printed_name: str, email: str, provider: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "username": username,
-        "printed_name": printed_name,
-        "email": email,
-        "manager_id": None,
-        "status": IdentityStatus.PENDING_VERIFICATION,  # IDV-1: someone verifies them first
-        "provider": provider,
-        "failed_attempts": 0,
-        "attempts_while_locked": 0,
-        "locked_at": None,
-        "last_login_at": None,
-        "created_at": now,
-        "status_changed_at": now,
-    }
 
 
 def _binding_row(

@@ -35,13 +35,13 @@ class DirectoryPasswordChange:
         trail: AuditTrail,
         policies: PolicyStore,
         directories: Mapping[str, Directory],
-        sessions: SessionRevoker,
+        revoker: SessionRevoker,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._policies = policies
         self._directories = directories
-        self._sessions = sessions
+        self._revoker = revoker
 
     def change(self, session: Session, identity: Identity, current: str, new: object) -> None:
         """Change the password in the directory, bound as the person. Conflict when the
@@ -93,7 +93,7 @@ class DirectoryPasswordChange:
             Target("identity", identity.id),
             new={"changed_at": iso_utc(now), "provider": identity.provider},
         )
-        self._sessions.revoke_all(session, identity.id, "password-change")  # ACC-3
+        self._revoker.revoke_all(session, identity.id, "password-change")  # ACC-3
 
     @staticmethod
     def _in_history(

@@ -65,7 +65,7 @@ class _Listing:
 class DirectorySync:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         directories: dict[str, Directory],
@@ -74,7 +74,7 @@ class DirectorySync:
         managers: ManagerResolver,
         identities: IdentityService,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._directories = directories
@@ -112,7 +112,7 @@ class DirectorySync:
         not on every worker round."""
         settings = self._directory(name).settings
         now = self._clock.now()
-        with self._sessions() as session:
+        with self._session_factory() as session:
             last_full = _last(session, name, FULL)
             last_attempt = _last(session, name, None)
         interval = timedelta(minutes=settings.sync_interval_minutes)
@@ -155,7 +155,7 @@ class DirectorySync:
         limit: int,
     ) -> SyncResult:
         report = MirrorReport(problems=list(listing.problems))
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             self._accounts.apply(session, name, listing.users, started, report)
             managers = self._managers.apply(session, name, listing.users, report)
             if kind == FULL:
@@ -257,7 +257,7 @@ class DirectorySync:
         error: str,
         server: str | None,
     ) -> None:
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             self._record(
                 session,
                 name,
@@ -273,7 +273,7 @@ class DirectorySync:
             )
 
     def _last_success(self, name: str) -> DirectorySyncRun | None:
-        with self._sessions() as session:
+        with self._session_factory() as session:
             return session.scalars(
                 select(DirectorySyncRun)
                 .where(DirectorySyncRun.provider == name, DirectorySyncRun.status == "succeeded")

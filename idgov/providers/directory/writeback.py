@@ -36,12 +36,12 @@ class GroupWriteBack:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         directories: dict[str, Directory],
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._directories = directories
@@ -50,7 +50,7 @@ class GroupWriteBack:
         """Remove the grant's account from its group. ProviderUnavailable (the directory is
         down or refused: nothing recorded as done, retry later) or Conflict (write-back is
         off for this directory, or the grant is not a directory membership)."""
-        with self._sessions() as session:
+        with self._session_factory() as session:
             target = _target(session, grant_id)
         provider, group_dn, member_dn, group_key = target
         directory = self._directories.get(provider)
@@ -71,7 +71,7 @@ class GroupWriteBack:
             self._failed(grant_id, group_dn, member_dn, detail, reason)
             raise ProviderUnavailable(detail, reason="not-verified")
         now = self._clock.now()
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             session.execute(
                 update(EntitlementGrant)
                 .where(EntitlementGrant.id == grant_id, EntitlementGrant.removed_at.is_(None))
@@ -100,7 +100,7 @@ class GroupWriteBack:
         fresh: how a revocation with nothing left to remove is still verified by the
         directory itself, not by what idgov last mirrored (a rename, an entry idgov cannot
         use). ProviderUnavailable when the directory cannot answer."""
-        with self._sessions() as session:
+        with self._session_factory() as session:
             group = session.scalars(
                 select(DirectoryGroupEntry).where(
                     DirectoryGroupEntry.entitlement_id == entitlement_id
@@ -122,7 +122,7 @@ class GroupWriteBack:
     def _failed(
         self, grant_id: int, group_dn: str, member_dn: str, detail: str, reason: str
     ) -> None:
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             self._trail.record(
                 session,
                 "directory:membership:remove-failed",

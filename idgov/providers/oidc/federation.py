@@ -39,12 +39,12 @@ class Returned:
 class OidcFederation:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         clients: Mapping[str, OidcClient],
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._clients = dict(clients)
@@ -68,7 +68,7 @@ class OidcFederation:
         whatever session the provider has: `prompt=login` and `max_age=0` (OIDC Core 1.0
         3.1.2.1), with `login_hint` and the acr values policy asks for."""
         client = self.client(start.provider)
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             flow = self._flows.start(session, start, browser_secret)
             state, nonce, verifier = flow.state, flow.nonce, flow.verifier
         extra: dict[str, str] = {}
@@ -95,7 +95,7 @@ class OidcFederation:
         client = self.client(provider)
         flow: TakenFlow | None = None
         try:
-            with transaction(self._sessions) as session:
+            with transaction(self._session_factory) as session:
                 flow = self._flows.take(session, provider, args.get("state"), browser_secret)
             if "error" in args:
                 # OIDC Core 1.0 3.1.2.6: the provider refused (login_required, access_denied).
@@ -110,7 +110,7 @@ class OidcFederation:
         except TokenRefused as refused:
             if isinstance(refused, FlowRefused):
                 flow = refused.flow
-            with transaction(self._sessions) as session:
+            with transaction(self._session_factory) as session:
                 channel = "signing" if flow is not None and flow.purpose == "sign" else "login"
                 signer = flow.identity_id if flow is not None else None
                 who = session.get(Identity, signer) if signer else None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
-from idgov.errors import FederatedRefusal, LockedRefusal
+from idgov.errors import FederatedRefusal, Locked
 from idgov.identity.models import Identity
 from idgov.providers.oidc.claims import TokenRefused, VerifiedLogin
 
@@ -62,5 +62,5 @@ def record_refusal(
         },
     )
     if refused.reason == "locked":
-        raise LockedRefusal(refused.message, reason=refused.reason)
+        raise Locked(refused.message, reason=refused.reason, recorded=True)
     raise FederatedRefusal(refused.message, reason=refused.reason)

@@ -11,10 +11,11 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.db import transaction
 from idgov.errors import Conflict, IdentifierReused, InvalidRequest
+from idgov.identity.creation import NewIdentity
 from idgov.identity.ledger import SUBJECT, IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.models import Identity, IdentityStatus
-from idgov.identity.services import IdentityService, NewIdentity
+from idgov.identity.services import IdentityService
 from idgov.identity.sources import PROVIDER_PREFIX
 from idgov.providers.oidc.claims import TokenRefused, VerifiedLogin, check_claims
 from idgov.providers.oidc.federation import OidcFederation, Returned
@@ -25,7 +26,7 @@ from idgov.providers.oidc.refusals import record_refusal, refuse
 class FederatedSignIn:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         identities: IdentityService,
@@ -33,7 +34,7 @@ class FederatedSignIn:
         lockout: LockoutService,
         federation: OidcFederation,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._groups = ClaimedGroups(trail)
@@ -45,14 +46,14 @@ class FederatedSignIn:
     def identity_for(self, returned: Returned, source: str | None) -> str:
         """The id of the identity this verified sign-in belongs to (created pending
         verification on a first sign-in when the provider provisions). Every refusal is
-        audited with its reason (FederatedRefusal 401, LockedRefusal 423)."""
+        audited with its reason (FederatedRefusal 401, Locked 423)."""
         provider = returned.client.name
         try:
             login = check_claims(returned.claims, self._federation.expectation(returned))
         except TokenRefused as refused:
-            with transaction(self._sessions) as session:
+            with transaction(self._session_factory) as session:
                 record_refusal(self._trail, session, "login", None, provider, refused, source)
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             identity = self._bound(session, returned, login, source)
             if identity.status == IdentityStatus.LOCKED:
                 self._lockout.count_attempt_while_locked(session, identity, source)

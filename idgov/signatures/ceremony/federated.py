@@ -34,7 +34,7 @@ NOT_COUNTED = frozenset({"unknown-state", "replayed", "other-browser", "flow-exp
 class FederatedCeremony:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         trail: AuditTrail,
         policies: PolicyStore,
         ledger: IdentifierLedger,
@@ -43,7 +43,7 @@ class FederatedCeremony:
         ceremonies: CeremonyService,
         signatures: SignatureService,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._trail = trail
         self._policies = policies
         self._ledger = ledger
@@ -102,7 +102,7 @@ class FederatedCeremony:
         subject, an integer auth_time within the freshness window plus skew and not before
         this signing began (the redirect, itself after the request was created)."""
         provider, settings = returned.client.name, returned.client.settings
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             identity = session.get(Identity, returned.flow.identity_id, with_for_update=True)
             assert identity is not None  # a foreign key
             subject = self._ledger.value_of(session, SUBJECT, returned.client.issuer, identity.id)

@@ -14,14 +14,12 @@ from idgov.audit.trail import AuditTrail
 from idgov.clients.models import HostClient
 from idgov.clients.return_urls import is_registered, outcome_url
 from idgov.clock import Clock, iso_utc
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import (
     Conflict,
     Forbidden,
     IdgovError,
-    IneligibleRefusal,
     Locked,
-    LockedRefusal,
     NotEligible,
     NotFound,
     OutOfSequence,
@@ -40,7 +38,7 @@ from idgov.signatures.requests import answer_for
 from idgov.signatures.services import HostClientLike, SignatureService
 
 # Outcomes that end the request: the person cannot sign it however often they try.
-TERMINAL_REFUSALS = (LockedRefusal, Locked, IneligibleRefusal, NotEligible, OutOfSequence)
+TERMINAL_REFUSALS = (Locked, NotEligible, OutOfSequence)
 UNKNOWN = "this signing request does not exist"
 MAX_FAILURE = 200
 
@@ -52,14 +50,14 @@ class CeremonyService:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        session_factory: sessionmaker[Session],
         clock: Clock,
         trail: AuditTrail,
         policies: PolicyStore,
         signatures: SignatureService,
         base_url: str,
     ) -> None:
-        self._sessions = sessions
+        self._session_factory = session_factory
         self._clock = clock
         self._trail = trail
         self._policies = policies
@@ -149,7 +147,7 @@ class CeremonyService:
 
     def decline(self, request_id: str) -> Ending:
         """The person refuses to sign: the request ends, the host hears `error=declined`."""
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             row = self._locked(session, request_id)
             if row.status != RequestStatus.PENDING or self._expire_if_due(session, row):
                 return self.ending(row, RequestStatus(row.status), finished_message(row))
@@ -173,8 +171,7 @@ class CeremonyService:
     def opened(self, request_id: str) -> tuple[SigningRequest, HostClient] | Ending:
         """The open request and its host, read without a write lock (the signing transaction
         checks again, locked); one that lapsed or whose host was disabled is ended here."""
-        with self._sessions() as session:
-            session.connection(execution_options={"readonly": True})
+        with reading(self._session_factory) as session:
             row = session.get(SigningRequest, request_id) if _plausible(request_id) else None
             if row is None:
                 raise NotFound(UNKNOWN)
@@ -184,7 +181,7 @@ class CeremonyService:
             raise Conflict(finished_message(row), reason="finished")
         if self._clock.now() < row.expires_at and client.disabled_at is None:
             return row, client
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             row = self._locked(session, request_id)
             if not self._expire_if_due(session, row) and row.status == RequestStatus.PENDING:
                 self._finish(session, row, RequestStatus.FAILED, "the host client is disabled")
@@ -208,7 +205,7 @@ class CeremonyService:
 
     def fail(self, request_id: str, refused: IdgovError) -> Ending:
         why = f"{refused.type_slug}: {refused.detail}"[:MAX_FAILURE]
-        with transaction(self._sessions) as session:
+        with transaction(self._session_factory) as session:
             row = self._locked(session, request_id)
             if row.status == RequestStatus.PENDING:
                 self._finish(session, row, RequestStatus.FAILED, why)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from idgov.alerts.services import AlertListing
 from idgov.clock import iso_utc
@@ -12,6 +12,7 @@ from idgov.db import transaction
 from idgov.errors import InvalidRequest
 from idgov.web.api.admin_schemas import AcknowledgeIn, AlertList, AlertOut
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required, signed_in
 from idgov.web.context import services
 
@@ -52,10 +53,10 @@ def list_alerts() -> Response:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
     with services().sessions() as session:
         listings = services().alert_service.list(session, status, 500)  # type: ignore[arg-type]
-        return jsonify(AlertList(alerts=[_out(item) for item in listings]).model_dump())
+        return json_response(AlertList(alerts=[_out(item) for item in listings]))
 
 
-@bp.post("/<alert_id>/acknowledgement")
+@bp.post("/<id:alert_id>/acknowledgement")
 @roles_required("security_officer")
 @api_doc(
     summary="Acknowledge an alert with a note; stops re-notification",
@@ -68,4 +69,4 @@ def acknowledge(alert_id: str, body: AcknowledgeIn) -> Response:
     with transaction(services().sessions) as session:
         officer = services().identities.get(session, signed_in()[0].id)
         services().alert_service.acknowledge(session, alert_id, officer, body.note)
-        return jsonify(_out(services().alert_service.listing(session, alert_id)).model_dump())
+        return json_response(_out(services().alert_service.listing(session, alert_id)))

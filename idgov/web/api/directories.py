@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
 from idgov.clock import iso_utc
 from idgov.errors import NotFound
@@ -17,6 +17,7 @@ from idgov.web.api.directory_schemas import (
     SyncRunOut,
 )
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required
 from idgov.web.context import services
 
@@ -69,7 +70,7 @@ def list_directories() -> Response:
                     last_sync=run_out(last[0]) if last else None,
                 )
             )
-    return jsonify(DirectoryList(directories=found).model_dump())
+    return json_response(DirectoryList(directories=found))
 
 
 @bp.get("/<name>/runs")
@@ -86,7 +87,7 @@ def list_runs(name: str) -> Response:
         raise NotFound(f"no directory named {name!r}")
     with built.sessions() as session:
         runs = built.directory_sync.runs(session, name, limit=50)
-        return jsonify(SyncRunList(runs=[run_out(run) for run in runs]).model_dump())
+        return json_response(SyncRunList(runs=[run_out(run) for run in runs]))
 
 
 @bp.post("/<name>/sync")
@@ -106,4 +107,4 @@ def sync(name: str, body: SyncIn) -> Response:
     with built.sessions() as session:
         run = session.get(DirectorySyncRun, result.run_id)
         assert run is not None
-        return jsonify(run_out(run).model_dump())
+        return json_response(run_out(run))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.entitlements.reads import EntitlementReader
+from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
-from idgov.identity.services import NewIdentity
 from idgov.web.api.admin_schemas import (
     IdentityIn,
     IdentityList,
@@ -22,8 +22,8 @@ from idgov.web.api.admin_schemas import (
 )
 from idgov.web.api.directory_schemas import HoldingList, HoldingOut
 from idgov.web.api.openapi import api_doc
-from idgov.web.api.schemas import Schema
-from idgov.web.auth import roles_required, signed_in
+from idgov.web.api.responses import json_response
+from idgov.web.auth import me, roles_required
 from idgov.web.context import services
 
 bp = Blueprint("api_identities", __name__, url_prefix="/api/v1/identities")
@@ -33,16 +33,6 @@ ERRORS = [400, 401, 403, 404, 409, 422]
 
 def _out(session: Session, identity: Identity) -> IdentityOut:
     return IdentityOut.of(identity, services().identities.roles(session, identity.id))
-
-
-def _me(session: Session) -> Identity:
-    return services().identities.get(session, signed_in()[0].id)
-
-
-def _json(model: Schema, status: int = 200) -> Response:
-    response = jsonify(model.model_dump())
-    response.status_code = status
-    return response
 
 
 @bp.get("")
@@ -56,7 +46,7 @@ def _json(model: Schema, status: int = 200) -> Response:
 def list_identities() -> Response:
     with services().sessions() as session:
         people = session.scalars(select(Identity).order_by(Identity.username)).all()
-        return jsonify(IdentityList(identities=[_out(session, p) for p in people]).model_dump())
+        return json_response(IdentityList(identities=[_out(session, p) for p in people]))
 
 
 @bp.post("")
@@ -75,18 +65,18 @@ def create_identity(body: IdentityIn) -> Response:
     )
     with transaction(services().sessions) as session:
         identity = services().identities.create(session, new, body.reason)
-        return _json(_out(session, identity), 201)
+        return json_response(_out(session, identity), 201)
 
 
-@bp.get("/<identity_id>")
+@bp.get("/<id:identity_id>")
 @roles_required(*READERS)
 @api_doc(summary="One identity", response=IdentityOut, tags=["identities"], errors=[401, 403, 404])
 def get_identity(identity_id: str) -> Response:
     with services().sessions() as session:
-        return _json(_out(session, services().identities.get(session, identity_id)))
+        return json_response(_out(session, services().identities.get(session, identity_id)))
 
 
-@bp.get("/<identity_id>/entitlements")
+@bp.get("/<id:identity_id>/entitlements")
 @roles_required(*READERS)
 @api_doc(
     summary="What the identity holds now: directory groups (nested ones with their path) and "
@@ -100,10 +90,10 @@ def identity_entitlements(identity_id: str) -> Response:
         services().identities.get(session, identity_id)
         held = EntitlementReader().of_identity(session, identity_id)
     out = [HoldingOut(**{**vars(h), "granted_at": iso_utc(h.granted_at)}) for h in held]
-    return _json(HoldingList(entitlements=out))
+    return json_response(HoldingList(entitlements=out))
 
 
-@bp.post("/<identity_id>/verification")
+@bp.post("/<id:identity_id>/verification")
 @roles_required("admin", "security_officer")
 @api_doc(
     summary="Record that you verified this person's identity (IDV-1)",
@@ -116,12 +106,12 @@ def verify_identity(identity_id: str, body: VerificationIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
         services().identities.record_verification(
-            session, person, _me(session), body.evidence_type, body.evidence_reference, body.note
+            session, person, me(session), body.evidence_type, body.evidence_reference, body.note
         )
-        return _json(_out(session, person))
+        return json_response(_out(session, person))
 
 
-@bp.post("/<identity_id>/status")
+@bp.post("/<id:identity_id>/status")
 @roles_required("admin")
 @api_doc(
     summary="Suspend, reactivate or deactivate (never deleted)",
@@ -134,10 +124,10 @@ def change_status(identity_id: str, body: StatusIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
         services().identities.transition(session, person, body.status, body.reason)
-        return _json(_out(session, person))
+        return json_response(_out(session, person))
 
 
-@bp.post("/<identity_id>/unlock")
+@bp.post("/<id:identity_id>/unlock")
 @roles_required("security_officer")
 @api_doc(
     summary="Lift a lockout, with a reason (LOCK-2)",
@@ -149,11 +139,11 @@ def change_status(identity_id: str, body: StatusIn) -> Response:
 def unlock(identity_id: str, body: ReasonIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
-        services().lockout.unlock(session, person, _me(session), body.reason)
-        return _json(_out(session, person))
+        services().lockout.unlock(session, person, me(session), body.reason)
+        return json_response(_out(session, person))
 
 
-@bp.post("/<identity_id>/rehire")
+@bp.post("/<id:identity_id>/rehire")
 @roles_required("admin")
 @api_doc(
     summary="Relink a returning person to their own identity (UNQ-1)",
@@ -166,10 +156,10 @@ def rehire(identity_id: str, body: ReasonIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
         services().identities.rehire(session, person, body.reason)
-        return _json(_out(session, person))
+        return json_response(_out(session, person))
 
 
-@bp.post("/<identity_id>/password-reset")
+@bp.post("/<id:identity_id>/password-reset")
 @roles_required("admin", "security_officer")
 @api_doc(
     summary="Issue a one-time temporary password (CMP-2: it cannot sign)",
@@ -181,9 +171,9 @@ def rehire(identity_id: str, body: ReasonIn) -> Response:
 def reset_password(identity_id: str, body: ReasonIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
-        temporary = services().passwords.admin_reset(session, person, _me(session), body.reason)
+        temporary = services().passwords.admin_reset(session, person, me(session), body.reason)
         status = services().passwords.status(session, person)
     expires = iso_utc(status.expires_at) if status.expires_at else None
-    response = _json(TemporaryPassword(temporary_password=temporary, expires_at=expires))
+    response = json_response(TemporaryPassword(temporary_password=temporary, expires_at=expires))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -102,6 +103,9 @@ def _validate(model: type[M], payload: object) -> M:
         raise UnprocessableRequest(f"invalid fields: {fields}", errors=errors) from None
 
 
+PATH_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
 def openapi_document(app: Flask) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
@@ -109,7 +113,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         doc: ApiDoc | None = getattr(app.view_functions[rule.endpoint], "api_doc", None)
         if doc is None:
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = PATH_PARAMETER.sub(r"{\1}", rule.rule)  # <id:campaign_id> -> {campaign_id}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(doc, schemas)
     _add_schema(Problem, schemas)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel
 
 from idgov.db import transaction
@@ -12,6 +12,7 @@ from idgov.errors import InvalidRequest, NotFound
 from idgov.policies.documents import POLICY_MODELS
 from idgov.web.api.admin_schemas import PolicyChangeIn, PolicyOut
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required, signed_in
 from idgov.web.context import services
 
@@ -49,7 +50,7 @@ def show(kind: str) -> Response:
         policy = services().policies.at(session, model, moment)
         version = services().policies.version(session, kind, moment)  # the one shown
     answer = PolicyOut(kind=kind, version=version, policy=policy.model_dump(mode="json"))
-    return jsonify(answer.model_dump())
+    return json_response(answer)
 
 
 @bp.patch("/<kind>")
@@ -68,4 +69,4 @@ def change(kind: str, body: PolicyChangeIn) -> Response:
         after = services().policies.change(session, kind, body.changes, body.reason, changed_by)
         version = services().policies.version(session, kind)
     answer = PolicyOut(kind=kind, version=version, policy=after.model_dump(mode="json"))
-    return jsonify(answer.model_dump())
+    return json_response(answer)

@@ -2,123 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from idgov.clock import iso_utc
-from idgov.errors import InvalidRequest
-from idgov.ids import UUID_LIKE
-from idgov.reviews.decisions import MAX_BULK, MAX_JUSTIFICATION
+from idgov.reviews.decisions.services import MAX_BULK, MAX_JUSTIFICATION
 from idgov.reviews.models import (
     Campaign,
-    CampaignDefinition,
-    ReviewerRule,
     ReviewItem,
+    is_overdue,
 )
-from idgov.reviews.progress import MAX_PAGE
-from idgov.reviews.schedule import QUARTERLY, parse_schedule
-from idgov.reviews.scope import parse_scope
-from idgov.signatures.requests import Line, Text
-from idgov.web.api.schemas import Schema
+from idgov.reviews.queries.progress import MAX_PAGE
+from idgov.signatures.requests import Text
+from idgov.web.api.definition_schemas import IdentityId
+from idgov.web.api.schemas import Schema, columns_of
 from idgov.web.api.signature_schemas import StoredManifestationOut
 
 Decision = Literal["certify", "revoke"]
-ID_PATTERN = rf"^{UUID_LIKE.pattern}$"  # identities, definitions and campaigns: UUIDs
-IdentityId = Annotated[str, Field(pattern=ID_PATTERN)]
 ItemId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the column's range on every database
 ItemIds = Field(min_length=1, max_length=MAX_BULK, description="Review item ids")
-
-
-class ScopeIn(Schema):
-    """Everything (`{"all": true}`), or any of: host systems' roles, whole directories, and
-    single groups written DIRECTORY/GROUP."""
-
-    all: bool | None = None
-    systems: list[Line] | None = None
-    directories: list[Line] | None = None
-    groups: list[Line] | None = None
-
-    @model_validator(mode="after")
-    def _parses(self) -> ScopeIn:
-        try:
-            parse_scope(self.as_dict())
-        except InvalidRequest as exc:
-            raise ValueError(exc.detail) from None
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
-class DefinitionIn(Schema):
-    name: Line = Field(min_length=1, max_length=200)
-    scope: ScopeIn
-    reviewer_rule: ReviewerRule = Field(
-        description="The holder's manager, the entitlement's owner, or both in two stages"
-    )
-    fallback_reviewer_id: IdentityId = Field(
-        description="Gets the items nobody else may review (REV-2)"
-    )
-    duration_days: int = Field(default=30, ge=1, le=365)
-    reminder_days: int = Field(default=7, ge=0, le=365, description="Reminder before the due date")
-    escalation_days: int = Field(default=7, ge=1, le=90, description="Grace of each escalation")
-    dormant_days: int = Field(default=90, ge=1, le=3650, description="No login this long: flagged")
-    schedule: Line | None = Field(
-        default=QUARTERLY,
-        max_length=100,
-        description="Five-field cron (UTC); quarterly when omitted, null for on demand only",
-    )
-    certify_justification: bool = Field(
-        default=False, description="Certifications need a justification too"
-    )
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule_parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_schedule(value)
-            except InvalidRequest as exc:
-                raise ValueError(exc.detail) from None
-        return value
-
-
-class DefinitionOut(Schema):
-    id: str
-    name: str
-    scope: dict[str, Any]
-    reviewer_rule: str
-    fallback_reviewer_id: str
-    duration_days: int
-    reminder_days: int
-    escalation_days: int
-    dormant_days: int
-    schedule: str | None
-    next_start_at: str | None = Field(description="When the schedule starts the next campaign")
-    certify_justification: bool
-    created_by: str
-    created_at: str
-    last_started_at: str | None
-
-    @classmethod
-    def of(cls, definition: CampaignDefinition) -> DefinitionOut:
-        since, schedule = definition.last_started_at or definition.created_at, definition.schedule
-        return cls(
-            **_columns(definition, cls, "scope", "next_start_at"),
-            scope=json.loads(definition.scope),
-            next_start_at=_iso(parse_schedule(schedule).next_after(since) if schedule else None),
-        )
-
-
-class DefinitionList(Schema):
-    definitions: list[DefinitionOut]
-
-
-class StartQuery(Schema):
-    start: bool = Field(default=True, description="false: leave the new campaign a draft")
 
 
 class CampaignQuery(Schema):
@@ -163,7 +66,7 @@ class CampaignOut(Schema):
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignOut:
-        return cls(**_columns(campaign, CampaignOut))
+        return cls(**columns_of(campaign, CampaignOut))
 
 
 class CampaignDetail(CampaignOut):
@@ -210,9 +113,9 @@ class ItemOut(Schema):
     @classmethod
     def of(cls, item: ReviewItem, now: datetime) -> ItemOut:
         return cls(
-            **_columns(item, cls, "holder_id", "overdue", "flags", "signed_off"),
+            **columns_of(item, cls, "holder_id", "overdue", "flags", "signed_off"),
             holder_id=item.identity_id,
-            overdue=item.decision is None and item.due_at < now,
+            overdue=is_overdue(item.decision, item.due_at, now),
             flags=[flag for flag in item.flags.split(",") if flag],
             signed_off=item.signoff_id is not None,
         )
@@ -306,17 +209,3 @@ class RemediationRetried(Schema):
 class ReassignmentOut(Schema):
     reassigned: int
     reviewer_id: str
-
-
-def _columns(row: object, schema: type[Schema], *computed: str) -> dict[str, Any]:
-    """The schema's fields read from the row of the same names, times as ISO 8601 UTC."""
-    names = [name for name in schema.model_fields if name not in computed]
-    return {name: _plain(getattr(row, name)) for name in names}
-
-
-def _plain(value: object) -> object:
-    return _iso(value) if isinstance(value, datetime) else value
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else iso_utc(moment)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from idgov.db import transaction
-from idgov.errors import NotFound
-from idgov.ids import plausible_id, row_id
-from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.progress import CampaignProgress
-from idgov.reviews.signoff import Credentials
+from idgov.db import reading, transaction
+from idgov.reviews.campaigns.definition import NewDefinition
+from idgov.reviews.decisions.signoff import Credentials
+from idgov.web.api.definition_schemas import DefinitionIn, DefinitionList, DefinitionOut, StartQuery
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.review_schemas import (
     CampaignDetail,
     CampaignList,
@@ -26,9 +23,6 @@ from idgov.web.api.review_schemas import (
     CountsOut,
     DecisionIn,
     DecisionOut,
-    DefinitionIn,
-    DefinitionList,
-    DefinitionOut,
     ItemList,
     ItemOut,
     ItemQuery,
@@ -39,18 +33,15 @@ from idgov.web.api.review_schemas import (
     ReviewerProgressOut,
     SignoffIn,
     SignoffOut,
-    StartQuery,
 )
-from idgov.web.api.schemas import Schema
 from idgov.web.api.signature_schemas import StoredManifestationOut
-from idgov.web.auth import login_required, roles_required, signed_in
+from idgov.web.auth import login_required, me, roles_required, signed_in
 from idgov.web.context import services
 
 bp = Blueprint("api_reviews", __name__, url_prefix="/api/v1")
 READERS = ("admin", "auditor")  # see every campaign and item; a reviewer sees their own
 TAGS = ["reviews"]
 ERRORS = [400, 401, 403, 404, 409, 422]
-progress = CampaignProgress()
 
 
 @bp.post("/review-definitions")
@@ -67,19 +58,19 @@ def create_definition(body: DefinitionIn) -> Response:
     new = NewDefinition(**body.model_dump(exclude={"scope"}), scope=body.scope.as_dict())
     with transaction(services().sessions) as session:
         definition = services().campaigns.define(session, new, signed_in()[0].username)
-        return _json(DefinitionOut.of(definition), 201)
+        return json_response(DefinitionOut.of(definition), 201)
 
 
 @bp.get("/review-definitions")
 @roles_required(*READERS)
 @api_doc(summary="Campaign definitions", response=DefinitionList, tags=TAGS, errors=[401, 403])
 def list_definitions() -> Response:
-    with _reading() as session:
-        found = [DefinitionOut.of(d) for d in progress.definitions(session)]
-    return _json(DefinitionList(definitions=found))
+    with reading(services().sessions) as session:
+        found = [DefinitionOut.of(d) for d, _ in services().review_reader.definitions(session)]
+    return json_response(DefinitionList(definitions=found))
 
 
-@bp.post("/review-definitions/<definition_id>/campaigns")
+@bp.post("/review-definitions/<id:definition_id>/campaigns")
 @roles_required("admin")
 @api_doc(
     summary="Start a campaign of a definition now, freezing its population (REV-1); "
@@ -91,16 +82,14 @@ def list_definitions() -> Response:
     status=201,
 )
 def create_campaign(definition_id: str, query: StartQuery) -> Response:
-    _known(definition_id)
-    campaigns = services().campaigns
-    with transaction(services().sessions) as session:
-        campaign = campaigns.draft(session, definition_id, signed_in()[0].username)
-        if query.start:  # refused (409) as a whole: no draft is left behind
-            campaigns.start(session, campaign)
-        return _json(CampaignOut.of(campaign), 201)
+    with transaction(services().sessions) as session:  # refused (409) as a whole
+        campaign = services().campaigns.launch(
+            session, definition_id, signed_in()[0].username, start=query.start
+        )
+        return json_response(CampaignOut.of(campaign), 201)
 
 
-@bp.post("/campaigns/<campaign_id>/start")
+@bp.post("/campaigns/<id:campaign_id>/start")
 @roles_required("admin")
 @api_doc(
     summary="Start a draft campaign (SEQ-1: draft, active, closing, closed)",
@@ -109,11 +98,10 @@ def create_campaign(definition_id: str, query: StartQuery) -> Response:
     errors=ERRORS,
 )
 def start_campaign(campaign_id: str) -> Response:
-    _known(campaign_id)
     campaigns = services().campaigns
     with transaction(services().sessions) as session:
         campaign = campaigns.start(session, campaigns.get(session, campaign_id))
-        return _json(CampaignOut.of(campaign))
+        return json_response(CampaignOut.of(campaign))
 
 
 @bp.get("/campaigns")
@@ -126,12 +114,12 @@ def start_campaign(campaign_id: str) -> Response:
     errors=[401, 422],
 )
 def list_campaigns(query: CampaignQuery) -> Response:
-    with _reading() as session:
-        found = progress.campaigns(session, query.state, _viewer(session))
-        return _json(CampaignList(campaigns=[CampaignOut.of(c) for c in found]))
+    with reading(services().sessions) as session:
+        found = services().review_reader.campaigns(session, query.state, _viewer(session))
+        return json_response(CampaignList(campaigns=[CampaignOut.of(c) for c in found]))
 
 
-@bp.get("/campaigns/<campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @login_required
 @api_doc(
     summary="A campaign's state, completeness, counts and progress per reviewer (REV-5)",
@@ -140,13 +128,14 @@ def list_campaigns(query: CampaignQuery) -> Response:
     errors=[401, 403, 404],
 )
 def get_campaign(campaign_id: str) -> Response:
-    _known(campaign_id)
-    with _reading() as session:
+    with reading(services().sessions) as session:
         campaign = services().campaigns.get(session, campaign_id)
         viewer = _viewer_of(session, campaign_id)
-        found = progress.progress(session, campaign_id, services().clock.now(), viewer)
+        found = services().review_reader.progress(
+            session, campaign_id, services().clock.now(), viewer
+        )
         counts = {f: found.total(f) for f in CountsOut.model_fields if f != "undecided"}
-        return _json(
+        return json_response(
             CampaignDetail(
                 **CampaignOut.of(campaign).model_dump(),
                 completeness=json.loads(campaign.completeness),
@@ -156,7 +145,7 @@ def get_campaign(campaign_id: str) -> Response:
         )
 
 
-@bp.get("/campaigns/<campaign_id>/items")
+@bp.get("/campaigns/<id:campaign_id>/items")
 @login_required
 @api_doc(
     summary="A campaign's items, a page at a time (?mine=1, ?status=undecided|decided|all)",
@@ -166,17 +155,20 @@ def get_campaign(campaign_id: str) -> Response:
     errors=[401, 403, 404, 422],
 )
 def list_items(campaign_id: str, query: ItemQuery) -> Response:
-    _known(campaign_id)
-    with _reading() as session:
+    with reading(services().sessions) as session:
         services().campaigns.get(session, campaign_id)
         viewer = signed_in()[0].id if query.mine else _viewer_of(session, campaign_id)
-        page = progress.items(session, campaign_id, viewer, query.status, query.limit, query.offset)
+        page = services().review_reader.items(
+            session, campaign_id, viewer, query.status, query.limit, query.offset
+        )
         now = services().clock.now()
         items = [ItemOut.of(item, now) for item in page.items]
-    return _json(ItemList(items=items, total=page.total, limit=query.limit, offset=query.offset))
+    return json_response(
+        ItemList(items=items, total=page.total, limit=query.limit, offset=query.offset)
+    )
 
 
-@bp.post("/campaigns/<campaign_id>/decisions")
+@bp.post("/campaigns/<id:campaign_id>/decisions")
 @login_required
 @api_doc(
     summary="Certify or revoke items assigned to you, one or many, all or none (REV-3)",
@@ -186,18 +178,14 @@ def list_items(campaign_id: str, query: ItemQuery) -> Response:
     errors=ERRORS,
 )
 def decide(campaign_id: str, body: DecisionIn) -> Response:
-    _known(campaign_id)
     with transaction(services().sessions) as session:
-        services().campaigns.get(session, campaign_id)
-        progress.require_in_campaign(session, campaign_id, body.items)
-        reviewer = services().identities.get(session, signed_in()[0].id)
-        decided = services().decisions.decide(
-            session, reviewer, body.items, body.decision, body.justification
+        decided = services().decisions.decide_in_campaign(
+            session, campaign_id, signed_in()[0].id, body.items, body.decision, body.justification
         )
-    return _json(DecisionOut(decided=decided, decision=body.decision))
+    return json_response(DecisionOut(decided=decided, decision=body.decision))
 
 
-@bp.post("/campaigns/<campaign_id>/signoff")
+@bp.post("/campaigns/<id:campaign_id>/signoff")
 @login_required
 @api_doc(
     summary="Sign your decisions in the campaign: an electronic signature, meaning review "
@@ -209,12 +197,11 @@ def decide(campaign_id: str, body: DecisionIn) -> Response:
     status=201,
 )
 def sign_off(campaign_id: str, body: SignoffIn) -> Response:
-    _known(campaign_id)
     credentials = Credentials(body.password, body.otp, body.temporary_credential)
     signoff = services().signoffs.sign_off(
         campaign_id, signed_in()[0].id, credentials, request.remote_addr
     )
-    with _reading() as session:
+    with reading(services().sessions) as session:
         document = services().signature_reader.get(session, signoff.signature_id).as_dict()
     out = SignoffOut(
         id=signoff.id,
@@ -224,10 +211,10 @@ def sign_off(campaign_id: str, body: SignoffIn) -> Response:
         stage=signoff.stage,
         manifestation=StoredManifestationOut(**document["manifestation"]),
     )
-    return _json(out, 201)
+    return json_response(out, 201)
 
 
-@bp.post("/campaigns/<campaign_id>/reassignments")
+@bp.post("/campaigns/<id:campaign_id>/reassignments")
 @roles_required("admin")
 @api_doc(
     summary="Give undecided items to another reviewer, never their holder (REV-2)",
@@ -237,17 +224,14 @@ def sign_off(campaign_id: str, body: SignoffIn) -> Response:
     errors=ERRORS,
 )
 def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
-    _known(campaign_id)
     with transaction(services().sessions) as session:
-        services().campaigns.get(session, campaign_id)
-        admin = services().identities.get(session, signed_in()[0].id)
         moved = services().escalation.reassign(
-            session, body.items, body.reviewer_id, admin, body.reason, campaign_id=campaign_id
+            session, body.items, body.reviewer_id, me(session), body.reason, campaign_id=campaign_id
         )
-    return _json(ReassignmentOut(reassigned=moved, reviewer_id=body.reviewer_id))
+    return json_response(ReassignmentOut(reassigned=moved, reviewer_id=body.reviewer_id))
 
 
-@bp.post("/campaigns/<campaign_id>/close")
+@bp.post("/campaigns/<id:campaign_id>/close")
 @roles_required("admin")
 @api_doc(
     summary="Close a campaign: active to closing, then closed once remediation is verified "
@@ -258,11 +242,10 @@ def reassign(campaign_id: str, body: ReassignmentIn) -> Response:
     errors=ERRORS,
 )
 def close(campaign_id: str, body: CloseIn) -> Response:
-    _known(campaign_id)
     outcome = services().closer.close(
         campaign_id, signed_in()[0].username, body.reason, with_exceptions=body.with_exceptions
     )
-    return _json(
+    return json_response(
         CloseOut(
             campaign_id=outcome.campaign_id,
             state=outcome.state,
@@ -274,7 +257,7 @@ def close(campaign_id: str, body: CloseIn) -> Response:
     )
 
 
-@bp.post("/remediations/<remediation_id>/retry")
+@bp.post("/remediations/<rowid:remediation_id>/retry")
 @roles_required("admin")
 @api_doc(
     summary="Try a failed revocation again once its cause is fixed (REV-4)",
@@ -283,41 +266,23 @@ def close(campaign_id: str, body: CloseIn) -> Response:
     tags=TAGS,
     errors=ERRORS,
 )
-def retry_remediation(remediation_id: str, body: RetryIn) -> Response:
-    number = row_id(remediation_id)
-    if number is None:
-        raise NotFound(f"no remediation {remediation_id!r}", field="remediation_id")
+def retry_remediation(remediation_id: int, body: RetryIn) -> Response:
     with transaction(services().sessions) as session:
-        found = services().remediation.retry(session, number, body.reason)
-        return _json(RemediationRetried(id=found.id, status=found.status))
-
-
-def _known(identifier: str) -> None:
-    """Ids are UUIDs: anything else is found nowhere, and never reaches the database (which
-    may refuse it, e.g. PostgreSQL a NUL character)."""
-    if not plausible_id(identifier):
-        raise NotFound(f"nothing has the id {identifier!r}")
-
-
-@contextmanager
-def _reading() -> Iterator[Session]:
-    """A read-only session: on SQLite a deferred BEGIN, so reading takes no write lock."""
-    with services().sessions() as session:
-        session.connection(execution_options={"readonly": True})
-        yield session
+        found = services().remediation.retry(session, remediation_id, body.reason)
+        return json_response(RemediationRetried(id=found.id, status=found.status))
 
 
 def _viewer(session: Session) -> str | None:
     """None for administrators and auditors, who see everything; else the person's id."""
-    me = signed_in()[0]
-    return None if services().identities.roles(session, me.id) & set(READERS) else me.id
+    person = signed_in()[0]
+    return None if services().identities.roles(session, person.id) & set(READERS) else person.id
 
 
 def _viewer_of(session: Session, campaign_id: str) -> str | None:
     """As `_viewer`; a person who is neither reader nor reviewer in the campaign is refused,
     and the refusal audited (ACC-2)."""
     viewer = _viewer(session)
-    if viewer is not None and not progress.has_items(session, campaign_id, viewer):
+    if viewer is not None and not services().review_reader.has_items(session, campaign_id, viewer):
         with transaction(services().sessions) as audit:
             services().access.require_roles(
                 audit,
@@ -328,9 +293,3 @@ def _viewer_of(session: Session, campaign_id: str) -> str | None:
                 method=request.method,
             )
     return viewer
-
-
-def _json(model: Schema, status: int = 200) -> Response:
-    response = jsonify(model.model_dump())
-    response.status_code = status
-    return response

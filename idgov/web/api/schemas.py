@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from idgov.clock import iso_utc
 
 
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    """A time as ISO 8601 UTC, or None."""
+    return None if moment is None else iso_utc(moment)
+
+
+def columns_of(row: object, schema: type[Schema], *computed: str) -> dict[str, Any]:
+    """The schema's fields read from the row of the same names, times as ISO 8601 UTC;
+    `computed` fields are left to the caller."""
+    names = [name for name in schema.model_fields if name not in computed]
+    return {name: _plain(getattr(row, name)) for name in names}
+
+
+def _plain(value: object) -> object:
+    return iso_or_none(value) if isinstance(value, datetime) else value
 
 
 class Problem(Schema):

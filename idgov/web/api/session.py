@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from pydantic import Field
 
 from idgov.identity.models import Identity
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.schemas import Schema
 from idgov.web.auth import (
     allowed_before_password_change,
@@ -75,8 +76,7 @@ def login(body: LoginRequest) -> Response:
         csrf_token=signed.started.csrf_token,
         must_change_password=signed.must_change_password,
     )
-    response = jsonify(answer.model_dump())
-    response.status_code = 201
+    response = json_response(answer, 201)
     set_session_cookie(response, signed.started.token)
     return response
 
@@ -117,7 +117,7 @@ def me() -> Response:
         certified=profile.certified,
         signing_blockers=profile.blockers,
     )
-    return jsonify(answer.model_dump())
+    return json_response(answer)
 
 
 def _summary(identity: Identity, roles: list[str]) -> IdentitySummary:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from typing import ParamSpec
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from idgov.signatures.documents import SignatureDocument
 from idgov.signatures.verification import RecordKey
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.signature_schemas import (
     SignatureDetail,
     SignatureList,
@@ -71,10 +72,10 @@ def verify(body: VerifyIn) -> Response:
         reasons=result.reasons,
         signature=None if document is None else _detail(document),
     )
-    return jsonify(answer.model_dump())
+    return json_response(answer)
 
 
-@bp.get("/<signature_id>")
+@bp.get("/<id:signature_id>")
 @host_or_reader
 @api_doc(
     summary="One signature with its manifestation, record and token",
@@ -84,7 +85,7 @@ def verify(body: VerifyIn) -> Response:
 )
 def get_signature(signature_id: str) -> Response:
     document = services().signature_reader.get(db_session(), signature_id, _own_client_id())
-    return jsonify(_detail(document).model_dump())
+    return json_response(_detail(document))
 
 
 @bp.get("")
@@ -100,4 +101,4 @@ def record_signatures(query: SignatureQuery) -> Response:
     documents = services().signature_reader.for_record(
         db_session(), query.type, query.id, query.version, _own_client_id()
     )
-    return jsonify(SignatureList(signatures=[_detail(d) for d in documents]).model_dump())
+    return json_response(SignatureList(signatures=[_detail(d) for d in documents]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from idgov.clock import iso_utc
 from idgov.signatures.requests import (
@@ -16,6 +16,7 @@ from idgov.signatures.requests import (
 )
 from idgov.signatures.sequencing import DeclaredSequence
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.context import services
 from idgov.web.hosts import calling_client, scope_required
 
@@ -36,9 +37,7 @@ SIGNING_ERRORS = [400, 401, 403, 409, 422, 423, 503]
 def sign(body: SignRequest) -> Response:
     outcome = services().signatures.sign(body, calling_client(), request.remote_addr)
     answer: SignatureOut | BatchOut = answer_for(outcome)
-    response = jsonify(answer.model_dump())
-    response.status_code = 201
-    return response
+    return json_response(answer, 201)
 
 
 def _sequence(declared: DeclaredSequence) -> Response:
@@ -48,7 +47,7 @@ def _sequence(declared: DeclaredSequence) -> Response:
         allow_same_signer=declared.allow_same_signer,
         declared_at=iso_utc(declared.declared_at),
     )
-    return jsonify(answer.model_dump())
+    return json_response(answer)
 
 
 @bp.put("/api/v1/sequences/<record_type>")

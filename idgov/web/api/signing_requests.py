@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
 from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.signatures.ceremony.models import SigningRequest
 from idgov.signatures.ceremony.schemas import SigningRequestIn, SigningRequestOut
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.context import services
 from idgov.web.hosts import calling_client, scope_required
 
@@ -27,9 +28,7 @@ def _answer(row: SigningRequest, status: int = 200) -> Response:
         reason=row.failure,
         result=json.loads(row.answer) if row.answer else None,
     )
-    response = jsonify(answer.model_dump(exclude_none=True))
-    response.status_code = status
-    return response
+    return json_response(answer, status, exclude_none=True)
 
 
 @bp.post("/api/v1/signing-requests")
@@ -49,7 +48,7 @@ def create(body: SigningRequestIn) -> Response:
     return _answer(row, 201)
 
 
-@bp.get("/api/v1/signing-requests/<request_id>")
+@bp.get("/api/v1/signing-requests/<id:request_id>")
 @scope_required("signatures")
 @api_doc(
     summary="A signing request's status and, once completed, its signatures",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
 from idgov.clock import iso_utc
-from idgov.reviews.host_revocations import Revocation
-from idgov.reviews.snapshot_input import MAX_ASSIGNMENTS, MAX_DESCRIPTION, MAX_ROLE_NAME, MAX_ROLES
-from idgov.reviews.snapshots import SnapshotResult
+from idgov.reviews.intake.snapshot_input import (
+    MAX_ASSIGNMENTS,
+    MAX_DESCRIPTION,
+    MAX_ROLE_NAME,
+    MAX_ROLES,
+)
+from idgov.reviews.intake.snapshots import SnapshotResult
+from idgov.reviews.remediation.host_revocations import Revocation
 from idgov.signatures.requests import Text
-from idgov.web.api.schemas import Schema
+from idgov.web.api.schemas import Schema, iso_or_none
 
 
 class RoleIn(Schema):
@@ -110,8 +114,8 @@ class RevocationOut(Schema):
             username=found.username,
             status=found.status,
             requested_at=iso_utc(found.requested_at),
-            done_at=_iso(found.done_at),
-            verified_at=_iso(found.verified_at),
+            done_at=iso_or_none(found.done_at),
+            verified_at=iso_or_none(found.verified_at),
             verified_by=found.verified_by,
             last_error=found.last_error,
         )
@@ -126,7 +130,3 @@ class DoneIn(Schema):
     note: Text | None = Field(  # plain text, as every audited reason: no NUL or controls
         default=None, max_length=1000, description="The host's reference (a ticket, a change)"
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else iso_utc(moment)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from typing import ParamSpec
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from idgov.db import transaction
 from idgov.web.api.openapi import api_doc
+from idgov.web.api.responses import json_response
 from idgov.web.api.system_schemas import (
     DoneIn,
     RevocationList,
@@ -56,7 +57,7 @@ def large_body(view: View[P]) -> View[P]:
 def put_entitlements(system: str, body: SnapshotIn) -> Response:
     with transaction(services().sessions) as session:
         result = services().snapshots.receive(session, calling_client(), system, body)
-    return jsonify(SnapshotOut.of(result).model_dump())
+    return json_response(SnapshotOut.of(result))
 
 
 @bp.get("/<system>/revocations")
@@ -81,10 +82,10 @@ def list_revocations(system: str, query: RevocationQuery) -> Response:
         revocations=[RevocationOut.of(r) for r in page],
         next_after=page[-1].id if more else None,
     )
-    return jsonify(answer.model_dump())
+    return json_response(answer)
 
 
-@bp.post("/<system>/revocations/<remediation_id>/done")
+@bp.post("/<system>/revocations/<rowid:remediation_id>/done")
 @scope_required("entitlements")
 @api_doc(
     summary="Report a revocation carried out; the next snapshot without it verifies it (REV-4)",
@@ -93,9 +94,9 @@ def list_revocations(system: str, query: RevocationQuery) -> Response:
     tags=["systems"],
     errors=ERRORS,
 )
-def revocation_done(system: str, remediation_id: str, body: DoneIn) -> Response:
+def revocation_done(system: str, remediation_id: int, body: DoneIn) -> Response:
     with transaction(services().sessions) as session:
         found = services().remediation.confirm_done(
             session, calling_client(), system, remediation_id, body.note
         )
-    return jsonify(RevocationOut.of(found).model_dump())
+    return json_response(RevocationOut.of(found))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from pydantic import Field
 
 from idgov.clock import iso_utc
 from idgov.db import transaction
-from idgov.identity.models import Identity
 from idgov.tokens.models import OtpToken
 from idgov.tokens.services import MAX_LABEL, overdue
 from idgov.web.api.openapi import api_doc
-from idgov.web.api.schemas import Schema
+from idgov.web.api.responses import json_response
+from idgov.web.api.schemas import Schema, iso_or_none
 from idgov.web.auth import login_required, signed_in
 from idgov.web.context import services
 
@@ -49,9 +49,9 @@ class TokenOut(Schema):
             serial=token.serial,
             status=token.status,
             created_at=iso_utc(token.created_at),
-            activated_at=_iso(token.activated_at),
-            test_due_at=_iso(token.test_due_at),
-            last_tested_at=_iso(token.last_tested_at),
+            activated_at=iso_or_none(token.activated_at),
+            test_due_at=iso_or_none(token.test_due_at),
+            last_tested_at=iso_or_none(token.last_tested_at),
             test_overdue=token.status == "active" and overdue(token, now),
             failed_tests=token.failed_tests,
         )
@@ -82,9 +82,9 @@ class TokenTestOut(Schema):
 def list_tokens() -> Response:
     built = services()
     with built.sessions() as session:
-        found = built.tokens.list_tokens(session, _me())
+        found = built.tokens.list_tokens(session, signed_in()[0])
         now = built.clock.now()
-        return jsonify(TokenList(tokens=[TokenOut.of(t, now) for t in found]).model_dump())
+        return json_response(TokenList(tokens=[TokenOut.of(t, now) for t in found]))
 
 
 @bp.post("")
@@ -100,14 +100,14 @@ def list_tokens() -> Response:
 def begin(body: EnrollmentIn) -> Response:
     built = services()
     with transaction(built.sessions) as session:
-        token, uri, svg = built.tokens.begin_enrollment(session, _me(), body.label)
+        token, uri, svg = built.tokens.begin_enrollment(session, signed_in()[0], body.label)
         out = EnrollmentOut(
             token=TokenOut.of(token, built.clock.now()), otpauth_uri=uri, qr_svg=svg
         )
-    return _json(out, 201)
+    return json_response(out, 201)
 
 
-@bp.post("/<token_id>/activation")
+@bp.post("/<id:token_id>/activation")
 @login_required
 @api_doc(
     summary="Complete enrollment with a valid code (the initial test); 422 on a wrong code",
@@ -119,12 +119,12 @@ def begin(body: EnrollmentIn) -> Response:
 def activate(token_id: str, body: CodeIn) -> Response:
     built = services()
     with transaction(built.sessions) as session:
-        token = built.tokens.complete_enrollment(session, _me(), token_id, body.code)
+        token = built.tokens.complete_enrollment(session, signed_in()[0], token_id, body.code)
         out = TokenOut.of(token, built.clock.now())
-    return _json(out)
+    return json_response(out)
 
 
-@bp.post("/<token_id>/tests")
+@bp.post("/<id:token_id>/tests")
 @login_required
 @api_doc(
     summary="Periodic test (TOK-1): the result, pass or fail, is recorded and returned",
@@ -137,25 +137,11 @@ def activate(token_id: str, body: CodeIn) -> Response:
 def test(token_id: str, body: CodeIn) -> Response:
     built = services()
     with transaction(built.sessions) as session:
-        done = built.tokens.test(session, _me(), token_id, body.code)
+        done = built.tokens.test(session, signed_in()[0], token_id, body.code)
         out = TokenTestOut(
             token=TokenOut.of(done.token, built.clock.now()),
             result=done.result,
             drift_steps=done.drift,
             suspended=done.suspended,
         )
-    return _json(out, 201)
-
-
-def _me() -> Identity:
-    return signed_in()[0]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return iso_utc(moment) if moment else None
-
-
-def _json(model: Schema, status: int = 200) -> Response:
-    response = jsonify(model.model_dump())
-    response.status_code = status
-    return response
+    return json_response(out, 201)

@@ -23,12 +23,12 @@ NEEDS_OTP = frozenset({"otp-required", "otp-invalid"})
 NEEDS_TEMPORARY = frozenset({"temporary-credential-required", "temporary-credential-invalid"})
 
 
-@bp.get("/sign/<request_id>")
+@bp.get("/sign/<id:request_id>")
 def page(request_id: str) -> ResponseReturnValue:
     return page_with(request_id, 200)
 
 
-@bp.post("/sign/<request_id>")
+@bp.post("/sign/<id:request_id>")
 @csrf_exempt  # checked below: the page serves people who are signed in and people who are not
 def sign(request_id: str) -> ResponseReturnValue:
     if not form_csrf_matches():
@@ -73,7 +73,7 @@ def signer_of(request_id: str, signed_in: Identity | None) -> Identity | None:
         return built.ceremony_pages.signer(session, row, signed_in)
 
 
-@bp.post("/sign/<request_id>/decline")
+@bp.post("/sign/<id:request_id>/decline")
 @csrf_exempt  # checked below, as for signing
 def decline(request_id: str) -> ResponseReturnValue:
     if not form_csrf_matches():

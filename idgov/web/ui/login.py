@@ -6,10 +6,10 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from idgov.errors import (
-    AuthenticationRefused,
-    IneligibleRefusal,
-    LockedRefusal,
-    SourceUnavailableRefusal,
+    InvalidCredentials,
+    Locked,
+    NotEligible,
+    ProviderUnavailable,
 )
 from idgov.web.auth import (
     clear_session_cookie,
@@ -50,12 +50,12 @@ def submit() -> ResponseReturnValue:
         return login_page(422, next_url, username, "The password is too long.")
     try:
         signed = sign_in(username, password)
-    except LockedRefusal as refused:
+    except Locked as refused:
         return login_page(423, next_url, username, refused.detail)
-    except AuthenticationRefused as refused:
+    except InvalidCredentials as refused:
         # LOCK-3: the same words and status for a wrong password and an unknown username.
         return login_page(401, next_url, username, refused.detail)
-    except (IneligibleRefusal, SourceUnavailableRefusal) as refused:
+    except (NotEligible, ProviderUnavailable) as refused:
         # The identity source's own refusal (an expired or disabled directory account, a
         # directory that cannot be reached), in the person's words.
         return login_page(refused.status, next_url, username, refused.detail)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from idgov.db import transaction
 from idgov.errors import IdgovError
-from idgov.tokens.loss_rules import CREDENTIALS, KINDS, LIVE_TOKEN
+from idgov.tokens.loss.rules import CREDENTIALS, KINDS, LIVE_TOKEN
 from idgov.tokens.models import OtpToken
 from idgov.web.auth import allowed_before_password_change, login_required, signed_in
 from idgov.web.context import services

@@ -49,7 +49,7 @@ def login(name: str) -> ResponseReturnValue:
         return login_page(503, next_url, error=DATABASE_DOWN)
 
 
-@bp.post("/sign/<request_id>/oidc")
+@bp.post("/sign/<id:request_id>/oidc")
 def sign(request_id: str) -> ResponseReturnValue:
     """Continue at NAME: a fresh login of the signer at their provider (STEP-1). The form's
     CSRF token is checked by the ceremony's rule (signed in or not)."""

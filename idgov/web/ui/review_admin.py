@@ -11,14 +11,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from idgov.counted import counted, plural
-from idgov.db import transaction
-from idgov.errors import IdgovError, InvalidRequest, NotFound
+from idgov.db import reading, transaction
+from idgov.errors import IdgovError, InvalidRequest
 from idgov.identity.models import Role
-from idgov.ids import plausible_id, row_id
-from idgov.reviews.campaigns import NewDefinition
-from idgov.reviews.inbox_views import scope_text
+from idgov.ids import plausible_id
+from idgov.reviews.campaigns.definition import DAYS, NAME_MAX, NewDefinition
+from idgov.reviews.campaigns.schedule import QUARTERLY
 from idgov.reviews.models import ReviewerRule
-from idgov.reviews.schedule import QUARTERLY
+from idgov.reviews.queries.views import scope_text
 from idgov.web.auth import refuse, roles_required, signed_in
 from idgov.web.context import services
 
@@ -60,17 +60,14 @@ def define() -> ResponseReturnValue:
     return redirect(url_for("review_admin.index"))
 
 
-@bp.post("/definitions/<definition_id>/start")
+@bp.post("/definitions/<id:definition_id>/start")
 @roles_required("admin")
 def start(definition_id: str) -> ResponseReturnValue:
     """REV-1 on demand: draft a campaign and start it (the population frozen), or nothing."""
     built, me = services(), signed_in()[0]
-    if not plausible_id(definition_id):
-        return refuse(NotFound("no such campaign definition"))
     try:
         with transaction(built.sessions) as session:
-            campaign = built.campaigns.draft(session, definition_id, me.username)
-            built.campaigns.start(session, campaign)
+            campaign = built.campaigns.launch(session, definition_id, me.username)
             campaign_id, name, count = campaign.id, campaign.name, campaign.item_count
     except IdgovError as refused:
         return _index_page(refused.status, f"The campaign was not started: {refused.detail}.")
@@ -78,14 +75,13 @@ def start(definition_id: str) -> ResponseReturnValue:
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
 
 
-@bp.get("/<campaign_id>")
+@bp.get("/<id:campaign_id>")
 @roles_required("admin", "auditor")
 def campaign(campaign_id: str) -> ResponseReturnValue:
     built = services()
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
-            detail = built.inbox.campaign_detail(session, campaign_id, built.clock.now())
+        with reading(built.sessions) as session:
+            detail = built.review_reader.campaign_detail(session, campaign_id, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
     here = url_for("review_admin.campaign", campaign_id=detail.campaign.id)
@@ -99,14 +95,12 @@ def campaign(campaign_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<campaign_id>/close")
+@bp.post("/<id:campaign_id>/close")
 @roles_required("admin")
 def close(campaign_id: str) -> ResponseReturnValue:
     """Close from the page (SEQ-1, REV-5): the reason is required; unverified revocations
     stay open unless the admin closes with them as exceptions."""
     built, me = services(), signed_in()[0]
-    if not plausible_id(campaign_id):
-        return refuse(NotFound("no such campaign"))
     reason = request.form.get("reason", "")
     with_exceptions = request.form.get("with_exceptions") == "yes"
     try:
@@ -127,18 +121,15 @@ def close(campaign_id: str) -> ResponseReturnValue:
     return redirect(url_for("review_admin.campaign", campaign_id=campaign_id))
 
 
-@bp.post("/remediations/<remediation_id>/retry")
+@bp.post("/remediations/<rowid:remediation_id>/retry")
 @roles_required("admin")
-def retry(remediation_id: str) -> ResponseReturnValue:
+def retry(remediation_id: int) -> ResponseReturnValue:
     """REV-4: a failed revocation is tried again once its cause is fixed (the reason says what)."""
     built = services()
     campaign_id = request.form.get("campaign", "")
-    number = row_id(remediation_id)
-    if number is None:
-        return refuse(NotFound("no such remediation"))
     try:
         with transaction(built.sessions) as session:
-            built.remediation.retry(session, number, request.form.get("reason", ""))
+            built.remediation.retry(session, remediation_id, request.form.get("reason", ""))
         flash(f"Revocation {remediation_id} is tried again at the worker's next run.")
     except IdgovError as refused:
         flash(f"Revocation {remediation_id} was not retried: {refused.detail}")
@@ -162,12 +153,12 @@ def definition_of(session: Session, form: Mapping[str, str]) -> NewDefinition:
     on_schedule = form.get("schedule_kind", "scheduled") != "on-demand"
     schedule = _text(form, "schedule", 100).strip() or QUARTERLY
     return NewDefinition(
-        name=_text(form, "name", 200),
+        name=_text(form, "name", NAME_MAX),
         scope={"all": True} if kind == "all" else {kind: names},
         reviewer_rule=form.get("reviewer_rule", ""),
         fallback_reviewer_id=fallback.id,
-        duration_days=_number(form, "duration_days", 30),
-        reminder_days=_number(form, "reminder_days", 7),
+        duration_days=_number(form, "duration_days", DAYS["duration_days"].default),
+        reminder_days=_number(form, "reminder_days", DAYS["reminder_days"].default),
         schedule=schedule if on_schedule else None,
         certify_justification=form.get("certify_justification") in ("1", "on", "yes"),
     )
@@ -193,10 +184,9 @@ def _index_page(
     status: int, error: str | None = None, form: Mapping[str, str] | None = None
 ) -> Response:
     built, me = services(), signed_in()[0]
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
-        definitions = built.inbox.definitions(session)
-        campaigns = built.inbox.campaigns(session, built.clock.now())
+    with reading(built.sessions) as session:
+        definitions = built.review_reader.definitions(session)
+        campaigns = built.review_reader.campaigns_with_progress(session, built.clock.now())
         can_edit = Role.ADMIN.value in built.identities.roles(session, me.id)
     values: dict[str, Any] = dict(form.items()) if form is not None else {}
     page = render_template(
@@ -210,5 +200,6 @@ def _index_page(
         rules=RULES,
         quarterly=QUARTERLY,
         scope_text=scope_text,
+        days=DAYS,
     )
     return Response(page, status=status, mimetype="text/html")

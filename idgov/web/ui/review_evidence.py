@@ -10,8 +10,7 @@ from flask import Blueprint, send_file
 from flask.typing import ResponseReturnValue
 
 from idgov.errors import IdgovError, NotFound
-from idgov.ids import plausible_id
-from idgov.reviews.evidence import FORMATS
+from idgov.reviews.evidence.services import FORMATS
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
 
@@ -22,7 +21,7 @@ MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/j
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-@bp.get("/<campaign_id>/evidence.<fmt>")
+@bp.get("/<id:campaign_id>/evidence.<fmt>")
 @roles_required("admin", "auditor")
 def download(campaign_id: str, fmt: str) -> ResponseReturnValue:
     """The campaign's evidence pack as PDF, CSV or JSON (REV-5, EXP-1). The copy is made
@@ -30,12 +29,10 @@ def download(campaign_id: str, fmt: str) -> ResponseReturnValue:
     leaves without its audit event (AUD-1)."""
     if fmt not in FORMATS:
         return refuse(NotFound(f"evidence comes as {', '.join(FORMATS)}", field="format"))
-    if not plausible_id(campaign_id):  # e.g. a NUL, which PostgreSQL refuses
-        return refuse(NotFound("no such campaign", field="campaign"))
     built = services()
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
-        written = built.evidence.export(built.sessions, campaign_id, fmt, spool, "download")
+        written = built.evidence.export(campaign_id, fmt, spool, "download")
     except IdgovError as refused:
         spool.close()
         return refuse(refused)

@@ -19,13 +19,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from idgov.counted import counted
-from idgov.db import transaction
+from idgov.db import reading, transaction
 from idgov.errors import IdgovError, NotFound
 from idgov.ids import row_id
 from idgov.policies.documents import SigningPolicy
-from idgov.reviews.decisions import MAX_BULK
-from idgov.reviews.inbox_views import InboxFilter
-from idgov.reviews.signoff import Credentials
+from idgov.reviews.decisions.services import MAX_BULK
+from idgov.reviews.decisions.signoff import Credentials
+from idgov.reviews.queries.views import InboxFilter
 from idgov.web.auth import login_required, refuse, signed_in
 from idgov.web.context import services
 from idgov.web.signin import MAX_PASSWORD
@@ -43,9 +43,8 @@ DONE = {"certify": "certified", "revoke": "revoked"}
 @login_required
 def index() -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
-    with built.sessions() as session:
-        session.connection(execution_options={"readonly": True})
-        campaigns = built.inbox.my_campaigns(session, me.id, built.clock.now())
+    with reading(built.sessions) as session:
+        campaigns = built.review_reader.my_campaigns(session, me.id, built.clock.now())
     return render_template("reviews/index.html", campaigns=campaigns)
 
 
@@ -59,7 +58,7 @@ def asset(name: str) -> ResponseReturnValue:
     return send_from_directory(ASSETS, name, mimetype=ASSET_TYPES[name])
 
 
-@bp.get("/<campaign_id>")
+@bp.get("/<id:campaign_id>")
 @login_required
 def inbox(campaign_id: str) -> ResponseReturnValue:
     try:
@@ -69,7 +68,7 @@ def inbox(campaign_id: str) -> ResponseReturnValue:
     return _inbox_page(campaign_id, view, 200)
 
 
-@bp.post("/<campaign_id>/decisions")
+@bp.post("/<id:campaign_id>/decisions")
 @login_required
 def decide(campaign_id: str) -> ResponseReturnValue:
     """Certify or revoke the checked items (or the one whose button was pressed), all or none."""
@@ -97,11 +96,9 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     built, me = services(), signed_in()[0]
     try:
         with transaction(built.sessions) as session:
-            stray = built.inbox.outside(session, campaign_id, ids)
-            if stray:
-                raise NotFound(f"items {stray[:20]} are not in this campaign", field="items")
-            reviewer = built.identities.get(session, me.id)
-            count = built.decisions.decide(session, reviewer, ids, decision, justification)
+            count = built.decisions.decide_in_campaign(
+                session, campaign_id, me.id, ids, decision, justification
+            )
     except IdgovError as refused:
         message = f"Nothing was changed: {refused.detail}."
         return _inbox_page(campaign_id, view, refused.status, message, ids, justification)
@@ -109,13 +106,13 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     return redirect(url_for("reviews.inbox", campaign_id=campaign_id, **view.query()))
 
 
-@bp.get("/<campaign_id>/signoff")
+@bp.get("/<id:campaign_id>/signoff")
 @login_required
 def signoff(campaign_id: str) -> ResponseReturnValue:
     return _signoff_page(campaign_id, 200)
 
 
-@bp.post("/<campaign_id>/signoff")
+@bp.post("/<id:campaign_id>/signoff")
 @login_required
 def sign(campaign_id: str) -> ResponseReturnValue:
     """REV-3: the reviewer signs exactly the decisions the page showed (meaning: review)."""
@@ -130,9 +127,8 @@ def sign(campaign_id: str) -> ResponseReturnValue:
         return _signoff_page(campaign_id, 422, "The temporary credential is not valid.")
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
-            preview = built.inbox.signoff_preview(session, campaign_id, me.id)
+        with reading(built.sessions) as session:
+            preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
     except IdgovError as refused:
         return refuse(refused)
     if preview.digest is None or request.form.get("digest") != preview.digest:
@@ -187,9 +183,8 @@ def _inbox_page(
 ) -> Response:
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
-            found = built.inbox.inbox(session, campaign_id, me.id, view, built.clock.now())
+        with reading(built.sessions) as session:
+            found = built.review_reader.inbox(session, campaign_id, me.id, view, built.clock.now())
     except IdgovError as refused:
         return refuse(refused)
     page = render_template(
@@ -206,10 +201,9 @@ def _inbox_page(
 def _signoff_page(campaign_id: str, status: int, error: str | None = None) -> Response:
     built, me = services(), signed_in()[0]
     try:
-        with built.sessions() as session:
-            session.connection(execution_options={"readonly": True})
-            preview = built.inbox.signoff_preview(session, campaign_id, me.id)
-            needs_otp, needs_temporary = built.inbox.signing_inputs(session, me.id)
+        with reading(built.sessions) as session:
+            preview = built.review_reader.signoff_preview(session, campaign_id, me.id)
+            needs_otp, needs_temporary = built.review_reader.signing_inputs(session, me.id)
             meanings = built.policies.current(session, SigningPolicy).meanings
     except IdgovError as refused:
         return refuse(refused)

@@ -41,7 +41,7 @@ def begin() -> ResponseReturnValue:
     return _page(201, enrollment=enrollment)
 
 
-@bp.post("/account/tokens/<token_id>/activation")
+@bp.post("/account/tokens/<id:token_id>/activation")
 @login_required
 def activate(token_id: str) -> ResponseReturnValue:
     code = request.form.get("code", "").strip()
@@ -59,7 +59,7 @@ def activate(token_id: str) -> ResponseReturnValue:
     return redirect(url_for("tokens.index"))
 
 
-@bp.get("/account/tokens/<token_id>/test")
+@bp.get("/account/tokens/<id:token_id>/test")
 @login_required
 def test_form(token_id: str) -> ResponseReturnValue:
     token = _own(token_id)
@@ -68,7 +68,7 @@ def test_form(token_id: str) -> ResponseReturnValue:
     return _test_page(token, 200)
 
 
-@bp.post("/account/tokens/<token_id>/test")
+@bp.post("/account/tokens/<id:token_id>/test")
 @login_required
 def run_test(token_id: str) -> ResponseReturnValue:
     token = _own(token_id)

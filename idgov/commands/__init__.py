@@ -1,0 +1,1 @@
+"""The `idgov` subcommand groups: parse options, call services from click's context, print."""

@@ -1,0 +1,1 @@
+"""What host systems push: full entitlement snapshots, checked before anything changes (REV-1)."""

@@ -1,0 +1,1 @@
+"""Loss management: report, deauthorize, re-verify, temporary and replacement (LOSS-1/2)."""
