@@ -79,7 +79,9 @@ def test_a_campaign_from_definition_to_signed_decisions(
     ] == [cid]
     assert admin.get("/api/v1/campaigns?state=draft").get_json()["campaigns"] == []
 
-    page = alice.get(f"/api/v1/campaigns/{cid}/items?mine=true&status=undecided&limit=100").get_json()
+    page = alice.get(
+        f"/api/v1/campaigns/{cid}/items?mine=true&status=undecided&limit=100"
+    ).get_json()
     assert (len(page["items"]), page["total"]) == (100, ORPHANS + 2)
     orphan = next(i for i in page["items"] if i["entitlement_name"] == "legacy-app")
     assert (orphan["flags"], orphan["suggestion"], orphan["decision"]) == (

@@ -188,7 +188,9 @@ def _describe_route(operation: dict[str, Any], rule: Rule, method: str, view: ob
     if scope is not None:
         security.append({"host": [scope]})
     if getattr(view, PERSON_AUTH, False):
-        security.append({"session": [], "csrf": []} if method in UNSAFE_METHODS else {"session": []})
+        security.append(
+            {"session": [], "csrf": []} if method in UNSAFE_METHODS else {"session": []}
+        )
     if security:
         operation["security"] = security
         errors.update((401, 403))

@@ -1,0 +1,196 @@
+"""schemathesis over every operation of the live /api/v1/openapi.json (issue 17 finding 11):
+as a person (the session cookie, and the CSRF header on writes) and as a host (a client
+credentials bearer token). No 5xx, every error problem+json (RFC 9457; /oauth/token answers
+RFC 6749 section 5.2 JSON, as documented), every answer as the document says.
+
+Bounded for `make test` on a small machine: a fixed seed and derandomized examples, few per
+operation, no shrinking, no stateful phase."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from flask import Flask
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from idgov.app import create_app
+from idgov.clock import FrozenClock
+from idgov.config import DatabaseSettings, KeySettings, LoggingSettings, ServerSettings, Settings
+from idgov.web.auth import CSRF_HEADER
+from idgov.web.api.openapi import PATH_SCHEMAS, openapi_document
+from idgov.wiring import build_services
+from tests.functional.hosts import register, token_for
+from tests.functional.people import fast_hashing, person
+from tests.harness.database import PostgresDatabases
+
+EXAMPLES = 12  # per operation and phase: about a minute for the whole document here
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 17,
+        "generation": {
+            "mode": "all",  # valid input, and input the document says is invalid
+            "max-examples": EXAMPLES,
+            "deterministic": True,
+            "no-shrink": True,
+            "database": "none",
+            "with-security-parameters": False,  # the fixture signs in for real
+        },
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    negative_data_rejection,  # what the document refuses, the server refuses (strict types)
+]
+
+
+@dataclass(frozen=True)
+class Callers:
+    """The headers of a signed-in administrator and of a host client."""
+
+    person: tuple[dict[str, str], dict[str, str]]  # cookies, headers
+    host: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(
+    postgres_databases: PostgresDatabases | None,
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Flask]:
+    """One app and database for the whole fuzz (a fresh one per operation would cost more
+    than the requests)."""
+    if postgres_databases is not None:
+        url = postgres_databases.create()
+    else:
+        path = tmp_path_factory.mktemp("fuzz") / "idgov.db"
+        path.write_bytes(sqlite_template.read_bytes())
+        url = f"sqlite:///{path}"
+    settings = Settings(
+        server=ServerSettings(secret_key="fuzz-secret-key-" + "x" * 32),
+        database=DatabaseSettings(url=url),
+        keys=KeySettings(passphrase="fuzz-key-passphrase"),
+        logging=LoggingSettings(level="ERROR", format="json"),
+    )
+    built = build_services(settings, FrozenClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC)))
+    fast_hashing(built)
+    person(built, "fuzz.admin", roles=("admin", "security_officer", "auditor"))
+    yield create_app(services=built)
+    built.close()
+    if postgres_databases is not None:
+        postgres_databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_app: Flask) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed_app, config=CONFIG)
+
+
+@pytest.fixture(scope="module")
+def callers(fuzzed_app: Flask) -> Callers:
+    built = fuzzed_app.extensions["idgov"]
+    client = fuzzed_app.test_client()
+    client_id, secret = register(built, "fuzz-host", ("signatures", "entitlements"))
+    token = token_for(client, client_id, secret, "signatures entitlements")
+    return Callers(person_credentials(fuzzed_app), {"Authorization": f"Bearer {token}"})
+
+
+def person_credentials(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
+    """Cookies and headers of a new session of the administrator."""
+    answer = app.test_client().post(
+        "/api/v1/session", json={"username": "fuzz.admin", "password": "Lantern-Otter-Harbour-47"}
+    )
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    name, _, value = answer.headers["Set-Cookie"].split(";", 1)[0].partition("=")
+    return {name: value}, {CSRF_HEADER: answer.get_json()["csrf_token"]}
+
+
+def documented_operations() -> list[tuple[str, str, GenerationMode, str]]:
+    """(method, path, mode, caller) of every documented operation, read when the tests are
+    collected from an app that connects to nothing (the document needs no database): valid
+    input, and for operations that take any, input the document says is invalid; as each
+    kind of caller the operation admits (a person, a host, or anyone)."""
+    settings = Settings(
+        server=ServerSettings(secret_key="collect-secret-key-" + "x" * 32),
+        database=DatabaseSettings(url="sqlite://"),
+        keys=KeySettings(passphrase="collect-key-passphrase"),
+    )
+    document = openapi_document(create_app(settings))
+    return [
+        (method, path, mode, caller)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for mode in GenerationMode
+        if mode is GenerationMode.POSITIVE or _negatable(operation)
+        for caller in _callers(operation)
+    ]
+
+
+def _negatable(operation: dict[str, Any]) -> bool:
+    """Input that can break the document: a body, a query, a constrained path parameter."""
+    parameters = operation.get("parameters", [])
+    return "requestBody" in operation or any(
+        p["in"] != "path" or p["schema"] != PATH_SCHEMAS["default"] for p in parameters
+    )
+
+
+def _callers(operation: dict[str, Any]) -> list[str]:
+    kinds = [name for requirement in operation.get("security", []) for name in requirement]
+    return [kind for kind in ("host", "session") if kind in kinds] or ["anyone"]
+
+
+@pytest.mark.req("ACC-1")
+@pytest.mark.parametrize(("method", "path", "mode", "caller"), documented_operations())
+def test_every_operation_answers_as_documented(
+    api_schema: schemathesis.BaseSchema,
+    fuzzed_app: Flask,
+    callers: Callers,
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    caller: str,
+) -> None:
+    operation = api_schema[path][method]
+    signs_out = (method, path) == ("delete", "/api/v1/session")
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def answers_as_documented(case: schemathesis.Case) -> None:
+        cookies: dict[str, str] = {}
+        headers: dict[str, str] = {}
+        if caller == "host":
+            headers = callers.host
+        elif caller == "session":
+            cookies, headers = person_credentials(fuzzed_app) if signs_out else callers.person
+        response = case.call(headers=headers, cookies=cookies)
+        case.validate_response(response, checks=CHECKS)
+        if response.status_code >= 400 and path != "/oauth/token":
+            media = {k.lower(): v for k, v in response.headers.items()}["content-type"][0]
+            assert media.startswith("application/problem+json"), response.text
+
+    answers_as_documented()
