@@ -30,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from idgov.app import create_app
 from idgov.clock import FrozenClock
 from idgov.config import DatabaseSettings, KeySettings, LoggingSettings, ServerSettings, Settings
-from idgov.web.auth import CSRF_HEADER
 from idgov.web.api.openapi import PATH_SCHEMAS, openapi_document
+from idgov.web.auth import CSRF_HEADER
 from idgov.wiring import build_services
 from tests.functional.hosts import register, token_for
 from tests.functional.people import fast_hashing, person

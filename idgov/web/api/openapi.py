@@ -228,11 +228,12 @@ def _operation(doc: ApiDoc, schemas: dict[str, Any]) -> dict[str, Any]:
             }
             for name, spec in schema["properties"].items()
         ]
-    for model, media in ((doc.body, "application/json"), (doc.form, FORM)):
-        if model is not None:
+    bodies = {"application/json": doc.body, FORM: doc.form}
+    for media, body in bodies.items():
+        if body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {media: {"schema": _add_schema(model, schemas)}},
+                "content": {media: {"schema": _add_schema(body, schemas)}},
             }
     return operation
 
