@@ -34,7 +34,8 @@ from idgov.web.api.openapi import PATH_SCHEMAS, openapi_document
 from idgov.web.auth import CSRF_HEADER
 from idgov.wiring import build_services
 from tests.functional.hosts import register, token_for
-from tests.functional.people import fast_hashing, person
+from tests.functional.people import person
+from tests.functional.review_support import campaign, entitlement, org
 from tests.harness.database import PostgresDatabases
 
 EXAMPLES = 12  # per operation and phase: about a minute for the whole document here
@@ -63,6 +64,14 @@ CHECKS = [
 
 
 @dataclass(frozen=True)
+class Fuzzed:
+    """The app, and ids that exist in its database for path parameters of those names."""
+
+    app: Flask
+    known: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Callers:
     """The headers of a signed-in administrator and of a host client."""
 
@@ -71,13 +80,15 @@ class Callers:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(
+def fuzzed(
     postgres_databases: PostgresDatabases | None,
     sqlite_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Flask]:
+) -> Iterator[Fuzzed]:
     """One app and database for the whole fuzz (a fresh one per operation would cost more
-    than the requests)."""
+    than the requests), with an organisation, a started campaign and a host client, so that
+    half the examples name things that exist. The fuzzing administrator's own id is never
+    among them: suspending or deactivating oneself is finding 12's to refuse."""
     if postgres_databases is not None:
         url = postgres_databases.create()
     else:
@@ -91,26 +102,37 @@ def fuzzed_app(
         logging=LoggingSettings(level="ERROR", format="json"),
     )
     built = build_services(settings, FrozenClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC)))
-    fast_hashing(built)
+    team = org(built)  # fast hashing, a signature key, verified and certified people
     person(built, "fuzz.admin", roles=("admin", "security_officer", "auditor"))
-    yield create_app(services=built)
+    entitlement(built, "qa-approvers", {"bob": team.bob, "ghost": None})
+    campaign_id = campaign(built, fallback=team.admin)
+    with built.sessions() as session:
+        definition_id = built.campaigns.get(session, campaign_id).definition_id
+    known = {
+        "identity_id": team.bob,
+        "campaign_id": campaign_id,
+        "definition_id": definition_id,
+        "system": "fuzz-host",
+        "record_type": "sop",
+    }
+    yield Fuzzed(create_app(services=built), known)
     built.close()
     if postgres_databases is not None:
         postgres_databases.drop(url)
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzzed_app: Flask) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed_app, config=CONFIG)
+def api_schema(fuzzed: Fuzzed) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed.app, config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def callers(fuzzed_app: Flask) -> Callers:
-    built = fuzzed_app.extensions["idgov"]
-    client = fuzzed_app.test_client()
+def callers(fuzzed: Fuzzed) -> Callers:
+    built = fuzzed.app.extensions["idgov"]
+    client = fuzzed.app.test_client()
     client_id, secret = register(built, "fuzz-host", ("signatures", "entitlements"))
     token = token_for(client, client_id, secret, "signatures entitlements")
-    return Callers(person_credentials(fuzzed_app), {"Authorization": f"Bearer {token}"})
+    return Callers(person_credentials(fuzzed.app), {"Authorization": f"Bearer {token}"})
 
 
 def person_credentials(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
@@ -161,7 +183,7 @@ def _callers(operation: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(("method", "path", "mode", "caller"), documented_operations())
 def test_every_operation_answers_as_documented(
     api_schema: schemathesis.BaseSchema,
-    fuzzed_app: Flask,
+    fuzzed: Fuzzed,
     callers: Callers,
     method: str,
     path: str,
@@ -169,6 +191,11 @@ def test_every_operation_answers_as_documented(
     caller: str,
 ) -> None:
     operation = api_schema[path][method]
+    named = {p["name"] for p in operation.definition.raw.get("parameters", []) if p["in"] == "path"}
+    known = {name: value for name, value in fuzzed.known.items() if name in named}
+    cases = operation.as_strategy(generation_mode=mode)
+    if known and mode is GenerationMode.POSITIVE:  # half the examples on things that exist
+        cases = cases | operation.as_strategy(generation_mode=mode, path_parameters=known)
     signs_out = (method, path) == ("delete", "/api/v1/session")
 
     @hypothesis.settings(
@@ -179,14 +206,14 @@ def test_every_operation_answers_as_documented(
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
         suppress_health_check=list(hypothesis.HealthCheck),
     )
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    @hypothesis.given(case=cases)
     def answers_as_documented(case: schemathesis.Case) -> None:
         cookies: dict[str, str] = {}
         headers: dict[str, str] = {}
         if caller == "host":
             headers = callers.host
         elif caller == "session":
-            cookies, headers = person_credentials(fuzzed_app) if signs_out else callers.person
+            cookies, headers = person_credentials(fuzzed.app) if signs_out else callers.person
         response = case.call(headers=headers, cookies=cookies)
         case.validate_response(response, checks=CHECKS)
         if response.status_code >= 400 and path != "/oauth/token":
