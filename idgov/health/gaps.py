@@ -8,6 +8,7 @@ tell the operator, who decides.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import smtplib
 import threading
 import time
@@ -240,7 +241,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def log_gaps(gaps: list[Gap], log: Any) -> None:
+def log_gaps(gaps: list[Gap], log: logging.Logger) -> None:
     """One WARNING per gap, for a process starting up."""
     for gap in gaps:
         log.warning(
