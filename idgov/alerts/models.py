@@ -61,3 +61,20 @@ class AuthFailure(Base):
     source_address: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # login, signing
     reason: Mapped[str] = mapped_column(String(32))  # bad-password, unknown-user, locked
+
+
+class RefusalWindow(Base):
+    """Anonymous refusals from one source address in one fixed time window: audited once, in
+    aggregate, when the window is over (`auth:refusals:aggregated`, AUD-1) instead of one
+    permanent event per refusal. `flushed_at` is set by whoever records the event, once."""
+
+    __tablename__ = "refusal_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_address: Mapped[str] = mapped_column(String(64))  # "" when unknown
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+    flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("source_address", "window_start", name="uq_refusal_window"),)
