@@ -123,7 +123,12 @@ class RefusalAggregator:
                 "window_start": iso_utc(start),
                 "window_end": iso_utc(end),
                 "refusals": refusals,
-                "by_reason": {f"{channel}:{reason}": n for channel, reason, n in by_reason},
+                # A list, not a mapping: reasons such as bad-client-secret as keys would meet
+                # the redaction of secret-looking key names.
+                "by_reason": [
+                    {"channel": channel, "reason": reason, "refusals": n}
+                    for channel, reason, n in by_reason
+                ],
                 "distinct_names": int(distinct),
                 "names": list(names),
             },
