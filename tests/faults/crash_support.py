@@ -1,0 +1,52 @@
+"""What the fault tests check after a crash: every change has its audit event and every audit
+event its change (AUD-1), the chain verifies (AUD-3), and no lease outlives its timeout."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idgov.audit.models import AuditEvent
+from idgov.jobs.models import JobLease
+from idgov.wiring import Services
+from tests.harness.idgov_process import IdgovProcess
+
+POSTGRES_ONLY = "crash tests run on PostgreSQL (IDGOV_TEST_DATABASE_URL): they share the " \
+    "database between a killed server process and the test, as production does"
+
+
+def require_postgres(is_postgres: bool) -> None:
+    if not is_postgres:
+        pytest.skip(POSTGRES_ONLY)
+
+
+def audited_values(session: Session, action: str, key: str) -> list[Any]:
+    """`key` of the new values of every audit event of `action`, in chain order."""
+    query = select(AuditEvent.new_values).where(AuditEvent.action == action)
+    return [json.loads(new or "{}").get(key) for new in session.scalars(query.order_by(AuditEvent.seq))]
+
+
+def assert_chain_verifies(services: Services) -> None:
+    report = services.verifier.verify()
+    assert report.ok, f"audit chain broken at {report.first_bad_seq}: {report.problem}"
+
+
+def assert_cli_verifies(server: IdgovProcess) -> None:
+    """`idgov audit verify`, the operator's command, in a process of its own."""
+    done = server.cli("audit", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "audit chain OK" in done.stdout
+
+
+def lease_overrun(session: Session, job: str, now: datetime, timeout_seconds: float) -> float:
+    """How far beyond `timeout_seconds` from `now` the job's lease runs (0 when free or
+    within its timeout)."""
+    lease = session.get(JobLease, job)
+    if lease is None or lease.lease_until is None:
+        return 0.0
+    return max(0.0, (lease.lease_until - now).total_seconds() - timeout_seconds)
