@@ -16,8 +16,10 @@ from idgov.jobs.models import JobLease
 from idgov.wiring import Services
 from tests.harness.idgov_process import IdgovProcess
 
-POSTGRES_ONLY = "crash tests run on PostgreSQL (IDGOV_TEST_DATABASE_URL): they share the " \
+POSTGRES_ONLY = (
+    "crash tests run on PostgreSQL (IDGOV_TEST_DATABASE_URL): they share the "
     "database between a killed server process and the test, as production does"
+)
 
 
 def require_postgres(is_postgres: bool) -> None:
@@ -28,7 +30,15 @@ def require_postgres(is_postgres: bool) -> None:
 def audited_values(session: Session, action: str, key: str) -> list[Any]:
     """`key` of the new values of every audit event of `action`, in chain order."""
     query = select(AuditEvent.new_values).where(AuditEvent.action == action)
-    return [json.loads(new or "{}").get(key) for new in session.scalars(query.order_by(AuditEvent.seq))]
+    return [
+        json.loads(new or "{}").get(key) for new in session.scalars(query.order_by(AuditEvent.seq))
+    ]
+
+
+def audited_targets(session: Session, action: str) -> list[str]:
+    """The target ids of every audit event of `action`, in chain order."""
+    query = select(AuditEvent.target_id).where(AuditEvent.action == action)
+    return list(session.scalars(query.order_by(AuditEvent.seq)))
 
 
 def assert_chain_verifies(services: Services) -> None:

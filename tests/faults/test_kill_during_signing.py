@@ -102,7 +102,9 @@ def sign_once(server: IdgovProcess, token: str, seen: Signings) -> None:
 
 def crash_while_signing(server: IdgovProcess, token: str, delay: float, seen: Signings) -> None:
     threads = [
-        threading.Thread(target=sign_until_cut, args=(server.url, token, f"{server.port}-{i}", seen))
+        threading.Thread(
+            target=sign_until_cut, args=(server.url, token, f"{server.port}-{i}", seen)
+        )
         for i in range(HOST_THREADS)
     ]
     for thread in threads:

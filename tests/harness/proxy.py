@@ -1,10 +1,12 @@
-"""A loopback TCP proxy that cuts the connection after a set number of server bytes."""
+"""A loopback TCP proxy that cuts the connection after a set number of server bytes, or
+slows every answer (a distant or overloaded directory)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from tests.harness.ports import LOOPBACK
@@ -17,11 +19,19 @@ class DroppingProxy:
     directions. Once ``drop_after_bytes`` bytes have gone from the server to the client (over
     all connections, the last chunk cut to fit) it closes both sockets of that connection and
     every later one, as a directory that dies mid-answer would. None never drops: use it to
-    measure ``bytes_to_client`` of a full exchange."""
+    measure ``bytes_to_client`` of a full exchange. ``delay`` seconds pass before each chunk
+    from the server is forwarded."""
 
-    def __init__(self, target_host: str, target_port: int, drop_after_bytes: int | None) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        drop_after_bytes: int | None,
+        delay: float = 0.0,
+    ) -> None:
         self.target = (target_host, target_port)
         self.drop_after_bytes = drop_after_bytes
+        self.delay = delay
         self.host = LOOPBACK
         self.port = 0
         self.bytes_to_client = 0
@@ -81,6 +91,8 @@ class DroppingProxy:
         try:
             while chunk := source.recv(_CHUNK):
                 if to_client:
+                    if self.delay:
+                        time.sleep(self.delay)
                     chunk, drop = self._count(chunk)
                     sink.sendall(chunk)
                     if drop:
