@@ -4,6 +4,7 @@ event its change (AUD-1), the chain verifies (AUD-3), and no lease outlives its 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from typing import Any
 
@@ -14,17 +15,15 @@ from sqlalchemy.orm import Session
 from idgov.audit.models import AuditEvent
 from idgov.jobs.models import JobLease
 from idgov.wiring import Services
+from tests.harness.database import TEST_DB_ENV
 from tests.harness.idgov_process import IdgovProcess
 
-POSTGRES_ONLY = (
-    "crash tests run on PostgreSQL (IDGOV_TEST_DATABASE_URL): they share the "
-    "database between a killed server process and the test, as production does"
+# Crash tests share the database between a killed server process and the test, as a real
+# installation does, and prove what PostgreSQL keeps; they skip on the SQLite pass.
+postgres_only = pytest.mark.skipif(
+    not os.environ.get(TEST_DB_ENV),
+    reason=f"crash tests run on PostgreSQL ({TEST_DB_ENV}), the production database",
 )
-
-
-def require_postgres(is_postgres: bool) -> None:
-    if not is_postgres:
-        pytest.skip(POSTGRES_ONLY)
 
 
 def audited_values(session: Session, action: str, key: str) -> list[Any]:

@@ -26,13 +26,13 @@ from tests.faults.crash_support import (
     assert_chain_verifies,
     assert_cli_verifies,
     audited_values,
-    require_postgres,
+    postgres_only,
 )
 from tests.functional.hosts import register
 from tests.functional.signing import body, prepare, record, signer
 from tests.harness.idgov_process import IdgovProcess
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, postgres_only]
 
 # Seconds between the first signing request and the SIGKILL, one server process each.
 KILL_DELAYS = (0.02, 0.08, 0.15, 0.25, 0.4, 0.6, 0.9)
@@ -131,9 +131,8 @@ def assert_signatures_and_events_agree(services: Services, seen: Signings) -> in
 @pytest.mark.req("AUD-1")
 @pytest.mark.req("AUD-3")
 def test_a_killed_server_leaves_each_signature_with_its_audit_event_or_neither(
-    services: Services, settings: Settings, is_postgres: bool, tmp_path: Path
+    services: Services, settings: Settings, tmp_path: Path
 ) -> None:
-    require_postgres(is_postgres)
     _unused, admin = prepare(services, host="lims-internal")
     signer(services, "jdoe", admin, name="Jane Doe")
     client_id, secret = register(services, "lims", ("signatures",))

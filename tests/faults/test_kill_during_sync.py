@@ -35,7 +35,7 @@ from tests.faults.crash_support import (
     audited_targets,
     audited_values,
     lease_overrun,
-    require_postgres,
+    postgres_only,
 )
 from tests.harness.database import PostgresDatabases
 from tests.harness.idgov_process import START_TIMEOUT, IdgovProcess
@@ -43,7 +43,7 @@ from tests.harness.proxy import DroppingProxy
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, with_directory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, postgres_only]
 
 BULK_PEOPLE = 300
 JOB = f"directory-sync:{NAME}"
@@ -195,13 +195,11 @@ def assert_lease_ends(services: Services, slapd: SlapdServer) -> None:
 @pytest.mark.req("AUD-3")
 def test_a_sync_killed_at_any_point_is_all_there_or_not_there_and_its_lease_ends(
     settings: Settings,
-    is_postgres: bool,
     postgres_databases: PostgresDatabases | None,
     crowded_slapd: SlapdServer,
     slow_directory: DroppingProxy,
     tmp_path: Path,
 ) -> None:
-    require_postgres(is_postgres)
     assert postgres_databases is not None
     config = round_settings(postgres_databases, settings, crowded_slapd, slow_directory)
     with closing(build_services(config, SystemClock())) as services:
