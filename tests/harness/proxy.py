@@ -20,7 +20,9 @@ class DroppingProxy:
     all connections, the last chunk cut to fit) it closes both sockets of that connection and
     every later one, as a directory that dies mid-answer would. None never drops: use it to
     measure ``bytes_to_client`` of a full exchange. ``delay`` seconds pass before each chunk
-    from the server is forwarded."""
+    from the server is forwarded. ``pause_after(n)`` holds the server's answers once ``n``
+    bytes have gone to the client (``paused`` is then set) until ``resume()``: a directory
+    caught in the middle of an answer, for a test to stop it right there."""
 
     def __init__(
         self,
@@ -32,6 +34,9 @@ class DroppingProxy:
         self.target = (target_host, target_port)
         self.drop_after_bytes = drop_after_bytes
         self.delay = delay
+        self.pause_at: int | None = None
+        self.paused = threading.Event()
+        self._resumed = threading.Event()
         self.host = LOOPBACK
         self.port = 0
         self.bytes_to_client = 0
@@ -45,6 +50,16 @@ class DroppingProxy:
     def url(self) -> str:
         return f"ldap://{self.host}:{self.port}"
 
+    def pause_after(self, total_bytes: int) -> None:
+        """Hold what the server sends once `total_bytes` (counted since start) have gone."""
+        self._resumed.clear()
+        self.paused.clear()
+        self.pause_at = total_bytes
+
+    def resume(self) -> None:
+        self.pause_at = None
+        self._resumed.set()
+
     def start(self) -> None:
         listener = socket.create_server((self.host, 0))
         self.port = listener.getsockname()[1]
@@ -53,6 +68,7 @@ class DroppingProxy:
 
     def stop(self) -> None:
         """Close the listener and every open connection, then join all threads."""
+        self.resume()
         listener, self._listener = self._listener, None
         if listener is not None:
             _close(listener)
@@ -97,12 +113,19 @@ class DroppingProxy:
                     sink.sendall(chunk)
                     if drop:
                         break
+                    self._hold()
                 else:
                     sink.sendall(chunk)
         except OSError:
             pass
         finally:
             self._close_pair(source, sink)
+
+    def _hold(self) -> None:
+        """Wait here, once the pause point is passed, until resume()."""
+        if self.pause_at is not None and self.bytes_to_client >= self.pause_at:
+            self.paused.set()
+            self._resumed.wait()
 
     def _count(self, chunk: bytes) -> tuple[bytes, bool]:
         """The part of `chunk` still allowed through, and whether to drop after sending it."""
