@@ -119,9 +119,10 @@ def kill_during_sync(server: IdgovProcess, proxy: DroppingProxy, after: float) -
     """Launch, wait until the worker's sync starts reading the directory, kill `after`
     seconds later; the bytes the directory had sent by then."""
     base = proxy.bytes_to_client
-    server.start()
+    server.start(wait=False)  # the worker starts syncing as soon as the process is up
     deadline = time.monotonic() + START_TIMEOUT
     while proxy.bytes_to_client == base:
+        assert server.is_running(), server.log_tail()
         assert time.monotonic() < deadline, "the worker never started the sync"
         time.sleep(0.005)
     time.sleep(after)

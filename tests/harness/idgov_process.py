@@ -84,8 +84,8 @@ class IdgovProcess(ServerProcess):
         env["IDGOV_CONFIG"] = str(self.config)
         return env
 
-    def start(self) -> None:
-        """Launch and return once /readyz answers 200."""
+    def start(self, *, wait: bool = True) -> None:
+        """Launch and return once /readyz answers 200 (at once, with wait=False)."""
         cmd = [idgov_binary(), "serve", "--host", self.host, "--port", str(self.port)]
         if self.with_worker:
             cmd.append("--with-worker")
@@ -98,7 +98,8 @@ class IdgovProcess(ServerProcess):
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self._wait_ready()
+        if wait:
+            self._wait_ready()
 
     @property
     def pid(self) -> int:
