@@ -33,7 +33,7 @@ from tests.functional.hosts import register
 from tests.functional.people import PASSWORD, fast_hashing, person
 from tests.functional.signing import body
 from tests.harness.idgov_process import IdgovProcess
-from tests.harness.proxy import DroppingProxy
+from tests.harness.proxy import DroppingProxy, proxied
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, audited, verify_all, with_directory
 
@@ -54,27 +54,14 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def directory(own_slapd: SlapdServer) -> SlapdServer:
-    with own_slapd.admin_connection() as conn:
-        for n in range(EXTRA_PEOPLE):
-            uid = f"staff{n:03d}"
-            attributes = {
-                "uid": uid,
-                "cn": f"Staff {n}",
-                "sn": "Staff",
-                "mail": f"{uid}@idgov.test",
-            }
-            assert conn.add(f"uid={uid},{own_slapd.people_dn}", ["inetOrgPerson"], attributes)
+    own_slapd.add_people("staff", EXTRA_PEOPLE)
     return own_slapd
 
 
 @pytest.fixture(scope="module")
 def proxy(directory: SlapdServer) -> Iterator[DroppingProxy]:
-    between = DroppingProxy(directory.host, directory.port, None)
-    between.start()
-    try:
+    with proxied(directory.host, directory.port) as between:
         yield between
-    finally:
-        between.stop()
 
 
 @pytest.fixture
@@ -155,9 +142,7 @@ def first_sync(services: Services, proxy: DroppingProxy) -> int:
 def test_a_directory_stopped_mid_sync_deactivates_nobody_and_the_next_sync_completes(
     services: Services, server: IdgovProcess, directory: SlapdServer, proxy: DroppingProxy
 ) -> None:
-    fast_hashing(services)
-    person(services, "ada", roles=("admin",), name="Ada Admin")
-    listing = first_sync(services, proxy)
+    _admin, listing = admin_and_sync(services, proxy)
     before = statuses(services)
     admin = signed_in_admin(server)
     try:
@@ -207,17 +192,11 @@ def host_signing(server: IdgovProcess, token: str, password: str) -> requests.Re
     )
 
 
-def host_token(server: IdgovProcess, services: Services) -> str:
-    client_id, secret = register(services, "lims", ("signatures",))
-    answer = requests.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client_id, secret),
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
+def admin_and_sync(services: Services, proxy: DroppingProxy) -> tuple[str, int]:
+    """Ada the local administrator, and the first full sync: her id, a listing's bytes."""
+    fast_hashing(services)
+    admin = person(services, "ada", roles=("admin",), name="Ada Admin")
+    return admin, first_sync(services, proxy)
 
 
 @pytest.mark.req("ACC-1")
@@ -225,14 +204,12 @@ def host_token(server: IdgovProcess, services: Services) -> str:
 def test_sign_ins_caught_by_a_directory_stop_answer_503_and_never_fall_back(
     services: Services, server: IdgovProcess, directory: SlapdServer, proxy: DroppingProxy
 ) -> None:
-    fast_hashing(services)
-    admin = person(services, "ada", roles=("admin",), name="Ada Admin")
+    admin, _listing = admin_and_sync(services, proxy)
     with transaction(services.sessions) as session:
         services.keys.create(session, "signature", reason="fault test")
-    first_sync(services, proxy)
     verify_all(services, admin, "bob")
     before = statuses(services)
-    token = host_token(server, services)
+    token = server.host_token(*register(services, "lims", ("signatures",)))
     password = directory.people["bob"].password
     attempts: list[tuple[str, Callable[[], requests.Response]]] = [
         ("login", lambda: api_sign_in(server, "bob", password)),

@@ -55,18 +55,6 @@ class Signings:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def host_token(server: IdgovProcess, client_id: str, secret: str) -> str:
-    answer = requests.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client_id, secret),
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
-
-
 def sign_until_cut(url: str, token: str, tag: str, seen: Signings) -> None:
     """Sign record after record until the server stops answering."""
     with requests.Session() as http:
@@ -141,7 +129,7 @@ def test_a_killed_server_leaves_each_signature_with_its_audit_event_or_neither(
     for round_no, delay in enumerate(KILL_DELAYS):
         server = IdgovProcess(tmp_path / f"round-{round_no}", settings)
         server.start()
-        token = host_token(server, client_id, secret)
+        token = server.host_token(client_id, secret)
         sign_once(server, token, seen)  # the dead process before it left nothing locked
         crash_while_signing(server, token, delay, seen)
         assert not seen.refused, seen.refused

@@ -39,7 +39,7 @@ from tests.faults.crash_support import (
 )
 from tests.harness.database import PostgresDatabases
 from tests.harness.idgov_process import START_TIMEOUT, IdgovProcess
-from tests.harness.proxy import DroppingProxy
+from tests.harness.proxy import DroppingProxy, proxied
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, with_directory
 
@@ -60,27 +60,14 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def crowded_slapd(own_slapd: SlapdServer) -> SlapdServer:
     """The module's slapd with BULK_PEOPLE more people, so that a sync takes a while."""
-    with own_slapd.admin_connection() as conn:
-        for n in range(BULK_PEOPLE):
-            uid = f"bulk{n:04d}"
-            attributes = {
-                "uid": uid,
-                "cn": f"Bulk Person {n}",
-                "sn": "Person",
-                "mail": f"{uid}@idgov.test",
-            }
-            assert conn.add(f"uid={uid},{own_slapd.people_dn}", ["inetOrgPerson"], attributes)
+    own_slapd.add_people("bulk", BULK_PEOPLE)
     return own_slapd
 
 
 @pytest.fixture
 def slow_directory(crowded_slapd: SlapdServer) -> Iterator[DroppingProxy]:
-    proxy = DroppingProxy(crowded_slapd.host, crowded_slapd.port, None, delay=0.008)
-    proxy.start()
-    try:
+    with proxied(crowded_slapd.host, crowded_slapd.port, delay=0.008) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 def round_settings(

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +114,19 @@ class IdgovProcess(ServerProcess):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def host_token(self, client_id: str, secret: str) -> str:
+        """An access token of a registered host client (client credentials, RFC 6749 4.4)."""
+        answer = requests.post(
+            f"{self.url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+            timeout=10,
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(f"no token for {client_id}: {answer.status_code} {answer.text}")
+        token: str = answer.json()["access_token"]
+        return token
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `idgov ARGS` with this process's configuration (another process, same database)."""
         return subprocess.run(
@@ -127,15 +139,10 @@ class IdgovProcess(ServerProcess):
         )
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                break
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"idgov serve did not get ready on {self.url}:\n{self.log_tail()}")
+        self.wait_until_ready(self._answers, START_TIMEOUT, f"idgov serve on {self.url}")
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False

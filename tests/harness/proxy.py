@@ -7,7 +7,8 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from tests.harness.ports import LOOPBACK
 
@@ -143,6 +144,19 @@ class DroppingProxy:
             self._sockets.difference_update(sockets)
         for sock in sockets:
             _close(sock)
+
+
+@contextmanager
+def proxied(
+    host: str, port: int, drop_after_bytes: int | None = None, delay: float = 0.0
+) -> Iterator[DroppingProxy]:
+    """A started DroppingProxy to host:port for the duration of the block."""
+    proxy = DroppingProxy(host, port, drop_after_bytes, delay)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def _close(sock: socket.socket) -> None:
