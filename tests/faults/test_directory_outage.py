@@ -42,6 +42,7 @@ pytestmark = pytest.mark.integration
 EXTRA_PEOPLE = 120  # enough pages (page_size 10) for a sync to be stopped part-way
 PROBLEM = "application/problem+json"
 UNAVAILABLE = "urn:idgov:problem:provider-unavailable"
+SWEEP_STEP = 24  # bytes between two cut points of a sign-in's directory exchange
 PEOPLE = len(SlapdServer.people) + EXTRA_PEOPLE
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -239,3 +240,39 @@ def test_sign_ins_caught_by_a_directory_stop_answer_503_and_never_fall_back(
     # The directory is back: the same process signs bob in and signs for him again.
     assert api_sign_in(server, "bob", password).status_code == 201
     assert host_signing(server, token, password).status_code == 201
+
+
+@pytest.mark.req("LOCK-1")
+@pytest.mark.req("ACC-1")
+def test_a_sign_in_cut_at_any_byte_is_unavailable_or_done_never_a_wrong_password(
+    services: Services, server: IdgovProcess, directory: SlapdServer, proxy: DroppingProxy
+) -> None:
+    """slapd stopped at every SWEEP_STEP-th byte of a sign-in's exchange: before the
+    directory has answered the bind the person is told 503; after it, the sign-in stands.
+    Never a 401, never a failure counted toward the lockout, never a 500."""
+    admin, _listing = admin_and_sync(services, proxy)
+    verify_all(services, admin, "bob")
+    password = directory.people["bob"].password
+    base = proxy.bytes_to_client
+    assert api_sign_in(server, "bob", password).status_code == 201
+    exchange = proxy.bytes_to_client - base
+    answers = []
+    for offset in range(1, exchange, SWEEP_STEP):
+        try:
+            answers.append(
+                stopped_mid_answer(
+                    directory, proxy, offset, lambda: api_sign_in(server, "bob", password)
+                )
+            )
+        finally:
+            directory.start()
+    assert {answer.status_code for answer in answers} <= {201, 503}
+    refused = [assert_unavailable(answer) for answer in answers if answer.status_code == 503]
+    assert refused, "no cut landed before the directory's answer"
+    failures = audited(services, "auth:login:failed")
+    assert [f["new"]["reason"] for f in failures] == ["provider-unavailable"] * len(refused)
+    with services.sessions() as session:
+        bob = session.scalars(select(Identity).where(Identity.username == "bob")).one()
+        assert (bob.failed_attempts, bob.status) == (0, "active")
+        made = session.scalars(select(WebSession).where(WebSession.identity_id == bob.id)).all()
+    assert len(made) == 1 + len(answers) - len(refused)  # one per 201, none per 503
