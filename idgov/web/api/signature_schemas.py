@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from idgov.signatures.requests import Line, ManifestationOut, Strict
 from idgov.signatures.verification import MAX_TOKEN_CHARS, Reason
@@ -65,11 +65,27 @@ class RecordKeyIn(Strict):
 
 
 class VerifyIn(Strict):
+    """What to check: the token, against the record's digest and/or key, and the audience."""
+
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="Compact JWS")
     digest: str | None = Field(
         default=None, pattern=DIGEST_PATTERN, description="The record content's hash to match"
     )
     record: RecordKeyIn | None = Field(default=None, description="The record it must be bound to")
+    aud: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The host client id the token must have been issued to (its aud claim)",
+    )
+
+    @model_validator(mode="after")
+    def _bound_to_something(self) -> VerifyIn:
+        # LNK-1: a signature proves something only about a given record; a token checked
+        # against nothing would be "valid" for any record.
+        if self.digest is None and self.record is None:
+            raise ValueError("send digest or record (or both): the record the token must bind")
+        return self
 
 
 class VerifyOut(Strict):
