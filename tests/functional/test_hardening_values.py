@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from idgov.errors import Forbidden, InvalidRequest, UnprocessableRequest
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
 from idgov.wiring import Services
+from tests.functional.api_client import sign_in
 from tests.functional.hosts import HOST_ADDRESS, bearer, register, token_for
 from tests.functional.people import PASSWORD, events, person, problem
 from tests.functional.signing import body, prepare, record, signer
@@ -300,3 +302,17 @@ def test_the_blocklist_sees_through_case_substitutions_and_padding(
 
     problems = check_quality(guess, PasswordPolicy(min_length=8), "someone", "Some One")
     assert "the password is in the blocklist of common passwords" in problems
+
+
+@pytest.mark.req("MAN-1")
+@pytest.mark.parametrize("name", ["Ada\u202eAdmin", "Ada\r\nElectronically signed by Bob"])
+def test_an_admin_cannot_create_a_printed_name_that_forges_lines(
+    app: Flask, services: Services, name: str
+) -> None:
+    prepare(services)
+    admin = sign_in(app, "admin1")
+    new = {"username": "forger", "printed_name": name, "email": "forger@example.com"}
+    answer = problem(admin.post("/api/v1/identities", new), 422, "invalid-request")
+    assert "printed_name" in json.dumps(answer)
+    with services.sessions() as session:
+        assert session.scalar(select(Identity).where(Identity.username == "forger")) is None

@@ -140,14 +140,14 @@ class DecisionService:
         return found
 
     def _refused(
-        self, session: Session, reviewer: Identity, ids: list[int], decision: str, why: str
+        self, session: Session, reviewer: Identity, ids: list[int], decision: str, refusal: str
     ) -> None:
         self._trail.record(
             session,
             "review:decision:refused",
             Target("identity", reviewer.id),
-            new={"items": ids[:MAX_BULK], "decision": decision, "refusal": why},
-            reason=why,
+            new={"items": ids[:MAX_BULK], "decision": decision, "refusal": refusal},
+            reason=refusal,
         )
 
     def _check(
@@ -165,12 +165,12 @@ class DecisionService:
         # Another reviewer's item, or the reviewer's own access (REV-2: assignment never does
         # this; refused on every path anyway): audited (ACC-2), and answered exactly as an
         # unknown item, so that the answer says nothing of whose it is.
-        for why, refused in (
+        for refusal, refused in (
             ("not-assigned", [i for i in ids if items[i]["reviewer_id"] != reviewer.id]),
             ("own-access", [i for i in ids if items[i]["identity_id"] == reviewer.id]),
         ):
             if refused:
-                self._refused(session, reviewer, refused, decision, why)
+                self._refused(session, reviewer, refused, decision, refusal)
                 raise unknown_items(refused, recorded=True)
         signed = [i for i in ids if items[i]["signoff_id"] is not None]
         if signed:
