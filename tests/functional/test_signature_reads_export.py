@@ -220,12 +220,14 @@ def test_verify_answers_valid_or_the_reasons(auditor: Api, maker: SignatureMaker
 
 def test_verify_refuses_bad_bodies_by_field(auditor: Api) -> None:
     cases: list[tuple[Any, set[str]]] = [
-        ({"token": "x" * 20_001}, {"token"}),
-        ({"token": ""}, {"token"}),
+        ({"token": "x" * 20_001, "digest": SOP.digest}, {"token"}),
+        ({"token": "", "digest": SOP.digest}, {"token"}),
         ({"token": "a", "digest": "sha256:xyz"}, {"digest"}),
         ({"token": "a", "record": {"type": "sop"}}, {"record.id", "record.version"}),
-        ({"token": "a", "extra": 1}, {"extra"}),
-        ({"token": 5}, {"token"}),
+        ({"token": "a", "digest": SOP.digest, "extra": 1}, {"extra"}),
+        ({"token": 5, "digest": SOP.digest}, {"token"}),
+        ({"token": "a"}, {"record"}),  # bound to nothing: digest or record is required
+        ({"token": "a", "digest": SOP.digest, "aud": ""}, {"aud"}),
     ]
     for body, fields in cases:
         found = problem(auditor.post(f"{BASE}/verify", body), 422, "invalid-request")
