@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from idgov.alerts.models import Alert
@@ -24,6 +25,7 @@ from idgov.db import make_engine, transaction
 from idgov.errors import Forbidden, InvalidRequest, UnprocessableRequest
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, Role
+from idgov.web.api.review_schemas import DecisionIn
 from idgov.wiring import Services
 from tests.functional.api_client import sign_in
 from tests.functional.hosts import HOST_ADDRESS, bearer, register, token_for
@@ -316,3 +318,17 @@ def test_an_admin_cannot_create_a_printed_name_that_forges_lines(
     assert "printed_name" in json.dumps(answer)
     with services.sessions() as session:
         assert session.scalar(select(Identity).where(Identity.username == "forger")) is None
+
+
+@pytest.mark.req("REV-3")
+@pytest.mark.parametrize("text", FORGED)
+def test_a_review_justification_is_one_printable_line(text: str) -> None:
+    """Printed beside the decision in the evidence pack; the API refuses it by name."""
+    with pytest.raises(ValidationError, match="justification"):
+        DecisionIn.model_validate({"items": [1], "decision": "revoke", "justification": text})
+    assert (
+        DecisionIn.model_validate(
+            {"items": [1], "decision": "revoke", "justification": "left the QA team"}
+        ).justification
+        == "left the QA team"
+    )
