@@ -29,8 +29,9 @@ from idgov.web.api.review_schemas import DecisionIn
 from idgov.wiring import Services
 from tests.functional.api_client import sign_in
 from tests.functional.hosts import HOST_ADDRESS, bearer, register, token_for
-from tests.functional.people import PASSWORD, events, person, problem
+from tests.functional.people import NEW_PASSWORD, PASSWORD, events, person, problem
 from tests.functional.signing import body, prepare, record, signer
+from tests.functional.totp import enrolled
 
 SIGN = "/api/v1/signatures"
 VERIFY = "/api/v1/signatures/verify"
@@ -94,15 +95,23 @@ def keys_of(value: Any) -> set[str]:
     return set()
 
 
+def load_by_name(services: Services, username: str) -> str:
+    with services.sessions() as session:
+        found = session.scalar(select(Identity.id).where(Identity.username == username))
+    assert found is not None
+    return found
+
+
 # Finding 4 -----------------------------------------------------------------------------------
 
 
 @pytest.mark.req("AUD-1")
 def test_every_events_values_appear_unless_secret(
-    services: Services, client: FlaskClient, host: tuple[str, str]
+    services: Services, client: FlaskClient, host: tuple[str, str], clock: FrozenClock
 ) -> None:
-    """A scenario through policies, identities, host clients, signing, loss and lockout: no
-    value but a named secret is redacted, and no raw secret is anywhere in the trail."""
+    """A scenario through policies, identities, host clients (secret and its rotation),
+    signing, a TOTP enrolment, a password change, a lockout and a loss report: no value but a
+    named secret is redacted, and no raw secret is anywhere in the trail or the alerts."""
     token = bearer_of(client, host)
     with transaction(services.sessions) as session:
         services.policies.change(
@@ -113,7 +122,15 @@ def test_every_events_values_appear_unless_secret(
             changed_by="test",
         )
         _other, client_secret = services.clients.add(session, "eqms", ["signatures"])
+        rotated = services.clients.rotate_secret(session, "eqms", reason="yearly")[1]
     assert sign(client, token, body("jdoe")).status_code == 201
+    jdoe = load_by_name(services, "jdoe")
+    _token_id, seed = enrolled(services, clock, jdoe)
+    clock.advance(timedelta(days=2))  # past the minimum age of a password
+    with transaction(services.sessions) as session:
+        services.passwords.change(
+            session, services.identities.get(session, jdoe), PASSWORD, NEW_PASSWORD
+        )
     for _ in range(5):  # a lockout and its alert
         client.post("/api/v1/session", json={"username": "jdoe", "password": "Wrong-Guess-1"})
     officer = person(services, "sam", roles=(Role.SECURITY_OFFICER,))
@@ -124,7 +141,7 @@ def test_every_events_values_appear_unless_secret(
 
     found = all_values(services)
     text = json.dumps(found, ensure_ascii=False)
-    for secret in (PASSWORD, client_secret, "Wrong-Guess-1"):
+    for secret in (PASSWORD, NEW_PASSWORD, client_secret, rotated, seed, "Wrong-Guess-1"):
         assert secret not in text
     for action, old, new in found:
         assert redacted_keys(old) | redacted_keys(new) <= SECRET_FIELDS, action
