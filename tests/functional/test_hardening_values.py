@@ -260,6 +260,8 @@ def test_verify_needs_a_record_or_digest_and_checks_the_audience(
     assert verify({**check, "aud": client_id}).get_json()["valid"] is True
     other = verify({**check, "aud": "another-host"}).get_json()
     assert (other["valid"], other["reasons"]) == (False, ["wrong-audience"])
+    described = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["VerifyIn"]
+    assert [rule["required"] for rule in described["anyOf"]] == [["digest"], ["record"]]
 
 
 @pytest.mark.req("AUD-1")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
 from idgov.signatures.requests import Line, ManifestationOut, Strict
 from idgov.signatures.verification import MAX_TOKEN_CHARS, Reason
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+# What the server checks, in the OpenAPI document too: a digest or a record, or both (LNK-1).
+BOUND: list[JsonValue] = [
+    {"required": ["digest"], "properties": {"digest": {"type": "string"}}},
+    {"required": ["record"], "properties": {"record": {"type": "object"}}},
+]
 
 
 class StoredManifestationOut(ManifestationOut):
@@ -66,6 +71,8 @@ class RecordKeyIn(Strict):
 
 class VerifyIn(Strict):
     """What to check: the token, against the record's digest and/or key, and the audience."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": BOUND})
 
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="Compact JWS")
     digest: str | None = Field(
