@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -101,6 +102,7 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
     if url.database and url.database != ":memory:":
         try:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(Path(url.database))
         except OSError as exc:
             raise ServiceUnavailable(
                 f"database unreachable: cannot create the directory of {url.database}: "
@@ -129,6 +131,21 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _owner_only(path: Path) -> None:
+    """The database file is readable by its owner only (0600): it holds password hashes, TOTP
+    seeds and the audit trail (11.10(d), 11.300). SQLite gives the -wal and -shm files the main
+    file's mode, so creating the file 0600 before SQLite opens it covers them too; a file left
+    group- or world-readable by an older version is tightened."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
