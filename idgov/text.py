@@ -27,9 +27,12 @@ def unprintable(value: str) -> str | None:
     Refused: C0 and C1 controls (incl. CR, LF, TAB; category Cc), bidi controls (TR #9),
     other format characters (category Cf: zero-width space/joiners, U+FEFF, U+2060; TR #36),
     lone surrogates (Cs), unassigned code points (Cn) and line/paragraph separators (Zl, Zp).
+    The one exception is a joiner between two letters (see JOINERS).
     """
-    for char in value:
+    for index, char in enumerate(value):
         category = unicodedata.category(char)
+        if char in JOINERS and _joins_letters(value, index):
+            continue
         if char in BIDI_CONTROLS:
             return f"must not contain bidirectional control characters (U+{ord(char):04X})"
         if category == "Cc":
@@ -37,6 +40,19 @@ def unprintable(value: str) -> str | None:
         if category in ("Cf", "Cs", "Cn", "Zl", "Zp"):
             return f"must not contain invisible or format characters (U+{ord(char):04X})"
     return None
+
+
+# Zero-width non-joiner and joiner: Persian and several Indic scripts need them inside words to
+# spell names correctly (Unicode TR #31 sec. 2.3 allows them there). Between two letters or
+# combining marks they cannot start, end or break a line, so they are allowed only there.
+JOINERS = frozenset("\u200c\u200d")
+
+
+def _joins_letters(value: str, index: int) -> bool:
+    if index == 0 or index == len(value) - 1:
+        return False
+    before, after = value[index - 1], value[index + 1]
+    return all(unicodedata.category(c)[0] in ("L", "M") for c in (before, after))
 
 
 def printable_text(value: str) -> str:

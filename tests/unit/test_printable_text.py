@@ -29,8 +29,11 @@ REFUSED = {
     "RLM": "a\u200fb",
     "ALM": "a\u061cb",
     "ZWSP": "a\u200bb",
-    "ZWNJ": "a\u200cb",
-    "ZWJ": "a\u200db",
+    "ZWNJ at the start": "\u200cab",
+    "ZWJ at the end": "ab\u200d",
+    "ZWNJ before a space": "a\u200c b",
+    "ZWJ after a digit": "1\u200db",
+    "two joiners": "a\u200c\u200db",
     "WJ": "a\u2060b",
     "BOM": "\ufeffa",
     "soft hyphen": "a\u00adb",
@@ -39,7 +42,18 @@ REFUSED = {
     "lone surrogate": "a\ud800b",
     "unassigned": "a\U000e0000b",
 }
-KEPT = ["Jane Doe", "José Müller-Løvås", "李小龍", "محمد علي", "Ω≈ç √ 5 % & <b>", "O'Neil, Jr."]
+# Persian "Mehrnaz" style spellings need ZWNJ inside the word; Malayalam and Devanagari
+# conjuncts use ZWJ/ZWNJ between a letter and a virama (a combining mark): TR #31 sec. 2.3.
+KEPT = [
+    "Jane Doe",
+    "José Müller-Løvås",
+    "李小龍",
+    "محمد علي",
+    "Ω≈ç √ 5 % & <b>",
+    "O'Neil, Jr.",
+    "\u0645\u06cc\u200c\u0631\u0648\u0645",
+    "\u0915\u094d\u200d\u0937",
+]
 
 
 @pytest.mark.req("MAN-1")
