@@ -44,15 +44,20 @@ def unprintable(value: str) -> str | None:
 
 # Zero-width non-joiner and joiner: Persian and several Indic scripts need them inside words to
 # spell names correctly (Unicode TR #31 sec. 2.3 allows them there). Between two letters or
-# combining marks they cannot start, end or break a line, so they are allowed only there.
+# combining marks of those scripts they cannot start, end or break a line, so they are allowed
+# only there; never after Latin, Greek or Cyrillic, where they would only make two names that
+# look the same differ (TR #36 sec. 2).
 JOINERS = frozenset("\u200c\u200d")
+JOINING_SCRIPTS_START = 0x0590  # Hebrew onwards: Arabic, Syriac, Indic and later blocks
 
 
 def _joins_letters(value: str, index: int) -> bool:
     if index == 0 or index == len(value) - 1:
         return False
     before, after = value[index - 1], value[index + 1]
-    return all(unicodedata.category(c)[0] in ("L", "M") for c in (before, after))
+    return ord(before) >= JOINING_SCRIPTS_START and all(
+        unicodedata.category(c)[0] in ("L", "M") for c in (before, after)
+    )
 
 
 def printable_text(value: str) -> str:
