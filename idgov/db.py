@@ -92,10 +92,29 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": settings.connect_timeout_seconds},
+        connect_args=_postgres_connect_args(settings),
     )
     warn_on_superuser(engine)  # AUD-2: said by every process, on its first connection
     return engine
+
+
+def _postgres_connect_args(settings: DatabaseSettings) -> dict[str, Any]:
+    """libpq parameters: the connect timeout, and TCP keepalives on both ends of the connection
+    so that a vanished peer's transaction and its locks end within about two minutes
+    (libpq `keepalives*` for our side, the server's `tcp_keepalives_*` through `options`)."""
+    args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_seconds}
+    idle = settings.tcp_keepalives_idle_seconds
+    if idle:
+        interval, count = 10, 6
+        args |= {
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": interval,
+            "keepalives_count": count,
+            "options": f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval={interval}"
+            f" -c tcp_keepalives_count={count}",
+        }
+    return args
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
