@@ -29,7 +29,10 @@ from idgov.identity.access import AccessControl
 from idgov.identity.authentication import AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
+from idgov.identity.notices import CredentialNotices
 from idgov.identity.services import IdentityService
+from idgov.identity.setup import PasswordSetups
+from idgov.identity.setup_links import SetupLinks
 from idgov.keys.store import KeyStore
 from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
@@ -90,6 +93,8 @@ class Services:
     web_sessions: SessionService
     access: AccessControl
     passwords: LocalPasswords
+    password_setups: PasswordSetups
+    setup_links: SetupLinks
     password_aging: PasswordAgingNotifier
     lockout: LockoutService
     auth: AuthenticationService
@@ -149,7 +154,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
     identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
-    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions)
+    notices = CredentialNotices(alerts)
+    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions, notices=notices)
+    # CMP-2: set-password links are minted from the key passphrase, never stored.
+    links = SetupLinks(_PassphraseSource(settings.keys.passphrase).bytes, settings.server.base_url)
     lockout = LockoutService(clock, trail, alerts, identities, revoker=web_sessions)
     auth = AuthenticationService(
         sessions,
@@ -204,6 +212,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secrets=resolve_from_cwd,
             # A claimed row is re-sent only after this: longer than any one SMTP exchange.
             claim=timedelta(seconds=max(120, 4 * settings.smtp.timeout_seconds)),
+            links=links,
         ),
         alert_service=AlertService(clock, trail, identities),
         ledger=ledger,
@@ -211,6 +220,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         web_sessions=web_sessions,
         access=AccessControl(trail, identities),
         passwords=passwords,
+        password_setups=PasswordSetups(clock, trail, policies, passwords, notices, links),
+        setup_links=links,
         password_aging=PasswordAgingNotifier(clock, policies, alerts),
         lockout=lockout,
         auth=auth,
