@@ -147,14 +147,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
     # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
+    notices = CredentialNotices(alerts)  # CMP-2: owners hear of every credential change
     tokens = TokenService(
-        clock, trail, policies, alerts, SecretBox(_PassphraseSource(settings.keys.passphrase).bytes)
+        clock,
+        trail,
+        policies,
+        alerts,
+        SecretBox(_PassphraseSource(settings.keys.passphrase).bytes),
+        notices,
     )
     ledger = IdentifierLedger(clock, trail, alerts)
     directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
     identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
-    notices = CredentialNotices(alerts)
     passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions, notices=notices)
     # CMP-2: set-password links are minted from the key passphrase, never stored.
     links = SetupLinks(_PassphraseSource(settings.keys.passphrase).bytes, settings.server.base_url)

@@ -243,6 +243,13 @@ class IdentityService:
         who they are. A pending identity becomes active."""
         if verifier.id == identity.id:
             raise Forbidden("nobody may verify their own identity (11.100(b))")
+        if verifier.id in self._enrolled_by(session, identity):
+            # 11.200(a)(3): whoever created (or rehired) a person is not also the one who
+            # vouches for them, so no single administrator makes someone able to sign.
+            raise Forbidden(
+                "the person who created or rehired this identity cannot also verify it: ask "
+                "another administrator or security officer (IDV-1)"
+            )
         if not self.roles(session, verifier.id) & VERIFIER_ROLES:
             raise Forbidden("identity verification needs an admin or a security officer")
         record = IdentityVerification(
@@ -305,6 +312,21 @@ class IdentityService:
     def settled_status(self, session: Session, identity: Identity) -> str:
         """Where an identity returns to after a lock or suspension: active if verified."""
         return S.ACTIVE if self.is_verified(session, identity) else S.PENDING_VERIFICATION
+
+    def _enrolled_by(self, session: Session, identity: Identity) -> set[str]:
+        """The people who created the identity or sent it back to pending verification."""
+        return set(
+            session.scalars(
+                select(AuditEvent.actor_id).where(
+                    AuditEvent.target_type == "identity",
+                    AuditEvent.target_id == identity.id,
+                    AuditEvent.actor_type == "identity",
+                    AuditEvent.action.in_(
+                        ("identity:identity:created", "identity:status:pending-verification")
+                    ),
+                )
+            )
+        )
 
     def _last_event(self, session: Session, identity: Identity, action: str) -> int | None:
         return session.scalar(
