@@ -174,7 +174,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         PasswordRouter(passwords, DirectoryPasswords(clock, policies, directories)),
         ledger,
     )
-    loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
+    loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies, notices)
     signatures = SignatureService(
         sessions,
         clock,
