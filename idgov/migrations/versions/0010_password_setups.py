@@ -1,7 +1,7 @@
 """Set-password links issued by resets: hashed, single use, short-lived (CMP-2)
 
 Revision ID: 0010
-Revises: 0009_oidc
+Revises: 0011
 Create Date: 2026-12-06 15:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from idgov.db import UTCDateTime
 
 revision = "0010"
-down_revision = "0009_oidc"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
