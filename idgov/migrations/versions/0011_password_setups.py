@@ -1,7 +1,7 @@
 """Set-password links issued by resets: hashed, single use, short-lived (CMP-2)
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0011_password_setups
+Revises: 0010_anonymous_refusals
 Create Date: 2026-12-06 15:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from idgov.db import UTCDateTime
 
-revision = "0010"
-down_revision = "0011"
+revision = "0011_password_setups"
+down_revision = "0010_anonymous_refusals"
 branch_labels = None
 depends_on = None
 
