@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +15,7 @@ from idgov.alerts.channels import EmailChannel, WebhookChannel, resolve_from_cwd
 from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
 from idgov.alerts.services import AlertService
+from idgov.audit.browse import TrailReader
 from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.trail import AuditTrail
@@ -25,11 +26,13 @@ from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
+from idgov.errors import InvalidRequest
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.services import IdentityService
+from idgov.identity.usernames import normalize_username
 from idgov.keys.store import KeyStore
 from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
@@ -81,6 +84,7 @@ class Services:
     keys: KeyStore
     checkpoints: CheckpointService
     verifier: ChainVerifier
+    trail_reader: TrailReader
     policies: PolicyStore
     alerts: AlertOutbox
     alert_dispatcher: AlertDispatcher
@@ -191,6 +195,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         keys=keys,
         checkpoints=CheckpointService(keys, clock, settings.server.base_url),
         verifier=ChainVerifier(engine),
+        trail_reader=TrailReader(_identity_id_of(identities)),
         policies=policies,
         alerts=alerts,
         alert_dispatcher=AlertDispatcher(
@@ -286,6 +291,19 @@ def build_oidc_clients(settings: Settings) -> dict[str, OidcClient]:
         )
         for name, provider in settings.oidc.items()
     }
+
+
+def _identity_id_of(identities: IdentityService) -> Callable[[Session, str], str | None]:
+    """The trail reader's actor lookup: a username's identity id (the console's filter)."""
+
+    def lookup(session: Session, username: str) -> str | None:
+        try:
+            found = identities.by_username(session, normalize_username(username))
+        except InvalidRequest:  # not a username: perhaps an actor id
+            return None
+        return None if found is None else found.id
+
+    return lookup
 
 
 class _SecretSource:
