@@ -219,10 +219,13 @@ def test_an_event_shows_its_values_in_full_escaped_with_its_hashes(
     assert "<script>alert" not in raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
     page = html.unescape(raw)
-    assert '"max_failures": 5' in page and '"max_failures": 3' in page
+    assert '"max_failures": 5' in page
+    assert '"max_failures": 3' in page
     assert '"nested": {\n    "a": [\n      1,' in page  # indented, whole
-    assert stored.hash in page and stored.prev_hash in page
-    assert "tightened" in page and "Dave Director" in page
+    assert stored.hash in page
+    assert stored.prev_hash in page
+    assert "tightened" in page
+    assert "Dave Director" in page
     assert auditor.get("/audit/events/999999").status_code == 404
 
 
@@ -267,7 +270,8 @@ def test_verify_now_compares_with_the_newest_checkpoint_and_lists_them(
         issued = services.checkpoints.issue(session)
         size, head = issued.size, issued.head_hash
     page = auditor.get("/audit/checkpoints").get_data(as_text=True)
-    assert head in page and f'href="/audit/events/{size}"' in page
+    assert head in page
+    assert f'href="/audit/events/{size}"' in page
     token = page_csrf(auditor, "/audit")
     ok = auditor.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
     assert "the chain extends it" in ok

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -211,6 +212,8 @@ def _index_page(
         exports=[
             (kind.upper(), url_for("audit_trail.export", fmt=kind, **filters)) for kind in EXPORTS
         ],
+        event_url=url_for("audit_trail.event", seq=1).removesuffix("1"),
+        event_query=f"?{urlencode(filters)}" if filters else "",
     )
     return Response(body, status=status, mimetype="text/html")
 
