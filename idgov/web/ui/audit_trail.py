@@ -176,12 +176,12 @@ def _moment(values: Mapping[str, str], field: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across a zone
         raise InvalidRequest(
             f"{text[:40]!r} is not a time: write YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)",
             field=field,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _seq(args: Mapping[str, str], name: str) -> int | None:
