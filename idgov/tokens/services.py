@@ -249,7 +249,7 @@ class TokenService:
         old: Mapping[str, object] | None,
         new: Mapping[str, object],
     ) -> None:
-        """AUD-1; never the secret (audit values under secret-looking keys are redacted too)."""
+        """AUD-1; never the secret (the named secret fields are redacted too: audit/canonical)."""
         described = {"serial": token.serial, "identity_id": token.identity_id, **new}
         self._trail.record(
             session, f"token:totp:{action}", Target("token", token.id), old=old, new=described

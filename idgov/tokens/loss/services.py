@@ -277,7 +277,7 @@ class LossService:
             "tokens_disabled": [token.id for token in tokens],
             "web_sessions_revoked": self._web_sessions.revoke_all(session, owner.id, "loss-report"),
             "signing_sessions_revoked": signing,
-            "password": outcome,
+            "password_change": outcome,  # what happened to it; "password" names a secret
         }
 
     def _step(

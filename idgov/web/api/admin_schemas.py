@@ -8,6 +8,7 @@ from pydantic import Field
 
 from idgov.clock import iso_utc
 from idgov.identity.models import Identity
+from idgov.text import PrintableText
 from idgov.web.api.schemas import Schema
 
 Reason = Field(min_length=1, max_length=2000, description="Why (audited)")
@@ -51,7 +52,8 @@ class IdentityList(Schema):
 
 class IdentityIn(Schema):
     username: str = Field(min_length=1, max_length=64)
-    printed_name: str = Field(min_length=1, max_length=200)
+    # Printed with every signature (MAN-1): idgov/text.py's rule, as for a directory sync.
+    printed_name: PrintableText = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254)
     manager_id: str | None = Field(default=None, max_length=36)
     roles: list[str] = Field(default_factory=list, max_length=4)
