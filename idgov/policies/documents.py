@@ -29,6 +29,11 @@ class PasswordPolicy(_Policy):
     warn_days: list[int] = Field(default=[14, 7, 1], max_length=10)
     min_age_days: int = Field(default=1, ge=0, le=30)
     temporary_valid_hours: int = Field(default=72, ge=1, le=720)
+    # How a reset reaches the owner, never the resetting administrator (11.200(a)(3)): "email",
+    # a single-use set-password link to the owner's address; "handover", the link retrieved
+    # once by a second administrator or security officer who hands it to the owner.
+    reset_delivery: Literal["email", "handover"] = "email"
+    reset_link_minutes: int = Field(default=60, ge=5, le=1440)
     # argon2id parameters (RFC 9106); raising them re-hashes on the next login.
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65536, ge=8192, le=4 * 1024 * 1024)

@@ -75,9 +75,21 @@ class ReasonIn(Schema):
     reason: str = Reason
 
 
-class TemporaryPassword(Schema):
-    temporary_password: str = Field(description="Shown once; must be changed at first login")
-    expires_at: str | None
+class PasswordResetOut(Schema):
+    """CMP-2: what the resetting administrator learns; never a password or the link."""
+
+    delivery: Literal["email", "handover"] = Field(
+        description="email: the set-password link went to the owner's address; handover: a "
+        "second administrator or security officer retrieves it once and hands it over"
+    )
+    expires_at: str = Field(description="When the single-use link stops working")
+    sent_to: str | None = Field(description="The owner's address the link was mailed to")
+
+
+class HandoverOut(Schema):
+    set_password_url: str = Field(
+        description="Single use, for the owner alone: give it to them in person"
+    )
 
 
 class PolicyOut(Schema):
