@@ -1,13 +1,13 @@
 """Audit trail filters end in seq: keyset pages of the console's trail stay fast (AUD-1)
 
-Revision ID: 0016_audit_keyset
+Revision ID: 0012_audit_keyset
 Revises: 0011_password_setups
 Create Date: 2026-12-06 15:30:00
 """
 
 from alembic import op
 
-revision = "0016_audit_keyset"
+revision = "0012_audit_keyset"
 down_revision = "0011_password_setups"
 branch_labels = None
 depends_on = None
