@@ -30,6 +30,7 @@ from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
 from idgov.errors import InvalidRequest
+from idgov.health.gaps import GapFinder
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
@@ -133,6 +134,7 @@ class Services:
     escalation: EscalationService
     review_reader: ReviewReader
     closer: CampaignCloser
+    gaps: GapFinder
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -282,6 +284,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         campaigns=campaigns,
         decisions=DecisionService(clock, trail),
         signoffs=SignoffService(sessions, clock, trail, signatures, campaigns),
+        gaps=GapFinder(settings, engine, policies, clock),
         snapshots=SnapshotService(clock, trail, GrantLedger(trail)),
         remediation=remediation,
         evidence=evidence,
