@@ -157,8 +157,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
-    # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
     notices = CredentialNotices(alerts)  # CMP-2: owners hear of every credential change
+    # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
     tokens = TokenService(
         clock,
         trail,
@@ -279,7 +279,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         group_write_back=write_back,
         directory_passwords=DirectoryPasswordChange(
-            clock, trail, policies, directories, web_sessions
+            clock, trail, policies, directories, web_sessions, notices
         ),
         campaigns=campaigns,
         decisions=DecisionService(clock, trail),
