@@ -35,6 +35,8 @@ from idgov.web.ui import (
     audit_trail,
     ceremony,
     console,
+    directory_pages,
+    host_systems,
     login,
     loss,
     oidc,
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     app.register_blueprint(audit_trail.bp)  # the audit trail for auditors (AUD-1..4, EXP-1)
     app.register_blueprint(signature_pages.bp)  # signatures for auditors (MAN-1, LNK-1)
+    app.register_blueprint(host_systems.bp)  # host systems for admins (DEV-1)
+    app.register_blueprint(directory_pages.bp)  # directories: syncs and connection tests
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app
