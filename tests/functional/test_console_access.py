@@ -80,6 +80,10 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     needed = required_roles(services, app)
     assert "/audit" in needed
     assert "/signatures/<id:signature_id>" in needed
+    # Host systems: administrators only; directories: the readers of GET /api/v1/directories.
+    assert needed["/admin/hosts"] == needed["/admin/hosts/<client_id>"] == {"admin"}
+    assert needed["/admin/directories"] == needed["/admin/directories/<name>"]
+    assert needed["/admin/directories"] == {"admin", "auditor"}
     pages_of = pages(app)
     for role in Role:
         client = browser(app, services, f"only-{role.value}", role.value)

@@ -29,7 +29,9 @@ def admin(app: Flask, services: Services) -> FlaskClient:
     return browser(app, services, "ada", "admin")
 
 
-def post(client: FlaskClient, path: str, **form: str | list[str]) -> tuple[int, str, dict[str, str]]:
+def post(
+    client: FlaskClient, path: str, **form: str | list[str]
+) -> tuple[int, str, dict[str, str]]:
     data = {"csrf_token": page_csrf(client, "/admin/hosts"), **form}
     answer = client.post(path, data=data)
     return answer.status_code, answer.get_data(as_text=True), dict(answer.headers)
@@ -65,17 +67,18 @@ def test_an_admin_registers_a_host_and_sees_its_secret_once_never_cached(
     assert status == 200, page
     assert headers["Cache-Control"] == "no-store"
     client_id, secret = CLIENT_ID.search(page), SECRET.search(page)
-    assert client_id is not None and secret is not None
+    assert client_id is not None
+    assert secret is not None
     assert request_token(client, client_id[1], secret[1]).status_code == 200
     event = last_event(services, "client:host:registered")
     assert event.reason == "LIMS go-live, change CR-12"
     assert json.loads(event.new_values)["allowed_cidrs"] == ["192.0.2.0/24"]
     shown = admin.get(f"/admin/hosts/{client_id[1]}").get_data(as_text=True)
-    assert secret[1] not in shown and secret[1] not in admin.get("/admin/hosts").get_data(
-        as_text=True
-    )
+    assert secret[1] not in shown
+    assert secret[1] not in admin.get("/admin/hosts").get_data(as_text=True)
     assert "client:token:issued" in shown  # the token request is among its recent calls
-    assert "192.0.2.0/24" in shown and "https://lims.example.com/done" in shown
+    assert "192.0.2.0/24" in shown
+    assert "https://lims.example.com/done" in shown
 
 
 @pytest.mark.req("DEV-1")
@@ -89,7 +92,12 @@ def test_an_admin_registers_a_host_and_sees_its_secret_once_never_cached(
             "allowed_cidrs",
         ),
         (
-            {"name": "lims", "scopes": "signatures", "return_urls": "http://x.example", "reason": "r"},
+            {
+                "name": "lims",
+                "scopes": "signatures",
+                "return_urls": "http://x.example",
+                "reason": "r",
+            },
             "return_urls",
         ),
         ({"name": "lims", "scopes": "signatures"}, "reason"),
@@ -99,7 +107,7 @@ def test_an_admin_registers_a_host_and_sees_its_secret_once_never_cached(
 def test_a_refused_registration_names_the_field_and_registers_nothing(
     admin: FlaskClient, services: Services, form: dict[str, str], field: str
 ) -> None:
-    status, page, headers = post(admin, "/admin/hosts", **form)
+    status, page, _headers = post(admin, "/admin/hosts", **form)
     assert status == 400, page
     assert f'id="e-{field}"' in page or f'id="new-{field}-error"' in page
     assert field == "scopes" or 'aria-invalid="true"' in page
@@ -115,7 +123,8 @@ def test_rotating_shows_the_new_secret_once_and_the_old_one_stops_working(
     status, page, headers = post(admin, f"/admin/hosts/{client_id}/rotate", reason="leaked")
     assert (status, headers["Cache-Control"]) == (200, "no-store")
     new = SECRET.search(page)
-    assert new is not None and new[1] != old
+    assert new is not None
+    assert new[1] != old
     assert request_token(client, client_id, old).status_code == 401
     assert request_token(client, client_id, new[1]).status_code == 200
     assert last_event(services, "client:secret:rotated").reason == "leaked"
@@ -127,16 +136,19 @@ def test_disable_and_return_urls_need_a_reason_and_record_it(
 ) -> None:
     client_id, secret = register(services)
     status, page, _ = post(admin, f"/admin/hosts/{client_id}/disable", reason="  ")
-    assert status == 400 and 'id="disable-reason-error"' in page
+    assert status == 400
+    assert 'id="disable-reason-error"' in page
     assert request_token(client, client_id, secret).status_code == 200  # nothing changed
 
     urls = "https://lims.example.com/a\nhttps://lims.example.com/b"
     status, page, _ = post(admin, f"/admin/hosts/{client_id}/return-urls", return_urls=urls)
-    assert status == 400 and 'id="urls-reason-error"' in page
+    assert status == 400
+    assert 'id="urls-reason-error"' in page
     status, page, _ = post(
         admin, f"/admin/hosts/{client_id}/return-urls", return_urls="ftp://x", reason="r"
     )
-    assert status == 400 and 'id="urls-return_urls-error"' in page
+    assert status == 400
+    assert 'id="urls-return_urls-error"' in page
     answer = admin.post(
         f"/admin/hosts/{client_id}/return-urls",
         data={"csrf_token": page_csrf(admin, "/admin/hosts"), "return_urls": urls, "reason": "SOP"},
@@ -156,7 +168,8 @@ def test_disable_and_return_urls_need_a_reason_and_record_it(
     assert request_token(client, client_id, secret).status_code == 401
     assert last_event(services, "client:host:disabled").reason == "retired"
     status, page, _ = post(admin, f"/admin/hosts/{client_id}/rotate", reason="again")
-    assert status == 409 and "is disabled" in html.unescape(page)
+    assert status == 409
+    assert "is disabled" in html.unescape(page)
 
 
 @pytest.mark.req("ACC-2")
