@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import secrets
 import threading
@@ -66,6 +68,24 @@ def limit_concurrent_hashes(slots: int, wait_seconds: float) -> None:
     """Size this process's hash gate. Hashes already running finish under the old gate."""
     global _gate  # noqa: PLW0603 - one gate per process is the point
     _gate = HashGate(slots, wait_seconds)
+    _return_freed_hash_memory()
+
+
+# glibc's mallopt(M_MMAP_THRESHOLD): allocations above it are mapped and unmapped on free.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def _return_freed_hash_memory() -> None:
+    """Make the gate a memory bound. glibc raises its mmap threshold after the first large
+    free, so later argon2 buffers come from each thread's own heap arena and stay resident:
+    a gunicorn worker with 8 threads kept 8 x m_cost after a burst, whatever the gate. A
+    fixed threshold maps every buffer and gives it back when the hash ends. No-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def gate() -> HashGate:

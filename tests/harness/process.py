@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -33,10 +34,10 @@ class ServerProcess:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def launch(self, cmd: list[str]) -> None:
+    def launch(self, cmd: list[str], env: Mapping[str, str] | None = None) -> None:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
             )
         if not self._atexit_registered:
             atexit.register(self.stop)
