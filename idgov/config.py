@@ -150,8 +150,8 @@ class ThrottlingSettings(_Section):
     signing_per_account: str = "20/minute"
     ceremony_per_source: str = "60/minute"
     ceremony_per_account: str = "20/minute"
-    token_per_source: str = "60/minute"
-    token_per_client: str = "20/minute"
+    token_per_source: str = "60/minute"  # noqa: S105 - a rate limit, not a secret
+    token_per_client: str = "20/minute"  # noqa: S105 - a rate limit, not a secret
     # argon2id takes 64 MiB per hash at the default parameters: at most this many at once in
     # one process; a request that waits longer than hash_wait_seconds for a slot gets 503.
     max_concurrent_hashes: int = Field(default=4, ge=1, le=64)

@@ -66,7 +66,7 @@ _gate = HashGate(slots=4, wait_seconds=2.0)
 
 def limit_concurrent_hashes(slots: int, wait_seconds: float) -> None:
     """Size this process's hash gate. Hashes already running finish under the old gate."""
-    global _gate  # noqa: PLW0603 - one gate per process is the point
+    global _gate
     _gate = HashGate(slots, wait_seconds)
     _return_freed_hash_memory()
 

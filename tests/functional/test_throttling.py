@@ -98,14 +98,18 @@ def test_one_account_guessed_from_many_addresses_is_throttled(
     assert login(client, " JDoe", WRONG).status_code == 401
     recorded = attempts(services)
     third = client.post(
-        "/api/v1/session", json={"username": "jdoe", "password": PASSWORD}, **from_address("192.0.2.3")
+        "/api/v1/session",
+        json={"username": "jdoe", "password": PASSWORD},
+        **from_address("192.0.2.3"),
     )
     too_many(third)  # even the right password waits: the throttle never checks it
     assert attempts(services) == recorded
     # Other people keep signing in from the same addresses.
     person(services, "asmith")
     ok = client.post(
-        "/api/v1/session", json={"username": "asmith", "password": PASSWORD}, **from_address("192.0.2.3")
+        "/api/v1/session",
+        json={"username": "asmith", "password": PASSWORD},
+        **from_address("192.0.2.3"),
     )
     assert ok.status_code == 201
 
@@ -218,7 +222,8 @@ def test_a_full_hash_gate_answers_503_at_once_and_counts_nothing(
     found = problem(busy, 503, "busy")
     assert "nothing was checked" in found["detail"]
     assert busy.headers["Retry-After"] == "1"
-    assert page.status_code == 503 and page.headers["Retry-After"] == "1"
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "1"
     assert attempts(services) == recorded  # not a failure: LOCK-1's count is untouched
 
 
@@ -242,7 +247,8 @@ def test_processes_sharing_redis_share_the_counts(
         too_many(json_login(one, "jdoe", WRONG))
         too_many(json_login(two, "JDOE", WRONG))
         keys = redis_server.keys()
-        assert keys and all(key.startswith("LIMITS:LIMITER/idgov/") for key in keys)
+        assert keys
+        assert all(key.startswith("LIMITS:LIMITER/idgov/") for key in keys)
         assert not any("jdoe" in key for key in keys)  # usernames are digested
     finally:
         first_services.close()

@@ -1,4 +1,4 @@
-"""Pytest plugin: real slapd, Samba AD, SMTP and webhook servers on loopback ports."""
+"""Pytest plugin: real slapd, Samba AD, Redis, SMTP and webhook servers on loopback ports."""
 
 from __future__ import annotations
 
