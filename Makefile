@@ -43,8 +43,8 @@ install-test: $(VENV)/.installed-test
 # Real servers the integration tests start themselves: OpenLDAP slapd, redis-server (shared
 # throttle storage) and a Samba Active Directory domain controller (Debian packages; Samba
 # only as root: it binds port 389); the browser the e2e tests drive: Debian's chromium
-# (Playwright uses it, never a browser download). As root they are installed through apt; otherwise the command to run is printed and the
-# tests that need them fail with the same hint.
+# (Playwright uses it, never a browser download). As root they are installed through apt;
+# otherwise the command to run is printed and the tests that need them fail with the same hint.
 system-test-deps:
 	@if command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
