@@ -39,9 +39,10 @@ MAX_KEYED_NAME = 512
 class Throttle:
     """One throttled group of endpoints: where its account key comes from."""
 
-    name: str
+    name: str  # the buckets' scope: endpoints of one group share them
     account: Callable[[], str]
-    account_setting: str = "per_account"  # the [throttling] key is NAME_ACCOUNT_SETTING
+    source_limit: str  # the [throttling] settings holding its limits
+    account_limit: str
 
 
 def _form_or_json(field: str) -> object:
@@ -90,11 +91,14 @@ def _token_client() -> str:
     return account_key(request.form.get("client_id"))
 
 
-SIGNIN = Throttle("signin", _username)
-SIGNING = Throttle("signing", _username)
-CEREMONY = Throttle("ceremony", _ceremony_signer)
-CEREMONY_HOST = Throttle("ceremony", _bearer_client)
-TOKEN = Throttle("token", _token_client, "per_client")
+SIGNIN = Throttle("signin", _username, "signin_per_source", "signin_per_account")
+SIGNING = Throttle("signing", _username, "signing_per_source", "signing_per_account")
+CEREMONY = Throttle("ceremony", _ceremony_signer, "ceremony_per_source", "ceremony_per_account")
+# Hosts create signing requests from their server's address, as they sign: the host limit.
+CEREMONY_HOST = Throttle(
+    "ceremony-host", _bearer_client, "signing_per_source", "ceremony_per_account"
+)
+TOKEN = Throttle("token", _token_client, "token_per_source", "token_per_client")
 # Endpoint names (blueprint.view) and the throttle each belongs to; only these are limited.
 THROTTLED: dict[str, Throttle] = {
     "login.submit": SIGNIN,
@@ -128,8 +132,8 @@ def register_throttling(app: Flask, settings: ThrottlingSettings) -> Limiter | N
             throttle = _throttle()
             if throttle is None:
                 return ""  # no limit: only the endpoints in THROTTLED are limited
-            setting = throttle.account_setting if kind == "account" else "per_source"
-            limit: str = getattr(settings, f"{throttle.name}_{setting}")
+            setting = throttle.account_limit if kind == "account" else throttle.source_limit
+            limit: str = getattr(settings, setting)
             return limit
 
         return provider
