@@ -227,6 +227,35 @@ def test_a_full_hash_gate_answers_503_at_once_and_counts_nothing(
     assert attempts(services) == recorded  # not a failure: LOCK-1's count is untouched
 
 
+@pytest.mark.req("CMP-2")
+def test_a_full_hash_gate_refuses_signing_and_the_ceremony_with_503(
+    app: Flask, services: Services
+) -> None:
+    lims = host(services, app)
+    request_id = lims.created()["id"]
+    browser = app.test_client()
+    _page, csrf = open_page(browser, request_id)
+    api = app.test_client()
+    client_id, secret = register(services, "eln", ("signatures",))
+    token = request_token(api, client_id, secret).get_json()["access_token"]
+    recorded = attempts(services)
+    with hashing.gate().slot():
+        page = submit(browser, request_id, csrf)
+        signed = api.post(
+            "/api/v1/signatures",
+            json=body("jdoe"),
+            headers=bearer(token),
+            **from_address(HOST_ADDRESS),
+        )
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "1"
+    assert problem(signed, 503, "busy")["status"] == 503
+    assert signed.headers["Retry-After"] == "1"
+    assert attempts(services) == recorded
+    assert "signature:created" not in actions(services)
+    assert lims.read(request_id).get_json()["status"] == "pending"
+
+
 def redis_app(settings: Settings, clock: FrozenClock, storage: str) -> tuple[Flask, Services]:
     throttling = LOW.model_copy(update={"storage_uri": storage})
     built = build_services(settings.model_copy(update={"throttling": throttling}), clock)
