@@ -20,6 +20,7 @@ from idgov.providers import hashing
 from idgov.wiring import Services, build_services
 from tests.functional.api_client import json_login
 from tests.functional.ceremony_support import PERSON, host, open_page, submit
+from tests.functional.hash_gate import hash_gate
 from tests.functional.hosts import HOST_ADDRESS, bearer, register, request_token
 from tests.functional.people import PASSWORD, actions, fast_hashing, login, person, problem
 from tests.functional.signing import body, prepare, signer
@@ -48,8 +49,9 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture(autouse=True)
 def _cheap_hashes(services: Services) -> Iterator[None]:
     fast_hashing(services)
-    yield
-    hashing.limit_concurrent_hashes(4, 2.0)  # the process-wide gate back to its defaults
+    # create_app sized the process-wide gate from LOW: its defaults come back afterwards.
+    with hash_gate(LOW.max_concurrent_hashes, LOW.hash_wait_seconds):
+        yield
 
 
 def from_address(address: str) -> dict[str, Any]:
