@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -204,3 +206,10 @@ def chunked(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[
     of statements PostgreSQL plans well)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def dialect_insert(session: Session, model: type[Base]) -> Any:
+    """INSERT for `model` with this database's ON CONFLICT clauses (PostgreSQL and SQLite
+    share the syntax): an upsert is one atomic statement on both, never read-then-write."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return (pg_insert if postgres else sqlite_insert)(model)

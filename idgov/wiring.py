@@ -14,11 +14,14 @@ from idgov.alerts.attacks import AttackDetector
 from idgov.alerts.channels import EmailChannel, WebhookChannel, resolve_from_cwd
 from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
+from idgov.alerts.refusals import RefusalAggregator
 from idgov.alerts.services import AlertService
 from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import AuditContext, cli_actor, current_audit_context
+from idgov.audit.pseudonyms import NamePseudonyms
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
+from idgov.clients.guessing import TokenGuessing
 from idgov.clients.return_urls import ReturnUrls
 from idgov.clients.services import ClientRegistry
 from idgov.clock import Clock, SystemClock
@@ -26,10 +29,11 @@ from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
 from idgov.identity.access import AccessControl
-from idgov.identity.authentication import AuthenticationService
+from idgov.identity.authentication import Anonymity, AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.services import IdentityService
+from idgov.identity.shadow_lockout import ShadowLockout
 from idgov.keys.store import KeyStore
 from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
@@ -93,6 +97,7 @@ class Services:
     password_aging: PasswordAgingNotifier
     lockout: LockoutService
     auth: AuthenticationService
+    refusals: RefusalAggregator
     clients: ClientRegistry
     signatures: SignatureService
     ceremonies: CeremonyService
@@ -151,15 +156,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
     passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions)
     lockout = LockoutService(clock, trail, alerts, identities, revoker=web_sessions)
+    attacks = AttackDetector(clock, alerts)
+    # Finding 7: unknown names kept only as HMAC pseudonyms under a key derived from the
+    # server secret (audit/pseudonyms.py); resolved at first use, like the other secrets.
+    pseudonyms = NamePseudonyms(_SecretSource(settings.server.secret_key))
+    refusals = RefusalAggregator(clock, trail)
     auth = AuthenticationService(
         sessions,
         trail,
         policies,
         identities,
         lockout,
-        AttackDetector(clock, alerts),
+        attacks,
         PasswordRouter(passwords, DirectoryPasswords(clock, policies, directories)),
         ledger,
+        Anonymity(pseudonyms, ShadowLockout(clock), refusals),
     )
     loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
     signatures = SignatureService(
@@ -214,7 +225,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         password_aging=PasswordAgingNotifier(clock, policies, alerts),
         lockout=lockout,
         auth=auth,
-        clients=ClientRegistry(clock, trail),
+        refusals=refusals,
+        clients=ClientRegistry(
+            clock, trail, TokenGuessing(policies, attacks, pseudonyms, refusals)
+        ),
         signatures=signatures,
         ceremonies=ceremonies,
         ceremony_pages=CeremonyPages(policies, identities, signatures, dict(oidc.names())),

@@ -46,6 +46,8 @@ def scheduled_jobs(services: Services) -> list[Job]:
             lambda _session: services.alert_dispatcher.deliver_due(),
             lease=timedelta(seconds=30),
         ),
+        # AUD-1: anonymous refusals of windows gone idle, recorded in aggregate (finding 3).
+        Job("refusal-windows", services.refusals.flush_due, every=timedelta(minutes=1)),
         Job("alert-renotify", services.alert_dispatcher.renotify_due, lease=timedelta(minutes=1)),
         Job("password-aging", services.password_aging.run),  # PWD-3 warnings at 14, 7, 1 days
         Job("token-test-reminders", services.token_reminders.run),  # TOK-1, before the due date

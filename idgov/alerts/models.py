@@ -50,14 +50,34 @@ class AlertDelivery(Base):
 
 class AuthFailure(Base):
     """Every failed authentication, known username or not (LOCK-3): attack patterns are
-    counted from here (unknown usernames; one source across many usernames)."""
+    counted from here (unknown usernames; one source across many usernames; client-secret
+    guessing), and anonymous refusals are aggregated from here (alerts/refusals.py)."""
 
     __tablename__ = "auth_failures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    username: Mapped[str] = mapped_column(String(300))  # as normalized; may match nobody
+    # A known identity's username or a registered client id; anything else only as its
+    # pseudonym, `hmac-sha256:...` (audit/pseudonyms.py): it may be a typed password.
+    username: Mapped[str] = mapped_column(String(300))
     identity_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
     source_address: Mapped[str | None] = mapped_column(String(64), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # login, signing
+    channel: Mapped[str] = mapped_column(String(16))  # login, signing, password-change, token
     reason: Mapped[str] = mapped_column(String(32))  # bad-password, unknown-user, locked
+
+
+class RefusalWindow(Base):
+    """Anonymous refusals from one source address in one fixed time window: audited once, in
+    aggregate, when the window is over (`auth:refusals:aggregated`, AUD-1) instead of one
+    permanent event per refusal. `flushed_at` is set by whoever records the event, once."""
+
+    __tablename__ = "refusal_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_address: Mapped[str] = mapped_column(String(64))  # "" when unknown
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+    flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("source_address", "window_start", name="uq_refusal_window"),)

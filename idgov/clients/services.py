@@ -21,6 +21,7 @@ from idgov.clients.grants import (
     TokenRefused,
     TokenRequest,
 )
+from idgov.clients.guessing import TokenGuessing
 from idgov.clients.models import INTERNAL_CLIENT_IDS, HostAccessToken, HostClient
 from idgov.clients.return_urls import check_return_urls, stored
 from idgov.clock import Clock, iso_utc
@@ -33,9 +34,10 @@ class ClientRegistry(BearerChecks):
     """Host systems registered as OAuth 2.0 confidential clients (DEV-1). Every method works
     inside the caller's transaction; secrets and tokens are stored as SHA-256 digests only."""
 
-    def __init__(self, clock: Clock, trail: AuditTrail) -> None:
+    def __init__(self, clock: Clock, trail: AuditTrail, guessing: TokenGuessing) -> None:
         self._clock = clock
         self._trail = trail
+        self._guessing = guessing
 
     # --- registration -----------------------------------------------------------------------
 
@@ -165,7 +167,12 @@ class ClientRegistry(BearerChecks):
             )
         client, why = self._credentials(session, claimed, request.client_secret)
         if client is None:
-            # The host hears only that authentication failed; the audit trail says why.
+            # The host hears only that authentication failed; the trail says why: in the
+            # source's aggregate when anonymous refusals are aggregated (finding 3).
+            counted = self._guessing.record(session, claimed, why, source)
+            if counted.aggregated:
+                raise TokenRefused("invalid_client", "client authentication failed")
+            claimed = counted.name  # an unknown id only as its pseudonym (finding 7)
             self._refuse(
                 session,
                 claimed,

@@ -2,8 +2,11 @@
 
 Three steps, so that no database lock is held while the password is hashed: read the identity
 (read-only), check the password (no database), then record the outcome in one write
-transaction. Failures on login and on signing count together (LOCK-1); unknown usernames are
-answered exactly like known ones, lockout included (LOCK-3).
+transaction. Failures on login and on signing count together (LOCK-1). Unknown usernames,
+suspended and deactivated identities and a directory's own lock are answered exactly like a
+wrong password on a real identity at the same count, lockout included (LOCK-3); a typed
+unknown name is kept only as a keyed pseudonym, and its refusals are audited in aggregate
+per source and window (audit/pseudonyms.py, alerts/refusals.py).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Literal
 from sqlalchemy.orm import Session, sessionmaker
 
 from idgov.alerts.attacks import AttackDetector
+from idgov.alerts.refusals import RefusalAggregator
 from idgov.audit.context import Target
+from idgov.audit.pseudonyms import NamePseudonyms
 from idgov.audit.trail import AuditTrail
 from idgov.db import reading, transaction
 from idgov.errors import (
@@ -30,6 +35,7 @@ from idgov.identity.ledger import USERNAME, IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.identity.services import IdentityService
+from idgov.identity.shadow_lockout import ShadowLockout
 from idgov.identity.usernames import normalize_username
 from idgov.policies.documents import LockoutPolicy
 from idgov.policies.store import PolicyStore
@@ -42,6 +48,15 @@ LOCKED_MESSAGE = (
 )
 MAX_RECORDED_NAME = 200  # fits the audit target id
 CAN_AUTHENTICATE = (IdentityStatus.ACTIVE, IdentityStatus.PENDING_VERIFICATION)
+
+
+@dataclass(frozen=True)
+class Anonymity:
+    """What keeps refusals of names that cannot sign in from telling anything (LOCK-3)."""
+
+    pseudonyms: NamePseudonyms
+    shadow: ShadowLockout
+    refusals: RefusalAggregator
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class AuthenticationService:
         attacks: AttackDetector,
         passwords: PasswordSource,
         ledger: IdentifierLedger,
+        anonymity: Anonymity,
     ) -> None:
         self._session_factory = session_factory
         self._trail = trail
@@ -71,6 +87,7 @@ class AuthenticationService:
         self._attacks = attacks
         self._passwords = passwords
         self._ledger = ledger
+        self._anonymity = anonymity
 
     def authenticate(
         self, username: object, password: object, *, channel: Channel, source: str | None
@@ -88,11 +105,12 @@ class AuthenticationService:
             policy = self._policies.current(session, LockoutPolicy)
             identity = session.get(Identity, found.id) if found else None
             if identity is None:
-                printable = name or _printable(username)
+                # Finding 7: the typed name may be a password; only its pseudonym is kept.
+                pseudonym = self._anonymity.pseudonyms.of(name or _printable(username))
                 if refusal is not None and refusal.reason == "provider-unavailable":
                     # As a known username would be answered while the directory is down.
-                    self._refuse_by_source(session, None, printable, source, channel, refusal)
-                self._refuse_unknown(session, printable, source, channel, policy)
+                    self._refuse_by_source(session, None, pseudonym, source, channel, refusal)
+                self._refuse_unknown(session, pseudonym, source, channel, policy)
             assert identity is not None
             if identity.status == IdentityStatus.LOCKED:
                 if not self._lockout.timed_unlock_due(identity, policy):
@@ -132,9 +150,14 @@ class AuthenticationService:
         reason = "inactive" if inactive else "bad-password"
         self._note_attack(session, identity, source, channel, reason, policy)
         if inactive:
-            # Suspended and deactivated identities are refused like a wrong password, right
-            # password or not, and do not count toward a lock.
+            # LOCK-3: suspended and deactivated identities are refused like a wrong password,
+            # right password or not, and "lock" at the same count on a shadow counter (their
+            # status stays as it is; a real lock would change it).
+            shadow = self._anonymity.pseudonyms.of(identity.username)
+            locked = self._anonymity.shadow.count_failure(session, shadow, policy)
             self._record_failure(session, identity, channel, reason, source, None)
+            if locked:
+                raise Locked(LOCKED_MESSAGE, recorded=True)
             raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
         count = self._lockout.count_failure(session, identity, policy, source)
         self._record_failure(session, identity, channel, reason, source, count.consecutive)
@@ -206,12 +229,17 @@ class AuthenticationService:
         refusal: SourceRefusal,
     ) -> None:
         """A refusal that counts toward idgov's own lockout (a directory lock, LOCK-1):
-        counted like a wrong password; at the limit idgov locks and alerts as well."""
+        counted like a wrong password; at the limit idgov locks and alerts as well.
+
+        LOCK-3: answered exactly as a wrong password at the same count, since a directory
+        answers its lock (AD 775, ppolicy accountLocked) whatever the password and whether
+        or not the guess was right; a distinct answer would tell a guesser the account
+        exists. The audit event keeps the directory's reason for the security unit."""
         self._note_attack(session, identity, source, channel, refusal.reason, policy)
         count = self._lockout.count_failure(session, identity, policy, source)
         if count.consecutive >= policy.max_failures:
             raise Locked(LOCKED_MESSAGE, recorded=True)
-        raise Locked(refusal.message, reason=refusal.reason, recorded=True)
+        raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
     def _refuse_locked(
         self,
@@ -228,27 +256,32 @@ class AuthenticationService:
     def _refuse_unknown(
         self,
         session: Session,
-        name: str,
+        pseudonym: str,
         source: str | None,
         channel: Channel,
         policy: LockoutPolicy,
     ) -> None:
-        failures = self._attacks.record_failure(
+        """LOCK-3: counted for attack detection and on a shadow counter that locks as a real
+        identity would; audited in aggregate with the source's other anonymous refusals
+        (AUD-1), or on its own when its window was recorded already."""
+        self._attacks.record_failure(
             session,
-            username=name,
+            username=pseudonym,
             identity_id=None,
             source=source,
             channel=channel,
             reason="unknown-user",
             policy=policy,
         )
-        self._trail.record(
-            session,
-            f"auth:{channel}:failed",
-            Target("username", name),
-            new={"reason": "unknown-user", "source_address": source},
-        )
-        if failures >= policy.max_failures:
+        locked = self._anonymity.shadow.count_failure(session, pseudonym, policy)
+        if not self._anonymity.refusals.count(session, source):
+            self._trail.record(
+                session,
+                f"auth:{channel}:failed",
+                Target("username", pseudonym),
+                new={"reason": "unknown-user", "source_address": source},
+            )
+        if locked:
             raise Locked(LOCKED_MESSAGE, recorded=True)  # as a known username would be
         raise InvalidCredentials(GENERIC_FAILURE, recorded=True)
 
@@ -277,6 +310,5 @@ def _normalized(username: object) -> str | None:
 
 
 def _printable(username: object) -> str:
-    """A malformed username is still recorded for attack counting: escaped (no NUL or control
-    characters reach the database) and bounded."""
+    """A malformed username is still counted, as the pseudonym of its bounded repr."""
     return repr(username)[:MAX_RECORDED_NAME]

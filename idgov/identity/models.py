@@ -100,3 +100,16 @@ class SignatureCertification(Base):
     statement: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(32))  # "web" or "api"
     source_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class ShadowLock(Base):
+    """The lockout counter of a name that cannot sign in: a username nobody holds, or that of
+    a suspended or deactivated identity (LOCK-3). It follows the rules of a real identity's
+    counter (LOCK-1, LOCK-2) so that the answers never tell the two apart; keyed by the
+    name's pseudonym (audit/pseudonyms.py), never the name itself."""
+
+    __tablename__ = "shadow_locks"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -51,6 +51,8 @@ class LockoutPolicy(_Policy):
     attack_window_minutes: int = Field(default=15, ge=1, le=1440)
     unknown_username_threshold: int = Field(default=10, ge=1, le=10000)
     source_distinct_usernames_threshold: int = Field(default=5, ge=2, le=10000)
+    # ALERT-1: wrong client secrets at /oauth/token, per client id and per source, in the window.
+    client_secret_failures_threshold: int = Field(default=10, ge=1, le=10000)
 
 
 class Webhook(_Policy):

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from idgov.audit.models import AuditEvent
-from idgov.config import Settings, SmtpSettings
+from idgov.config import Settings, SmtpSettings, ThrottlingSettings
 from idgov.db import transaction
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, IdentityStatus
@@ -69,31 +69,22 @@ def storm_plan() -> list[Attempt]:
     return plan
 
 
-def config_file(path: Path, settings: Settings, redis: RedisServer, smtp_port: int) -> Path:
-    lines = [
-        "[server]",
-        'secret_key = "storm-secret-key-' + "x" * 32 + '"',
-        "[database]",
-        f'url = "{settings.database.url}"',
-        "pool_size = 10",
-        "[keys]",
-        'passphrase = "test-key-passphrase"',
-        "[logging]",
-        'level = "WARNING"',
-        "[smtp]",
-        'host = "127.0.0.1"',
-        f"port = {smtp_port}",
-        "[throttling]",
-        f'storage_uri = "{redis.url}"',
+def storm_settings(settings: Settings, redis: RedisServer, smtp_port: int) -> Settings:
+    """The workers' settings: Redis shared, two hash slots each, SMTP at the test server."""
+    throttling = ThrottlingSettings(
+        storage_uri=redis.url,
         # Far above the storm, so the lockout proof is not masked: 60 guesses at one account
         # stay below NIST SP 800-63B-4's 100 and all reach the lockout check.
-        'signin_per_source = "1000/minute"',
-        'signin_per_account = "100/minute"',
-        "max_concurrent_hashes = 2",
-        "hash_wait_seconds = 30",
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        signin_per_source="1000/minute",
+        signin_per_account="100/minute",
+        max_concurrent_hashes=2,
+        hash_wait_seconds=30,
+    )
+    smtp = SmtpSettings(host="127.0.0.1", port=smtp_port, timeout_seconds=5)
+    database = settings.database.model_copy(update={"pool_size": 10})
+    return settings.model_copy(
+        update={"throttling": throttling, "smtp": smtp, "database": database}
+    )
 
 
 def people(services: Services) -> None:
@@ -172,8 +163,8 @@ def gunicorn(
     if not is_postgres:
         pytest.skip("the login storm runs on PostgreSQL (IDGOV_TEST_DATABASE_URL)")
     people(storm_services)
-    config = config_file(tmp_path / "idgov.toml", settings, redis_server, smtp_server.port)
-    server = GunicornServer(tmp_path, config, workers=WORKERS)
+    workers = storm_settings(settings, redis_server, smtp_server.port)
+    server = GunicornServer(tmp_path / "gunicorn", workers, workers=WORKERS)
     server.start()
     try:
         deadline = time.monotonic() + 30

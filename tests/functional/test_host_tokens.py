@@ -8,7 +8,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from idgov.alerts.refusals import GRACE, WINDOW
+from idgov.audit.models import AuditEvent
 from idgov.clients.models import HostAccessToken
+from idgov.clock import FrozenClock
+from idgov.db import transaction
 from idgov.wiring import Services
 from tests.functional.hosts import (
     FORM,
@@ -67,7 +71,7 @@ def test_token_by_client_secret_post(client: FlaskClient, services: Services) ->
     ids=["none", "unknown-client", "bad-base64", "not-utf8", "no-colon"],
 )
 def test_failed_client_authentication_is_401(
-    client: FlaskClient, services: Services, headers: dict[str, str]
+    client: FlaskClient, services: Services, clock: FrozenClock, headers: dict[str, str]
 ) -> None:
     register(services)
     response = client.post(
@@ -75,22 +79,43 @@ def test_failed_client_authentication_is_401(
     )
     token_error(response, 401, "invalid_client")
     assert response.headers["WWW-Authenticate"].startswith('Basic realm="idgov"')
-    [refused] = audit_events(services, "client:token:refused")
-    assert values(refused)["error"] == "invalid_client"
-    assert refused.reason in (
-        "client authentication failed: no client credentials",
-        "client authentication failed: unknown client",
-    )
+    # Anonymous: audited with the source's other refusals when its window is over (AUD-1).
+    assert audit_events(services, "client:token:refused") == []
+    [aggregate] = flushed_refusals(services, clock)
+    assert values(aggregate)["refusals"] == 1
+    [counted] = values(aggregate)["by_reason"]
+    assert (counted["channel"], counted["refusals"]) == ("token", 1)
+    assert counted["reason"] in ("no-credentials", "unknown-client")
+    assert "cl_unknown" not in all_audit_text(services)  # only its pseudonym (finding 7)
 
 
-def test_wrong_secret_is_401_and_audited(client: FlaskClient, services: Services) -> None:
+@pytest.mark.req("AUD-1")
+def test_wrong_secret_is_401_and_audited_in_aggregate(
+    client: FlaskClient, services: Services, clock: FrozenClock
+) -> None:
     client_id, secret = register(services)
     token_error(request_token(client, client_id, secret + "x"), 401, "invalid_client")
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "x"}
-    token_error(client.post("/oauth/token", data=form), 401, "invalid_client")
-    refused = audit_events(services, "client:token:refused")
-    assert [e.target_id for e in refused] == [client_id, client_id]
-    assert refused[0].reason == "client authentication failed: wrong secret"
+    from_host = {"REMOTE_ADDR": HOST_ADDRESS}
+    token_error(
+        client.post("/oauth/token", data=form, environ_base=from_host), 401, "invalid_client"
+    )
+    assert audit_events(services, "client:token:refused") == []
+    [aggregate] = flushed_refusals(services, clock)
+    assert values(aggregate)["refusals"] == 2
+    assert values(aggregate)["by_reason"] == [
+        {"channel": "token", "reason": "bad-client-secret", "refusals": 2}
+    ]
+    assert values(aggregate)["names"] == [client_id]  # a registered client stays readable
+    assert values(aggregate)["source_address"] == HOST_ADDRESS
+
+
+def flushed_refusals(services: Services, clock: FrozenClock) -> list[AuditEvent]:
+    """The aggregated events once the window is over (what the worker's job records)."""
+    clock.advance(WINDOW + GRACE)
+    with transaction(services.sessions) as session:
+        services.refusals.flush_due(session)
+    return audit_events(services, "auth:refusals:aggregated")
 
 
 @pytest.mark.parametrize(

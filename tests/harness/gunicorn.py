@@ -1,42 +1,33 @@
-"""idgov under gunicorn (the production server) on a free loopback port, with its workers'
-process ids for memory readings and fault injection."""
+"""idgov under gunicorn (the production server) on a free loopback port, configured from a
+test's Settings, with its workers' process ids for memory readings."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from tests.harness.ports import LOOPBACK, free_port, wait_for_port
-from tests.harness.process import ServerProcess
+from idgov.config import Settings
+from tests.harness.idgov_process import IdgovProcess
 
-START_TIMEOUT = 30.0
 REPOSITORY = Path(__file__).resolve().parents[2]  # where wsgi.py is
 
 
-class GunicornServer(ServerProcess):
-    """`gunicorn wsgi:app` with `workers` processes of `threads` threads each, configured by
-    the TOML file `config` (IDGOV_CONFIG), as an operator runs it."""
+class GunicornServer(IdgovProcess):
+    """`gunicorn wsgi:app` with `workers` processes of `threads` threads each, as an operator
+    runs it; started, stopped and killed like `idgov serve` (IdgovProcess)."""
 
-    def __init__(self, workdir: Path, config: Path, workers: int = 4, threads: int = 8) -> None:
-        super().__init__(workdir / "gunicorn.log")
-        self.workdir = workdir
-        self.config = config
+    def __init__(self, workdir: Path, settings: Settings, workers: int = 4, threads: int = 8):
+        super().__init__(workdir, settings)
         self.workers = workers
         self.threads = threads
-        self.host = LOOPBACK
-        self.port = free_port(self.host)
         self.pid_file = workdir / "gunicorn.pid"
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
+        """Launch and return once /readyz answers 200 (at once, with wait=False)."""
         self.launch(
             [
                 sys.executable, "-m", "gunicorn",
-                "--chdir", str(REPOSITORY),
+                "--pythonpath", str(REPOSITORY),
                 "--workers", str(self.workers),
                 "--worker-class", "gthread",
                 "--threads", str(self.threads),
@@ -45,13 +36,11 @@ class GunicornServer(ServerProcess):
                 "--graceful-timeout", "5",
                 "wsgi:app",
             ],
-            env={**os.environ, "IDGOV_CONFIG": str(self.config)},
+            env=self.environment(),
+            cwd=self.workdir,
         )  # fmt: skip
-        try:
-            wait_for_port(self.host, self.port, START_TIMEOUT)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"gunicorn did not start:\n{self.log_tail()}") from None
+        if wait:
+            self._wait_ready()
 
     def worker_pids(self) -> list[int]:
         """The worker processes (children of the master), as Linux lists them."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import atexit
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -34,10 +35,17 @@ class ServerProcess:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def launch(self, cmd: list[str], env: Mapping[str, str] | None = None) -> None:
+    def launch(
+        self, cmd: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
             )
         if not self._atexit_registered:
             atexit.register(self.stop)
@@ -47,6 +55,17 @@ class ServerProcess:
         """SIGTERM the server and wait; SIGKILL if it does not exit within stop_timeout."""
         proc, self._proc = self._proc, None
         stop_process(proc, self.stop_timeout)
+
+    def wait_until_ready(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll `ready` (which swallows its own errors) until true; if the process exits or
+        `timeout` seconds pass first, stop it and raise with the tail of its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.is_running():
+            if ready():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{what} did not start; log tail:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         """The last `lines` lines of the log, for the message of a failed start."""

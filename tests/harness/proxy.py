@@ -1,11 +1,14 @@
-"""A loopback TCP proxy that cuts the connection after a set number of server bytes."""
+"""A loopback TCP proxy that cuts the connection after a set number of server bytes, or
+slows every answer (a distant or overloaded directory)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from tests.harness.ports import LOOPBACK
 
@@ -17,11 +20,24 @@ class DroppingProxy:
     directions. Once ``drop_after_bytes`` bytes have gone from the server to the client (over
     all connections, the last chunk cut to fit) it closes both sockets of that connection and
     every later one, as a directory that dies mid-answer would. None never drops: use it to
-    measure ``bytes_to_client`` of a full exchange."""
+    measure ``bytes_to_client`` of a full exchange. ``delay`` seconds pass before each chunk
+    from the server is forwarded. ``pause_after(n)`` holds the server's answers once ``n``
+    bytes have gone to the client (``paused`` is then set) until ``resume()``: a directory
+    caught in the middle of an answer, for a test to stop it right there."""
 
-    def __init__(self, target_host: str, target_port: int, drop_after_bytes: int | None) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        drop_after_bytes: int | None,
+        delay: float = 0.0,
+    ) -> None:
         self.target = (target_host, target_port)
         self.drop_after_bytes = drop_after_bytes
+        self.delay = delay
+        self.pause_at: int | None = None
+        self.paused = threading.Event()
+        self._resumed = threading.Event()
         self.host = LOOPBACK
         self.port = 0
         self.bytes_to_client = 0
@@ -35,6 +51,16 @@ class DroppingProxy:
     def url(self) -> str:
         return f"ldap://{self.host}:{self.port}"
 
+    def pause_after(self, total_bytes: int) -> None:
+        """Hold what the server sends once `total_bytes` (counted since start) have gone."""
+        self._resumed.clear()
+        self.paused.clear()
+        self.pause_at = total_bytes
+
+    def resume(self) -> None:
+        self.pause_at = None
+        self._resumed.set()
+
     def start(self) -> None:
         listener = socket.create_server((self.host, 0))
         self.port = listener.getsockname()[1]
@@ -43,6 +69,7 @@ class DroppingProxy:
 
     def stop(self) -> None:
         """Close the listener and every open connection, then join all threads."""
+        self.resume()
         listener, self._listener = self._listener, None
         if listener is not None:
             _close(listener)
@@ -81,16 +108,25 @@ class DroppingProxy:
         try:
             while chunk := source.recv(_CHUNK):
                 if to_client:
+                    if self.delay:
+                        time.sleep(self.delay)
                     chunk, drop = self._count(chunk)
                     sink.sendall(chunk)
                     if drop:
                         break
+                    self._hold()
                 else:
                     sink.sendall(chunk)
         except OSError:
             pass
         finally:
             self._close_pair(source, sink)
+
+    def _hold(self) -> None:
+        """Wait here, once the pause point is passed, until resume()."""
+        if self.pause_at is not None and self.bytes_to_client >= self.pause_at:
+            self.paused.set()
+            self._resumed.wait()
 
     def _count(self, chunk: bytes) -> tuple[bytes, bool]:
         """The part of `chunk` still allowed through, and whether to drop after sending it."""
@@ -108,6 +144,19 @@ class DroppingProxy:
             self._sockets.difference_update(sockets)
         for sock in sockets:
             _close(sock)
+
+
+@contextmanager
+def proxied(
+    host: str, port: int, drop_after_bytes: int | None = None, delay: float = 0.0
+) -> Iterator[DroppingProxy]:
+    """A started DroppingProxy to host:port for the duration of the block."""
+    proxy = DroppingProxy(host, port, drop_after_bytes, delay)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def _close(sock: socket.socket) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -336,6 +335,20 @@ class SlapdServer(LdapTestServer):
         self.stop()
         self.start()
 
+    def add_people(self, prefix: str, count: int) -> None:
+        """`count` more people (uid PREFIXnnnn, no password), so that a listing takes pages."""
+        with self.admin_connection() as conn:
+            for n in range(count):
+                uid = f"{prefix}{n:04d}"
+                attributes = {
+                    "uid": uid,
+                    "cn": f"{prefix} {n}",
+                    "sn": prefix,
+                    "mail": f"{uid}@idgov.test",
+                }
+                if not conn.add(f"uid={uid},{self.people_dn}", ["inetOrgPerson"], attributes):
+                    raise RuntimeError(f"adding {uid} failed: {conn.result}")
+
     def unlock(self, uid: str) -> None:
         """Clear a ppolicy lockout on ``uid`` as the admin (ppolicy drops pwdFailureTime too)."""
         dn = f"uid={uid},{self.people_dn}"
@@ -358,19 +371,14 @@ class SlapdServer(LdapTestServer):
             raise RuntimeError(f"slapadd -n0 failed ({result.returncode}):\n{result.stderr}")
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                break
-            try:
-                wait_for_port(self.host, self.port, timeout=0.5)
-                if self.can_bind(self.admin_dn, self.admin_password):
-                    return
-            except (TimeoutError, LDAPException):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"slapd did not start on {self.url}; log tail:\n{self.log_tail()}")
+        self.wait_until_ready(self._answers, START_TIMEOUT, f"slapd on {self.url}")
+
+    def _answers(self) -> bool:
+        try:
+            wait_for_port(self.host, self.port, timeout=0.5)
+            return self.can_bind(self.admin_dn, self.admin_password)
+        except (TimeoutError, LDAPException):
+            return False
 
     def _seed(self) -> None:
         with self.admin_connection() as conn:

@@ -46,8 +46,11 @@ class Health(Schema):
 
 
 class Readiness(Schema):
+    """Anonymous: says which component is ready, never how many of anything (LOCK-3)."""
+
     status: Literal["ready"]
-    audit_events: int = Field(description="Number of events in the audit chain")
+    database: Literal["ok"] = Field(description="The database answered")
+    audit_chain: Literal["ok"] = Field(description="The audit chain head is readable")
 
 
 class Jwk(Schema):
