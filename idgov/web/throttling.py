@@ -185,8 +185,9 @@ def register_throttling(app: Flask, settings: ThrottlingSettings) -> Limiter | N
 def _storage_options(uri: str) -> dict[str, str | int]:
     options: dict[str, str | int] = {"wrap_exceptions": True}  # StorageError, handled below
     if not uri.startswith("memory://"):
-        # An unreachable Redis must answer within a second, not hang every sign-in.
-        options.update(socket_connect_timeout=1, socket_timeout=1)
+        # An unreachable Redis must be noticed at once, not hang every sign-in; a busy one
+        # gets a few seconds to answer before its refusal counts as an outage.
+        options.update(socket_connect_timeout=1, socket_timeout=3)
     return options
 
 
