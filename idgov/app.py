@@ -42,6 +42,7 @@ from idgov.web.ui import (
     reviews,
     tokens,
 )
+from idgov.web.ui import setup as password_setup
 from idgov.wiring import Services, build_services
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(review_evidence.bp)  # evidence pack downloads (REV-5, EXP-1)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(password_setup.bp)  # set-password links of resets (CMP-2)
     app.register_blueprint(tokens.bp)  # the person's tokens (TOK-1)
     app.register_blueprint(loss.bp)  # the owner's loss report (LOSS-1)
     app.register_blueprint(api_tokens.bp)

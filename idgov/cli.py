@@ -12,7 +12,6 @@ from types import FrameType
 from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from idgov.commands.alerts import alerts
@@ -31,7 +30,7 @@ from idgov.db import current_revision, head_revision, transaction, upgrade_datab
 from idgov.demo import DEMO_PEOPLE, DEMO_SYSTEM, demo_client_id, seed_demo, seed_demo_review
 from idgov.errors import IdgovError
 from idgov.identity.creation import NewIdentity
-from idgov.identity.models import Identity, Role
+from idgov.identity.models import Role
 from idgov.keys.store import PURPOSES
 from idgov.wiring import Services, build_command_services
 
@@ -90,15 +89,17 @@ def init(admin_username: str | None, admin_name: str | None, admin_email: str | 
 
 
 def _first_admin(services: Services, username: str, name: str, email: str) -> None:
-    """The first administrator (admin and security officer), with a temporary password shown
-    once. Another administrator must verify them before they can sign (IDV-1)."""
+    """A first administrator (admin and security officer), with a temporary password shown
+    once to the operator. Allowed while no administrator is active, for instance after a
+    directory sync created the people first; someone else verifies them before they can sign
+    (IDV-1). Refused, and the refusal audited, once an active administrator exists: from then
+    on people are created and reset by the administrators."""
     with transaction(services.sessions) as session:
-        if session.scalars(select(Identity.id).limit(1)).first() is not None:
-            raise IdgovError("identities exist already: the first administrator is created once")
+        services.identities.refuse_if_administered(session, username)
         admin = services.identities.create(
             session,
             NewIdentity(username, name, email, roles=(Role.ADMIN, Role.SECURITY_OFFICER)),
-            reason="first administrator, created by idgov init",
+            reason="first administrator, created by idgov init: no active administrator",
         )
         temporary = services.passwords.bootstrap_temporary(session, admin)
     click.echo(f"created the first administrator {admin.username}")

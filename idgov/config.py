@@ -87,6 +87,11 @@ class DatabaseSettings(_Section):
     url: str = "sqlite:///instance/idgov.db"
     pool_size: int = Field(default=5, ge=1, le=200)
     connect_timeout_seconds: int = Field(default=5, ge=1, le=120)
+    # PostgreSQL: seconds of silence before the server probes a client's connection (TCP
+    # keepalive, both ends). A web host that loses power mid-transaction would otherwise hold
+    # its row locks (the audit chain head) until the kernel default, over two hours. 0 leaves
+    # the server's settings alone (PgBouncer in transaction mode refuses the startup option).
+    tcp_keepalives_idle_seconds: int = Field(default=60, ge=0, le=7200)
     echo: bool = False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -91,16 +92,36 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": settings.connect_timeout_seconds},
+        connect_args=_postgres_connect_args(settings),
     )
     warn_on_superuser(engine)  # AUD-2: said by every process, on its first connection
     return engine
+
+
+def _postgres_connect_args(settings: DatabaseSettings) -> dict[str, Any]:
+    """libpq parameters: the connect timeout, and TCP keepalives on both ends of the connection
+    so that a vanished peer's transaction and its locks end within about two minutes
+    (libpq `keepalives*` for our side, the server's `tcp_keepalives_*` through `options`)."""
+    args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_seconds}
+    idle = settings.tcp_keepalives_idle_seconds
+    if idle:
+        interval, count = 10, 6
+        args |= {
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": interval,
+            "keepalives_count": count,
+            "options": f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval={interval}"
+            f" -c tcp_keepalives_count={count}",
+        }
+    return args
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
     if url.database and url.database != ":memory:":
         try:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(Path(url.database))
         except OSError as exc:
             raise ServiceUnavailable(
                 f"database unreachable: cannot create the directory of {url.database}: "
@@ -129,6 +150,21 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _owner_only(path: Path) -> None:
+    """The database file is readable by its owner only (0600): it holds password hashes, TOTP
+    seeds and the audit trail (11.10(d), 11.300). SQLite gives the -wal and -shm files the main
+    file's mode, so creating the file 0600 before SQLite opens it covers them too; a file left
+    group- or world-readable by an older version is tightened."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -32,7 +32,10 @@ from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
+from idgov.identity.notices import CredentialNotices
 from idgov.identity.services import IdentityService
+from idgov.identity.setup import PasswordSetups
+from idgov.identity.setup_links import SetupLinks
 from idgov.identity.shadow_lockout import ShadowLockout
 from idgov.keys.store import KeyStore
 from idgov.logs import configure_logging
@@ -94,6 +97,8 @@ class Services:
     web_sessions: SessionService
     access: AccessControl
     passwords: LocalPasswords
+    password_setups: PasswordSetups
+    setup_links: SetupLinks
     password_aging: PasswordAgingNotifier
     lockout: LockoutService
     auth: AuthenticationService
@@ -147,14 +152,22 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
     # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
+    notices = CredentialNotices(alerts)  # CMP-2: owners hear of every credential change
     tokens = TokenService(
-        clock, trail, policies, alerts, SecretBox(_PassphraseSource(settings.keys.passphrase).bytes)
+        clock,
+        trail,
+        policies,
+        alerts,
+        SecretBox(_PassphraseSource(settings.keys.passphrase).bytes),
+        notices,
     )
     ledger = IdentifierLedger(clock, trail, alerts)
     directories = build_directories(settings)
     web_sessions = SessionService(clock, trail, policies)
     identities = IdentityService(clock, trail, ledger, revoker=web_sessions)
-    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions)
+    passwords = LocalPasswords(clock, trail, policies, revoker=web_sessions, notices=notices)
+    # CMP-2: set-password links are minted from the key passphrase, never stored.
+    links = SetupLinks(_PassphraseSource(settings.keys.passphrase).bytes, settings.server.base_url)
     lockout = LockoutService(clock, trail, alerts, identities, revoker=web_sessions)
     attacks = AttackDetector(clock, alerts)
     # Finding 7: unknown names kept only as HMAC pseudonyms under a key derived from the
@@ -172,7 +185,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ledger,
         Anonymity(pseudonyms, ShadowLockout(clock), refusals),
     )
-    loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies)
+    loss = LossService(clock, trail, alerts, identities, web_sessions, passwords, policies, notices)
     signatures = SignatureService(
         sessions,
         clock,
@@ -215,6 +228,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secrets=resolve_from_cwd,
             # A claimed row is re-sent only after this: longer than any one SMTP exchange.
             claim=timedelta(seconds=max(120, 4 * settings.smtp.timeout_seconds)),
+            links=links,
         ),
         alert_service=AlertService(clock, trail, identities),
         ledger=ledger,
@@ -222,6 +236,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         web_sessions=web_sessions,
         access=AccessControl(trail, identities),
         passwords=passwords,
+        password_setups=PasswordSetups(clock, trail, policies, passwords, notices, links),
+        setup_links=links,
         password_aging=PasswordAgingNotifier(clock, policies, alerts),
         lockout=lockout,
         auth=auth,

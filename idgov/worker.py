@@ -96,9 +96,14 @@ class Worker:
                 return
             if not self._leases.acquire(session, job.name, job.lease):
                 return
-        with transaction(self._services.sessions) as session:
-            job.run(session)
-            self._leases.finish(session, job.name)
+        try:
+            with transaction(self._services.sessions) as session:
+                job.run(session)
+                self._leases.finish(session, job.name)
+        except BaseException:
+            with transaction(self._services.sessions) as session:
+                self._leases.release(session, job.name)
+            raise
 
     def run_forever(self) -> None:
         interval = self._services.settings.worker.poll_interval_seconds

@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from idgov.alerts.interfaces import DeliveryFailed, EmailSender, SecretResolver, WebhookSender
+from idgov.alerts.interfaces import (
+    DeliveryFailed,
+    EmailSender,
+    SecretLinks,
+    SecretResolver,
+    WebhookSender,
+)
 from idgov.alerts.messages import (
     NOTICE,
     AlertFacts,
@@ -96,6 +102,7 @@ class AlertDispatcher:
         webhook: WebhookSender,
         secrets: SecretResolver,
         claim: timedelta = timedelta(minutes=2),
+        links: SecretLinks | None = None,
     ) -> None:
         self._clock = clock
         self._session_factory = session_factory
@@ -106,6 +113,7 @@ class AlertDispatcher:
         self._webhook = webhook
         self._secrets = secrets
         self._claim = claim
+        self._links = links
 
     def deliver_due(self, limit: int = 50) -> int:
         """Try up to `limit` due deliveries; the number delivered. Once a channel (the SMTP
@@ -171,6 +179,8 @@ class AlertDispatcher:
             alert, identity, round=delivery.round, renotify_minutes=policy.renotify_minutes
         )
         if delivery.channel == "email":
+            if self._links is not None:
+                facts = replace(facts, link=self._links.link_for(alert.kind, facts.details))
             return replace(claimed, subject=subject(facts), text=text_body(facts))
         hook = next((h for h in policy.webhooks if h.url == delivery.recipient), None)
         if hook is None:

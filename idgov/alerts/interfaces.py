@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 # A delivery error is stored on the row and logged: keep it short, and never put a secret in it.
 MAX_ERROR = 200
@@ -53,3 +54,12 @@ class SecretResolver(Protocol):
     ConfigurationError, whose message names the reference but never the value."""
 
     def __call__(self, reference: str) -> str: ...
+
+
+class SecretLinks(Protocol):
+    """Mints the single-use link a notice to its owner carries (a set-password link, CMP-2)
+    when the e-mail is built: the link is never kept in the outbox, the alert or the trail."""
+
+    def link_for(self, kind: str, details: Mapping[str, Any]) -> str | None:
+        """The link for an alert of `kind` with these details, or None if it carries none."""
+        ...

@@ -63,6 +63,7 @@ class AlertFacts:
     who: Person | None
     details: Mapping[str, Any]
     renotify_minutes: int | None = None
+    link: str | None = None  # minted at sending time for the owner only (SecretLinks)
 
     @classmethod
     def of(
@@ -180,6 +181,8 @@ def text_body(facts: AlertFacts) -> str:
             lines += [f"  {key}: {_plain(value)}" for key, value in sorted(section.items())]
     lines += ["", "What to do next:"]
     lines += [f"  {number}. {step}" for number, step in enumerate(next_steps(facts), 1)]
+    if facts.link:
+        lines += ["", "Your link (for you alone; do not forward it):", f"  {facts.link}"]
     lines += ["", _footer(facts)]
     return "\n".join(lines) + "\n"
 

@@ -73,7 +73,8 @@ class AlertService:
 
     def acknowledge(self, session: Session, alert_id: str, officer: Identity, note: str) -> Alert:
         """Only an active security officer acknowledges, with a note (audited as
-        `alert:<kind>:acknowledged`); re-notification stops. A second acknowledgement is a
+        `alert:<kind>:acknowledged`), never an alert about themself (Forbidden, audited as
+        `alert:acknowledgement:refused`); re-notification stops. A second acknowledgement is a
         Conflict, also when two officers acknowledge at the same moment."""
         if Role.SECURITY_OFFICER not in self._identities.roles(session, officer.id):
             raise Forbidden("only a security officer may acknowledge an alert")
@@ -84,6 +85,21 @@ class AlertService:
         if len(note) > MAX_NOTE:
             raise InvalidRequest(f"note is longer than {MAX_NOTE} characters", field="note")
         alert = self.get(session, alert_id)
+        if alert.identity_id == officer.id:
+            # 11.10(g), 11.300(d): the person an alert is about cannot close it; another
+            # security officer must look at it. The refused attempt is audited (ACC-2).
+            self._trail.record(
+                session,
+                "alert:acknowledgement:refused",
+                Target("alert", alert.id),
+                new={"officer_username": officer.username, "refusal": "own-alert"},
+                reason="an alert about the officer themself",
+            )
+            raise Forbidden(
+                "an alert about you must be acknowledged by another security officer",
+                field="alert_id",
+                recorded=True,
+            )
         now = self._clock.now()
         # One conditional UPDATE: of two concurrent acknowledgements exactly one wins.
         taken = session.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 
 # The C string encoder behind json.dumps(ensure_ascii=False); reused so that the fast path
@@ -12,7 +11,52 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring as _quote
 from typing import Any
 
-SECRET_KEY_PATTERN = re.compile(r"pass(word|phrase)?|secret|otp|private|credential", re.I)
+# AUD-1 (11.10(e)): the trail shows old and new values of everything regulated, so only
+# fields that hold a secret's value are redacted, matched by exact key name at any depth. A
+# pattern on key names hid require_otp, otp_roles, must_change_password and which credential
+# was lost; a name here is a field whose value is itself a secret (DESIGN: rules of the house).
+SECRET_FIELDS = frozenset(
+    {
+        # passwords and passphrases as typed (PWD-1: only their argon2id hashes are kept)
+        "password",
+        "new_password",
+        "current_password",
+        "old_password",
+        "temporary_password",
+        "passphrase",
+        "bind_password",
+        # TOTP: the seed, its otpauth:// URI and a typed code (TOK-1)
+        "otp",
+        "otp_code",
+        "otp_secret",
+        "otp_seed",
+        "totp_secret",
+        "seed",
+        "provisioning_uri",
+        "otpauth_uri",
+        # host clients and webhooks (DEV-1, ALERT-1): the secret itself, never its digest
+        "secret",
+        "client_secret",
+        "webhook_secret",
+        "hmac_key",
+        "api_key",
+        # loss replacements (LOSS-2): the temporary credential as issued
+        "temporary_credential",
+        # keys (LNK-1): private key material
+        "private_key",
+        "private_jwk",
+        # bearer and session values: whoever holds one acts with it
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "authorization",
+        "cookie",
+        "session_token",
+        "browser_secret",
+        "csrf_token",
+        "code_verifier",
+    }
+)
 REDACTED = "<redacted>"
 
 
@@ -22,10 +66,11 @@ def canonical_json(value: Any) -> str:
 
 
 def redact(value: Any) -> Any:
-    """Replace values under secret-looking keys: secrets never reach audit values."""
+    """Replace the values of the named secret fields (SECRET_FIELDS, exact key, any depth):
+    secrets never reach audit values or alert details; every other value is kept (AUD-1)."""
     if isinstance(value, dict):
         return {
-            str(key): REDACTED if SECRET_KEY_PATTERN.search(str(key)) else redact(item)
+            str(key): REDACTED if str(key).lower() in SECRET_FIELDS else redact(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):

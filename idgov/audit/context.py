@@ -6,7 +6,7 @@ import getpass
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import quote
 
@@ -36,8 +36,10 @@ def cli_actor() -> Actor:
 @dataclass(frozen=True, slots=True)
 class AuditContext:
     actor: Actor
-    request_id: str | None = None
+    request_id: str | None = None  # always ours (web/middleware.py)
     source_address: str | None = None
+    # A client's own X-Request-ID, kept beside ours in the event's new values (AUD-1).
+    client_request_id: str | None = None
 
 
 ContextProvider = Callable[[], AuditContext]
@@ -48,6 +50,11 @@ current_audit_context: ContextVar[AuditContext] = ContextVar(
     "current_audit_context",
     default=AuditContext(SYSTEM_ACTOR),  # noqa: B039 - a frozen dataclass, immutable
 )
+
+
+def acting(actor: Actor) -> AuditContext:
+    """The current request's context with `actor` as the one who acts."""
+    return replace(current_audit_context.get(), actor=actor)
 
 
 @dataclass(frozen=True, slots=True)

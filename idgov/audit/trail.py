@@ -14,6 +14,9 @@ from idgov.audit.canonical import HashedFields, canonical_json, redact
 from idgov.audit.context import ACTION_PATTERN, Actor, AuditContext, ContextProvider, Target
 from idgov.clock import Clock, iso_utc
 
+# The key under which a client's X-Request-ID is kept in an event's new values.
+CLIENT_REQUEST_ID = "client_request_id"
+
 
 @dataclass(frozen=True)
 class PendingEvent:
@@ -50,8 +53,8 @@ class AuditTrail:
     ) -> HashedFields:
         """Append one event and return the fields as hashed.
 
-        `action` is `area:subject:action` (e.g. `policy:password:changed`). Values under
-        secret-looking keys are redacted: secrets never reach audit values. Appends are
+        `action` is `area:subject:action` (e.g. `policy:password:changed`). The named secret
+        fields are redacted (audit/canonical.py): secrets never reach audit values. Appends are
         serialized on the chain-head row (audit/append.py): no forks, no gaps.
         """
         if not ACTION_PATTERN.match(action):
@@ -102,9 +105,18 @@ class AuditTrail:
             target_type=target.type,
             target_id=target.id,
             old_values=canonical_json(redact(dict(old)) if old is not None else None),
-            new_values=canonical_json(redact(dict(new)) if new is not None else None),
+            new_values=canonical_json(_with_client_request(context, new)),
             reason=reason,
             request_id=context.request_id,
             source_address=context.source_address,
             prev_hash="",
         )
+
+
+def _with_client_request(context: AuditContext, new: Mapping[str, Any] | None) -> Any:
+    """The new values, redacted, with the client's own X-Request-ID beside our request id:
+    hashed with the event, never taken for ours (web/middleware.py)."""
+    values = redact(dict(new)) if new is not None else None
+    if context.client_request_id is None:
+        return values
+    return {**(values or {}), CLIENT_REQUEST_ID: context.client_request_id}

@@ -94,7 +94,8 @@ def status(username: str, status: str, reason: str) -> None:
     """Suspend, reactivate or deactivate (deactivated identities are kept, never deleted)."""
     services = command_services()
     with transaction(services.sessions) as session:
-        services.identities.transition(session, find(services, session, username), status, reason)
+        person = find(services, session, username)
+        services.identities.change_status(session, person, status, reason)
     click.echo(f"{username}: {status}")
 
 

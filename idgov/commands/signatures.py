@@ -23,6 +23,10 @@ from idgov.signatures.verification import (
 )
 
 DIGEST = re.compile(r"sha256:[0-9a-fA-F]{64}")
+UNBOUND = (
+    "note: no --digest or --record given: the token's JWS is valid, but that it binds your "
+    "record was not checked"
+)
 
 
 def _token(value: str) -> str:
@@ -83,6 +87,8 @@ def verify(
         with services.sessions() as session:
             result = services.signature_verifier.verify(session, text, digest, record)
     _report(result)
+    if digest is None and record is None:  # LNK-1: the API refuses this; here it is a read
+        click.echo(UNBOUND, err=True)
 
 
 def _report(result: VerificationResult) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from idgov.errors import InvalidRequest
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.identity.usernames import normalize_username
+from idgov.text import unprintable
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -37,6 +38,11 @@ def validated_person(username: object, printed_name: object, email: object) -> t
     )
 
 
+def checked_person(field: str, value: object) -> str:
+    """A changed printed name or e-mail (a directory sync's update), by the creation rules."""
+    return _email(value) if field == "email" else required_text(value, field, MAX_NAME)
+
+
 def created_values(identity: Identity, roles: list[str]) -> dict[str, object]:
     """The audit record of a new identity (identity:identity:created)."""
     return {
@@ -51,10 +57,15 @@ def created_values(identity: Identity, roles: list[str]) -> dict[str, object]:
 
 
 def required_text(value: object, field: str, limit: int) -> str:
+    """Trimmed printable text (idgov/text.py: a printed name is part of every manifestation,
+    11.50(a)), or InvalidRequest naming the field."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{field} is required", field=field)
     if len(value) > limit:
         raise InvalidRequest(f"{field} is longer than {limit} characters", field=field)
+    problem = unprintable(value.strip())
+    if problem is not None:
+        raise InvalidRequest(f"{field} {problem}", field=field)
     return value.strip()
 
 

@@ -19,6 +19,7 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, Forbidden, InvalidRequest
+from idgov.identity.lock_alerts import resolve_lock_alerts
 from idgov.identity.models import Identity, IdentityStatus, Role
 from idgov.identity.services import IdentityService
 from idgov.policies.documents import LockoutPolicy
@@ -135,6 +136,7 @@ class LockoutService:
         if identity.status != IdentityStatus.LOCKED:
             raise Conflict(f"{identity.username} is not locked", field="status")
         self._unlock(session, identity, reason.strip())
+        resolve_lock_alerts(session, self._trail, self._clock, identity, officer, reason.strip())
 
     def _unlock(self, session: Session, identity: Identity, reason: str) -> None:
         counts = {

@@ -102,6 +102,27 @@ class SignatureCertification(Base):
     source_address: Mapped[str | None] = mapped_column(String(64))
 
 
+class PasswordSetup(Base):
+    """A single-use set-password link issued by a reset (CMP-2, 11.200(a)(3)): only the
+    SHA-256 of its token is kept; the link itself reaches only the owner (by e-mail) or, in
+    handover mode, a second person who retrieves it once."""
+
+    __tablename__ = "password_setups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    delivery: Mapped[str] = mapped_column(String(16))  # "email" or "handover"
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handed_over_by: Mapped[str | None] = mapped_column(String(100))
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "used", "replaced" (a newer reset) or None while it can still be used.
+    ended: Mapped[str | None] = mapped_column(String(16))
+
+
 class ShadowLock(Base):
     """The lockout counter of a name that cannot sign in: a username nobody holds, or that of
     a suspended or deactivated identity (LOCK-3). It follows the rules of a real identity's

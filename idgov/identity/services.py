@@ -12,6 +12,11 @@ from idgov.audit.models import AuditEvent
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
 from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.identity.continuity import (
+    active_administrators,
+    refuse_role_loss,
+    refuse_status_change,
+)
 from idgov.identity.creation import (
     NewIdentity,
     created_values,
@@ -101,6 +106,26 @@ class IdentityService:
             self._ledger.bind(session, SUBJECT, new.provider, new.subject, identity)
         return identity
 
+    def refuse_if_administered(self, session: Session, username: str) -> None:
+        """`idgov init --admin-username`: allowed while no administrator is active (people a
+        directory sync created are no administrators); once one is, the refusal is audited
+        (identity:first-admin:refused) and raised as a recorded Conflict."""
+        active = active_administrators(session)
+        if active == 0:
+            return
+        self._trail.record(
+            session,
+            "identity:first-admin:refused",
+            Target("username", username[:64]),
+            new={"active_administrators": active},
+            reason="an active administrator exists",
+        )
+        raise Conflict(
+            "an active administrator exists: the first administrator is created once; ask an "
+            "administrator to create the person and someone else to verify them",
+            recorded=True,
+        )
+
     def roles(self, session: Session, identity_id: str) -> set[str]:
         return set(
             session.scalars(
@@ -114,6 +139,7 @@ class IdentityService:
         wanted, before = _roles(roles), self.roles(session, identity.id)
         if wanted == before:
             return
+        refuse_role_loss(session, identity, before, wanted)
         session.execute(delete(IdentityRole).where(IdentityRole.identity_id == identity.id))
         session.add_all(IdentityRole(identity_id=identity.id, role=role) for role in wanted)
         self._trail.record(
@@ -146,6 +172,20 @@ class IdentityService:
             new={"manager_id": manager_id},
             reason=_reason(reason),
         )
+
+    def change_status(
+        self,
+        session: Session,
+        identity: Identity,
+        status: str,
+        reason: str,
+        actor: Identity | None = None,
+    ) -> None:
+        """An administrator's status change (API and command line): refused with 409 for a
+        locked person (only the unlock releases a lock, LOCK-2), for yourself, and for the
+        last active administrator or security officer (see identity/continuity.py)."""
+        refuse_status_change(session, identity, status, actor)
+        self.transition(session, identity, status, reason)
 
     def transition(self, session: Session, identity: Identity, status: str, reason: str) -> None:
         """Move to `status` if the state machine allows it; audited with who and why."""
@@ -203,6 +243,13 @@ class IdentityService:
         who they are. A pending identity becomes active."""
         if verifier.id == identity.id:
             raise Forbidden("nobody may verify their own identity (11.100(b))")
+        if verifier.id in self._enrolled_by(session, identity):
+            # 11.200(a)(3): whoever created (or rehired) a person is not also the one who
+            # vouches for them, so no single administrator makes someone able to sign.
+            raise Forbidden(
+                "the person who created or rehired this identity cannot also verify it: ask "
+                "another administrator or security officer (IDV-1)"
+            )
         if not self.roles(session, verifier.id) & VERIFIER_ROLES:
             raise Forbidden("identity verification needs an admin or a security officer")
         record = IdentityVerification(
@@ -265,6 +312,21 @@ class IdentityService:
     def settled_status(self, session: Session, identity: Identity) -> str:
         """Where an identity returns to after a lock or suspension: active if verified."""
         return S.ACTIVE if self.is_verified(session, identity) else S.PENDING_VERIFICATION
+
+    def _enrolled_by(self, session: Session, identity: Identity) -> set[str]:
+        """The people who created the identity or sent it back to pending verification."""
+        return set(
+            session.scalars(
+                select(AuditEvent.actor_id).where(
+                    AuditEvent.target_type == "identity",
+                    AuditEvent.target_id == identity.id,
+                    AuditEvent.actor_type == "identity",
+                    AuditEvent.action.in_(
+                        ("identity:identity:created", "identity:status:pending-verification")
+                    ),
+                )
+            )
+        )
 
     def _last_event(self, session: Session, identity: Identity, action: str) -> int | None:
         return session.scalar(

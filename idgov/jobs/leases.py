@@ -50,3 +50,13 @@ class JobLeases:
             .where(JobLease.name == job, JobLease.holder == self._holder)
             .values(holder=None, lease_until=None, last_run_at=self._clock.now())
         )
+
+    def release(self, session: Session, job: str) -> None:
+        """Free the lease of a job that failed, without marking it run: its transaction was
+        rolled back, finish() with it, so the lease would otherwise stay held until its timeout
+        (30 minutes for a directory sync) and keep every other worker from retrying."""
+        session.execute(
+            update(JobLease)
+            .where(JobLease.name == job, JobLease.holder == self._holder)
+            .values(holder=None, lease_until=None)
+        )

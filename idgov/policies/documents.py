@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from idgov.text import PrintableText
+
 PolicyKind = Literal["password", "lockout", "alerting", "session", "signing", "tokens"]
 Profile = Literal["gxp-classic", "nist-800-63b"]
 
@@ -27,6 +29,11 @@ class PasswordPolicy(_Policy):
     warn_days: list[int] = Field(default=[14, 7, 1], max_length=10)
     min_age_days: int = Field(default=1, ge=0, le=30)
     temporary_valid_hours: int = Field(default=72, ge=1, le=720)
+    # How a reset reaches the owner, never the resetting administrator (11.200(a)(3)): "email",
+    # a single-use set-password link to the owner's address; "handover", the link retrieved
+    # once by a second administrator or security officer who hands it to the owner.
+    reset_delivery: Literal["email", "handover"] = "email"
+    reset_link_minutes: int = Field(default=60, ge=5, le=1440)
     # argon2id parameters (RFC 9106); raising them re-hashes on the next login.
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65536, ge=8192, le=4 * 1024 * 1024)
@@ -93,7 +100,8 @@ class Meaning(_Policy):
     """MAN-1: what a signature means, as printed with it."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")
-    statement: str = Field(min_length=1, max_length=500)
+    # Printed with every signature of this meaning (MAN-1): idgov/text.py's rule, 11.50(a).
+    statement: PrintableText = Field(min_length=1, max_length=500)
     clients: list[str] | None = Field(
         default=None, description="Host clients (by name) that may use it; None: every client"
     )
@@ -111,6 +119,9 @@ class SigningPolicy(_Policy):
     """CMP-1, MAN-1: the continuous signing session window, the token component, meanings."""
 
     session_idle_minutes: int = Field(default=15, ge=1, le=120)
+    # 11.200(a)(1)(i)-(ii): however busy, a signing session ends this long after its first
+    # signing; then every component is asked again (a new full authentication).
+    session_absolute_hours: int = Field(default=12, ge=1, le=24)
     # How long a signing request waits for the person at the hosted ceremony.
     request_minutes: int = Field(default=10, ge=1, le=60)
     # Which identities must add a TOTP code (TOK-1): "holders" (anyone with an active token),

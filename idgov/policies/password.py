@@ -16,6 +16,9 @@ from idgov.policies.documents import PasswordPolicy
 # Digits, punctuation, symbols and spaces around a word: "Summer2031!!" is "summer" padded.
 _PADDING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 _TRAILING = re.compile(r"[\W\d_]+$")
+# Common substitutions (leet), undone before the blocklist check; "1" stands for i or l.
+_LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_SUBSTITUTIONS = tuple(str.maketrans({**_LEET, "1": one}) for one in ("i", "l"))
 # Name and username parts: "Anne-Marie O'Neil" -> anne, marie, neil; "j.doe" -> doe.
 _PART_SEPARATORS = re.compile(r"[\W_]+")
 MIN_PART = 3
@@ -51,11 +54,28 @@ def common_passwords() -> frozenset[str]:
 
 
 def is_common(password: str) -> bool:
-    """Listed as is (any case), or once leading and trailing digits and symbols are stripped."""
+    """Listed as is (any case), once leading and trailing digits and symbols are stripped, or
+    once common substitutions are undone ("P@ssw0rd1!" is "password"): NIST SP 800-63B-4
+    sec. 3.1.1.2 asks the blocklist to catch the obvious variants of a listed password."""
     listed = common_passwords()
+    return any(candidate and candidate in listed for candidate in blocklist_forms(password))
+
+
+def blocklist_forms(password: str) -> set[str]:
+    """The forms of a password checked against the blocklist: case-folded; with its padding
+    stripped; and each of those with the substitutions undone, then stripped again. Padding is
+    stripped before the substitutions are undone too, so "password1" is not read "passwordi"."""
     folded = normalize(password).casefold()
-    candidates = {folded, _TRAILING.sub("", folded), _PADDING.sub("", folded)}
-    return any(candidate and candidate in listed for candidate in candidates)
+    stripped = _stripped(folded)
+    forms = set(stripped)
+    for text in stripped:
+        for table in _SUBSTITUTIONS:
+            forms |= _stripped(text.translate(table))
+    return forms
+
+
+def _stripped(text: str) -> set[str]:
+    return {text, _TRAILING.sub("", text), _PADDING.sub("", text)}
 
 
 def personal_parts(username: str | None, printed_name: str | None) -> set[str]:

@@ -14,13 +14,12 @@ from idgov.clock import Clock, iso_utc
 from idgov.counted import counted
 from idgov.errors import (
     Conflict,
-    Forbidden,
     InvalidCredentials,
-    InvalidRequest,
     NotFound,
     UnprocessableRequest,
 )
-from idgov.identity.models import Identity, IdentityRole, Role
+from idgov.identity.models import Identity, IdentityRole, IdentityStatus, Role
+from idgov.identity.notices import CredentialNotices
 from idgov.policies.documents import PasswordPolicy
 from idgov.policies.password import aging_status, check_quality, min_age_blocks, normalize
 from idgov.policies.store import PolicyStore
@@ -33,8 +32,6 @@ from idgov.sessions.interfaces import SessionRevoker
 
 __all__ = ["DUMMY_HASH", "MAX_HASHED_BYTES", "CredentialStatus", "LocalPasswords"]
 
-RESET_ROLES = {Role.ADMIN, Role.SECURITY_OFFICER}
-
 
 class LocalPasswords:
     """Passwords of identities whose provider is "local"; every change is audited in the
@@ -46,11 +43,13 @@ class LocalPasswords:
         trail: AuditTrail,
         policies: PolicyStore,
         revoker: SessionRevoker | None = None,
+        notices: CredentialNotices | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._policies = policies
         self._revoker = revoker
+        self._notices = notices  # the owner is told of every change (CMP-2)
 
     @staticmethod
     def hasher(policy: PasswordPolicy) -> PasswordHasher:
@@ -60,7 +59,7 @@ class LocalPasswords:
     def set_initial(self, session: Session, identity: Identity, password: object) -> None:
         """The first password of a local identity; quality-checked (PWD-4), kept in history.
         For the person's own choice (enrolment) only: an administrator who sets someone's
-        password must use `admin_reset`, which issues a one-time password instead (CMP-2)."""
+        password resets it instead (identity/setup.py): the owner sets the new one (CMP-2)."""
         _require_local(identity)
         if session.get(LocalCredential, identity.id) is not None:
             raise Conflict("this identity already has a password", field="password")
@@ -162,12 +161,7 @@ class LocalPasswords:
                 field="new_password",
             )
         secret = self._acceptable(policy, identity, new_password, "new_password")
-        if credentials.reused(session, credential, secret, policy.history_count):
-            raise UnprocessableRequest(
-                "the new password must differ from the current password and the last "
-                + counted(policy.history_count, "password"),
-                field="new_password",
-            )
+        self._refuse_reuse(session, credential, secret, policy)
         was_temporary = credential.temporary
         credentials.store(session, credential, hashing.hash_secret(policy, secret), now)
         self._audit(
@@ -177,30 +171,51 @@ class LocalPasswords:
             {"changed_at": iso_utc(now), "was_temporary": was_temporary},
         )
         self._revoke(session, identity, "password-change")
+        if self._notices is not None:
+            self._notices.tell(
+                session,
+                identity,
+                "Your idgov password was changed",
+                {"what": "Your password was changed; your other sessions were signed out."},
+            )
 
-    def admin_reset(
-        self, session: Session, identity: Identity, admin: Identity, reason: str
-    ) -> str:
-        """Issue a one-time temporary password and return it (shown once, never stored or
-        audited in clear). It must be changed at next login, cannot sign, and expires after
-        `temporary_valid_hours`. Nobody resets their own password (CMP-2)."""
-        if admin.id == identity.id:
-            raise Forbidden("nobody may reset their own password (CMP-2)")
-        if not reason or not reason.strip():
-            raise InvalidRequest("a reason is required for a password reset", field="reason")
-        held = set(
-            session.scalars(select(IdentityRole.role).where(IdentityRole.identity_id == admin.id))
-        )
-        if not held & RESET_ROLES:
-            raise Forbidden("password resets need an admin or a security officer")
-        return self._issue_temporary(session, identity, reason.strip(), issued_by=admin.id)
+    def lapse(self, session: Session, identity: Identity) -> None:
+        """A reset (CMP-2): the current password stops working at once and every session
+        ends; the owner chooses a new one through their set-password link (identity/setup)."""
+        _require_local(identity)
+        credential = session.get(LocalCredential, identity.id, with_for_update=True)
+        if credential is not None:
+            credential.temporary, credential.expires_at = True, self._clock.now()
+        self._revoke(session, identity, "password-reset")
+
+    def set_by_owner(self, session: Session, identity: Identity, password: object) -> None:
+        """The owner's own choice through a set-password link: a regular password at once
+        (no second change needed), quality (PWD-4) and history (PWD-2) checked, no minimum
+        age (the old one was reset); audited, and every session ends."""
+        _require_local(identity)
+        credential = session.get(LocalCredential, identity.id, with_for_update=True)
+        policy, now = self._policy(session), self._clock.now()
+        secret = self._acceptable(policy, identity, password, "new_password")
+        if credential is None:
+            credential = LocalCredential(identity_id=identity.id, temporary=False, warned_days=None)
+            session.add(credential)
+        else:
+            self._refuse_reuse(session, credential, secret, policy)
+        credentials.store(session, credential, self.hasher(policy).hash(secret), now)
+        self._audit(session, "set", identity, {"changed_at": iso_utc(now), "through": "link"})
+        self._revoke(session, identity, "password-set")
 
     def bootstrap_temporary(self, session: Session, identity: Identity) -> str:
-        """The first administrator's temporary password, issued by `idgov init` while no
-        other administrator exists who could reset it; it must be changed at first login."""
+        """A first administrator's temporary password, issued by `idgov init` while no
+        administrator is active who could send them a set-password link; it must be changed
+        at first login."""
         others = session.scalars(
-            select(IdentityRole.identity_id).where(
-                IdentityRole.role.in_(RESET_ROLES), IdentityRole.identity_id != identity.id
+            select(IdentityRole.identity_id)
+            .join(Identity, Identity.id == IdentityRole.identity_id)
+            .where(
+                IdentityRole.role == Role.ADMIN,
+                Identity.status == IdentityStatus.ACTIVE,
+                IdentityRole.identity_id != identity.id,
             )
         ).first()
         if others is not None:
@@ -259,6 +274,17 @@ class LocalPasswords:
 
     def _policy(self, session: Session) -> PasswordPolicy:
         return self._policies.current(session, PasswordPolicy)
+
+    @staticmethod
+    def _refuse_reuse(
+        session: Session, credential: LocalCredential, secret: str, policy: PasswordPolicy
+    ) -> None:
+        if credentials.reused(session, credential, secret, policy.history_count):
+            raise UnprocessableRequest(
+                "the new password must differ from the current password and the last "
+                + counted(policy.history_count, "password"),
+                field="new_password",
+            )
 
     @staticmethod
     def _acceptable(

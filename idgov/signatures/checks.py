@@ -9,7 +9,8 @@ from idgov.errors import NotEligible, UnprocessableRequest
 from idgov.identity.eligibility import CREDENTIAL_LOSS, NO_TOKEN, Blocker, signing_blockers
 from idgov.policies.documents import Meaning, SigningPolicy
 from idgov.providers.interfaces import CredentialState
-from idgov.signatures.requests import CONTROL, Record
+from idgov.signatures.requests import Record
+from idgov.text import unprintable
 
 MAX_RECORD_TYPE = 64
 
@@ -52,7 +53,7 @@ def check_batch(records: Sequence[Record], policy: SigningPolicy) -> None:
 
 def record_type_of(value: str) -> str:
     """A record type named in a URL path, held to the same rule as in a request body."""
-    if not value.strip() or len(value) > MAX_RECORD_TYPE or CONTROL.search(value):
+    if not value.strip() or len(value) > MAX_RECORD_TYPE or unprintable(value):
         raise UnprocessableRequest(
             f"record_type must be 1 to {MAX_RECORD_TYPE} printable characters",
             field="record_type",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -10,41 +9,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, mo
 
 from idgov.clock import iso_utc
 from idgov.signatures.issuing import IssuedSignature, SigningOutcome
+from idgov.text import AuditedText, PrintableText, printable_text
 
 MAX_RECORDS = 500
 # MAN-1, 11.10(e): the time of signing is the server's. A client's clock values are accepted so
 # that hosts which send them are not broken, and ignored.
 CLIENT_CLOCK_FIELDS = frozenset({"signed_at", "iat", "timestamp", "time"})
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
-    return value
 
 
 def _line(value: str) -> str:
-    _encodable(value)
-    if CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+    """One printed line (11.50(a)): printable text, not blank."""
+    printable_text(value)
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-def _text(value: str) -> str:
-    _encodable(value)
-    if CONTROL_EXCEPT_LINES.search(value):
-        raise ValueError("must not contain control characters other than tab and line breaks")
-    return value
-
-
+# Printed or signed: the record's type, id, version and title (MAN-1, LNK-1).
 Line = Annotated[str, AfterValidator(_line)]
-Text = Annotated[str, AfterValidator(_text)]
+# Audited free text (reasons of administrative actions), never printed with a signature.
+Text = AuditedText
 
 
 class Strict(BaseModel):
@@ -86,7 +70,8 @@ class SigningBody(Body):
     signing request for the hosted ceremony."""
 
     meaning: str = Field(min_length=1, max_length=64, examples=["approval"])
-    reason: Text | None = Field(default=None, max_length=2000)
+    # Printed in the manifestation: one line, no control/bidi/invisible characters (11.50(a)).
+    reason: PrintableText | None = Field(default=None, max_length=2000)
     record: Record | None = None
     records: list[Record] | None = Field(
         default=None, min_length=1, max_length=MAX_RECORDS, description="A batch: all or none"

@@ -239,6 +239,7 @@ class SignatureService:
             token_blockers=self._otp.signing_blockers(session, identity.id) if holds_token else (),
         )
         now, idle = self._clock.now(), timedelta(minutes=policy.session_idle_minutes)
+        lifetime = timedelta(hours=policy.session_absolute_hours)
         continued = None
         # A federated signer re-authenticates at the provider for every signing: no session.
         if isinstance(request, SignRequest) and request.session_id is not None:
@@ -249,6 +250,7 @@ class SignatureService:
                 client_id=host.client_id,
                 now=now,
                 idle=idle,
+                lifetime=lifetime,
             )
         first = continued is None
         if proof is not None or not isinstance(request, SignRequest):
@@ -266,7 +268,7 @@ class SignatureService:
         row = continued or self._signing_sessions.start(
             session, identity_id=identity.id, client_id=host.client_id, now=now
         )
-        seq = self._signing_sessions.advance(session, row, now, idle)
+        seq = self._signing_sessions.advance(session, row, now, idle, lifetime)
         signer = Signer(identity.id, identity.username, identity.printed_name)
         issued, batch = self._issuer.issue(
             session,

@@ -16,7 +16,8 @@ ENDED = "this signing session has ended: sign with every component to start a ne
 
 class SigningSessions:
     """A signing session belongs to one identity at one host client. Its seq counts the
-    signing requests made within it; it ends after `session_idle_minutes` without a signing.
+    signing requests made within it; it ends after `session_idle_minutes` without a signing,
+    and `session_absolute_hours` after its first signing whatever happens (11.200(a)(1)).
 
     Rows are read with a row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write lock is
     taken at BEGIN), so concurrent requests continuing one session get distinct seq numbers.
@@ -31,8 +32,10 @@ class SigningSessions:
         client_id: str,
         now: datetime,
         idle: timedelta,
+        lifetime: timedelta,
     ) -> SigningSession:
         """The caller's own, unrevoked, unexpired session; otherwise out-of-sequence 409.
+        It expires after `idle` without a signing, and `lifetime` after it started at most.
 
         An unknown id, another identity's session and another host's session all answer the
         same, so that a replayed id reveals nothing about whose it is.
@@ -41,7 +44,7 @@ class SigningSessions:
         if found is None or found.identity_id != identity_id or found.client_id != client_id:
             raise OutOfSequence(MISMATCH, reason="signing-session-mismatch")
         # A shortened idle window in the policy applies to open sessions at once.
-        ends = min(found.expires_at, found.last_signed_at + idle)
+        ends = min(found.expires_at, found.last_signed_at + idle, found.started_at + lifetime)
         if found.revoked_at is not None or now >= ends:
             raise OutOfSequence(ENDED, reason="signing-session-expired")
         return found
@@ -62,10 +65,18 @@ class SigningSessions:
         session.add(started)
         return started
 
-    def advance(self, session: Session, row: SigningSession, now: datetime, idle: timedelta) -> int:
-        """One more signing request within the session: seq + 1, idle window restarted."""
+    def advance(
+        self,
+        session: Session,
+        row: SigningSession,
+        now: datetime,
+        idle: timedelta,
+        lifetime: timedelta,
+    ) -> int:
+        """One more signing request within the session: seq + 1, idle window restarted, never
+        past the absolute lifetime from its start."""
         row.seq += 1
         row.last_signed_at = now
-        row.expires_at = now + idle
+        row.expires_at = min(now + idle, row.started_at + lifetime)
         session.flush()
         return row.seq

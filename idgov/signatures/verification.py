@@ -34,6 +34,7 @@ Reason = Literal[
     "wrong-issuer",
     "digest-mismatch",
     "record-mismatch",
+    "wrong-audience",
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 
@@ -66,12 +67,15 @@ def check_token(
     issuer: str | None = None,
     digest: str | None = None,
     record: RecordKey | None = None,
+    audience: str | None = None,
 ) -> VerificationResult:
     """Verify `token` against the signature keys `find_key` knows (a pure function).
 
     valid is true only with no reason at all. With `digest`, the token must bind that content
     hash; with `record`, that record type, id and version: a signature cannot be copied onto
-    another record or another version (LNK-1).
+    another record or another version (LNK-1). With `audience`, the token must have been
+    issued to that host client (RFC 7519 sec. 4.1.3: a token for another audience is not
+    valid here).
     """
     token = token.strip() if isinstance(token, str) else ""
     if len(token) > MAX_TOKEN_CHARS or not COMPACT_JWS.fullmatch(token):
@@ -104,7 +108,14 @@ def check_token(
     bound = RecordKey(document.record.type, document.record.id, document.record.version)
     if record is not None and record != bound:
         reasons.append("record-mismatch")
+    if audience is not None and not _for_audience(claims.get("aud"), audience):
+        reasons.append("wrong-audience")
     return VerificationResult(not reasons, reasons, claims, document.id, kid, document)
+
+
+def _for_audience(aud: object, audience: str) -> bool:
+    """RFC 7519 sec. 4.1.3: `aud` is one string or an array of strings."""
+    return aud == audience or (isinstance(aud, list) and audience in aud)
 
 
 def _invalid(*reasons: Reason, kid: str | None = None) -> VerificationResult:
@@ -135,9 +146,17 @@ def verify_with_jwks(
     issuer: str | None = None,
     digest: str | None = None,
     record: RecordKey | None = None,
+    audience: str | None = None,
 ) -> VerificationResult:
     """Offline verification against a published /.well-known/jwks.json (LNK-2)."""
-    return check_token(token, jwks_keys(jwks).get, issuer=issuer, digest=digest, record=record)
+    return check_token(
+        token,
+        jwks_keys(jwks).get,
+        issuer=issuer,
+        digest=digest,
+        record=record,
+        audience=audience,
+    )
 
 
 class SignatureVerifier:
@@ -157,9 +176,10 @@ class SignatureVerifier:
         token: str,
         digest: str | None = None,
         record: RecordKey | None = None,
+        audience: str | None = None,
     ) -> VerificationResult:
         """Check `token`; see check_token for what each reason means."""
-        return self.check(token, lambda kid: self._key(session, kid), digest, record)
+        return self.check(token, lambda kid: self._key(session, kid), digest, record, audience)
 
     def known_keys(self, session: Session) -> KeyLookup:
         """Every signature key loaded at once: for checking many tokens (exports)."""
@@ -176,9 +196,12 @@ class SignatureVerifier:
         find_key: KeyLookup,
         digest: str | None = None,
         record: RecordKey | None = None,
+        audience: str | None = None,
     ) -> VerificationResult:
         """Check `token` against the keys `find_key` knows (known_keys: many tokens at once)."""
-        return check_token(token, find_key, issuer=self._issuer, digest=digest, record=record)
+        return check_token(
+            token, find_key, issuer=self._issuer, digest=digest, record=record, audience=audience
+        )
 
     def _key(self, session: Session, kid: str) -> PublicKey | None:
         key = self._cache.get(kid)

@@ -20,6 +20,7 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, NotFound, RecordedRefusal, UnprocessableRequest
 from idgov.identity.models import Identity
+from idgov.identity.notices import CredentialNotices
 from idgov.policies.documents import TokenPolicy
 from idgov.policies.store import PolicyStore
 from idgov.tokens.codes import CodeCheck, check_code, new_secret, otpauth_uri
@@ -68,12 +69,14 @@ class TokenService:
         policies: PolicyStore,
         alerts: AlertOutbox,
         secret_box: SecretBox,
+        notices: CredentialNotices | None = None,
     ) -> None:
         self._clock = clock
         self._trail = trail
         self._policies = policies
         self._alerts = alerts
         self._box = secret_box
+        self._notices = notices  # the owner is told of every new credential (CMP-2)
 
     def begin_enrollment(self, session: Session, identity: Identity, label: str) -> Enrollment:
         """A new token in `enrolling`, its otpauth URI and QR code (SVG); it becomes usable
@@ -127,6 +130,13 @@ class TokenService:
             {"status": "enrolling"},
             {"status": "active", "drift_steps": check.drift, "test_due_at": _iso(token)},
         )
+        if self._notices is not None:
+            self._notices.tell(
+                session,
+                identity,
+                "A one-time-code token was enrolled for you",
+                {"what": f"Token {token.serial} ({token.label}) is now active for signing."},
+            )
         return token
 
     def verify_code(self, session: Session, token: OtpToken, code: str) -> tuple[bool, int | None]:
@@ -249,7 +259,7 @@ class TokenService:
         old: Mapping[str, object] | None,
         new: Mapping[str, object],
     ) -> None:
-        """AUD-1; never the secret (audit values under secret-looking keys are redacted too)."""
+        """AUD-1; never the secret (the named secret fields are redacted too: audit/canonical)."""
         described = {"serial": token.serial, "identity_id": token.identity_id, **new}
         self._trail.record(
             session, f"token:totp:{action}", Target("token", token.id), old=old, new=described

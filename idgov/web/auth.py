@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idgov.audit.context import Actor, AuditContext, current_audit_context
+from idgov.audit.context import Actor, acting, current_audit_context
 from idgov.db import reading, transaction
 from idgov.errors import Forbidden, IdgovError, ServiceUnavailable, Unauthenticated
 from idgov.identity.access import AccessRefused
@@ -134,7 +134,7 @@ def me(session: Session) -> Identity:
 def act_as(identity: Identity) -> None:
     """Audit events of the rest of this request name the person as the actor (AUD-1)."""
     actor = Actor("identity", identity.id, identity.printed_name)
-    token = current_audit_context.set(AuditContext(actor, g.get("request_id"), request.remote_addr))
+    token = current_audit_context.set(acting(actor))
     g.setdefault("actor_tokens", []).append(token)
 
 

@@ -11,7 +11,7 @@ from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from idgov.audit.context import AuditContext, current_audit_context
+from idgov.audit.context import acting, current_audit_context
 from idgov.clients.bearer import client_actor
 from idgov.clients.grants import BearerRefused, HostGrant
 from idgov.clients.models import HostClient
@@ -104,7 +104,7 @@ def _act_as(grant: HostGrant) -> None:
     """Audit events of the rest of this request name the host client as the actor. The
     token joins web/auth.py's `actor_tokens`, which its teardown resets."""
     g.host_grant = grant
-    context = AuditContext(client_actor(grant.client), g.get("request_id"), request.remote_addr)
+    context = acting(client_actor(grant.client))
     g.setdefault("actor_tokens", []).append(current_audit_context.set(context))
 
 

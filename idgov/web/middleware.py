@@ -27,13 +27,22 @@ SECURITY_HEADERS = {
 def register_middleware(app: Flask, https: bool) -> None:
     @app.before_request
     def _start() -> None:
+        # Our request id is always ours: a client's X-Request-ID could otherwise collide with
+        # or impersonate another request in the audit trail (11.10(e)). A well-formed one is
+        # kept beside it (audit values, the log line) and echoed as X-Client-Request-ID.
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.client_request_id = incoming if REQUEST_ID.match(incoming) else None
+        g.request_id = uuid.uuid4().hex
         g.started = time.perf_counter()
         g.tokens = (
             current_request_id.set(g.request_id),
             current_audit_context.set(
-                AuditContext(SYSTEM_ACTOR, g.request_id, request.remote_addr)
+                AuditContext(
+                    SYSTEM_ACTOR,
+                    g.request_id,
+                    request.remote_addr,
+                    client_request_id=g.client_request_id,
+                )
             ),
         )
 
@@ -48,6 +57,8 @@ def register_middleware(app: Flask, https: bool) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id
+        if g.get("client_request_id"):
+            response.headers["X-Client-Request-ID"] = g.client_request_id
         log.info(
             "request",
             extra={
@@ -56,6 +67,7 @@ def register_middleware(app: Flask, https: bool) -> None:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
                 "remote": request.remote_addr,
+                "client_request_id": g.get("client_request_id"),
             },
         )
         return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -13,6 +14,8 @@ from idgov.audit.models import AuditEvent
 from idgov.db import transaction
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
+from idgov.policies.documents import PasswordPolicy
+from idgov.providers.models import LocalCredential
 from idgov.wiring import Services
 
 PASSWORD = "Lantern-Otter-Harbour-47"
@@ -99,3 +102,17 @@ def problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(response.get_data(as_text=True))
     assert body["type"] == f"urn:idgov:problem:{slug}"
     return body
+
+
+def temporary_password(services: Services, identity_id: str, hours: int = 72) -> str:
+    """Gives the identity a temporary password, as `idgov init` gives the first administrator
+    (no API hands one out: resets send a set-password link to the owner); returns it."""
+    temporary = "Temporary-Kestrel-" + identity_id[:8]
+    with transaction(services.sessions) as session:
+        policy = services.policies.current(session, PasswordPolicy)
+        credential = session.get(LocalCredential, identity_id)
+        assert credential is not None
+        credential.password_hash = services.passwords.hasher(policy).hash(temporary)
+        credential.temporary = True
+        credential.expires_at = services.clock.now() + timedelta(hours=hours)
+    return temporary

@@ -90,7 +90,9 @@ class SignatureMaker:
             assert key is not None
             sessions = SigningSessions()
             started = sessions.start(session, identity_id=identity_id, client_id=client, now=now)
-            seq = sessions.advance(session, started, now, timedelta(minutes=15))
+            seq = sessions.advance(
+                session, started, now, timedelta(minutes=15), timedelta(hours=12)
+            )
             (issued,), _ = SignatureIssuer(self.services.trail, self.issuer).issue(
                 session,
                 signer=Signer(identity_id, username, name),

@@ -30,6 +30,8 @@ PUBLIC: set[tuple[str, str | None]] = {
     ("/sign/<id:request_id>", None),
     ("/sign/<id:request_id>/decline", "POST"),
     ("/sign/<id:request_id>/oidc", "POST"),
+    # A reset's set-password page: the single-use link is the owner's credential (CMP-2).
+    ("/account/set-password/<token>", None),
     ("/healthz", None),
     ("/readyz", None),
     ("/.well-known/jwks.json", None),
@@ -83,6 +85,8 @@ def test_public_routes_are_only_the_listed_ones(app: Flask) -> None:
     }
     assert public == {
         ("/.well-known/jwks.json", "GET"),
+        ("/account/set-password/<token>", "GET"),
+        ("/account/set-password/<token>", "POST"),
         ("/api/v1/openapi.json", "GET"),
         ("/api/v1/session", "POST"),
         ("/favicon.ico", "GET"),

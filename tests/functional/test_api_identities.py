@@ -187,24 +187,17 @@ def test_unlock_needs_a_security_officer_and_a_reason(
 
 
 @pytest.mark.req("CMP-2")
-def test_password_reset_gives_a_one_time_password_to_change_first(
+def test_password_reset_answers_no_password_and_stops_the_old_one(
     app: Flask, services: Services, clock: FrozenClock, team: Team
 ) -> None:
     officer = sign_in(app, "sam")
     reset = officer.post(f"{BASE}/{team.jdoe}/password-reset", {"reason": "forgot it"})
     assert reset.status_code == 200, reset.get_data(as_text=True)
-    assert reset.headers["Cache-Control"] == "no-store"
-    temporary = reset.get_json()["temporary_password"]
+    assert set(reset.get_json()) == {"delivery", "expires_at", "sent_to"}
     expires_at = datetime.fromisoformat(reset.get_json()["expires_at"])
-    assert expires_at == clock.now() + timedelta(hours=72)  # temporary_valid_hours
+    assert expires_at == clock.now() + timedelta(minutes=60)  # reset_link_minutes
     assert len(events(services, "credential:password:reset")) == 1
-
     problem(json_login(app.test_client(), "jdoe"), 401, "invalid-credentials")  # old one gone
-    jdoe = app.test_client()
-    started = json_login(jdoe, "jdoe", temporary)
-    assert started.status_code == 201
-    assert started.get_json()["must_change_password"] is True
-    assert jdoe.get("/api/v1/me").get_json()["must_change_password"] is True
 
     own = officer.post(f"{BASE}/{team.officer}/password-reset", {"reason": "mine"})
     problem(own, 403, "forbidden")

@@ -232,6 +232,18 @@ def test_failing_job_is_retried_on_the_next_run(services: Services) -> None:
     assert checkpoint_count(services) == 1
 
 
+def test_a_failed_job_frees_its_lease_at_once(services: Services, clock: FrozenClock) -> None:
+    Worker(services).run_once()  # no audit key yet: the job fails and is rolled back
+    with services.sessions() as session:
+        lease = session.get(JobLease, JOB)
+    assert lease is not None
+    assert (lease.holder, lease.lease_until, lease.last_run_at) == (None, None, None)
+
+    create_key(services)
+    with transaction(services.sessions) as session:  # another worker need not wait the timeout
+        assert JobLeases(clock, "other-host:1").acquire(session, JOB, timedelta(minutes=5))
+
+
 def test_worker_skips_a_job_whose_lease_another_worker_holds(services: Services) -> None:
     create_key(services)
     with transaction(services.sessions) as session:

@@ -82,8 +82,8 @@ def test_init_creates_the_first_administrator(cli: Cli, services: Services) -> N
     assert started.get_json()["must_change_password"] is True
 
 
-def test_init_creates_the_first_administrator_once(admin_cli: Cli) -> None:
-    again = admin_cli(
+def second_admin(cli: Cli) -> Result:
+    return cli(
         "init",
         "--admin-username",
         "second",
@@ -92,9 +92,61 @@ def test_init_creates_the_first_administrator_once(admin_cli: Cli) -> None:
         "--admin-email",
         "s@example.test",
     )
-    assert "the first administrator is created once" in error(again)
-    assert "second" not in ok(admin_cli("identities", "list"))
+
+
+@pytest.mark.req("ACC-2")
+def test_init_creates_administrators_only_while_none_is_active(
+    admin_cli: Cli, services: Services
+) -> None:
+    # root.admin is pending verification: a second administrator may still be created, so
+    # that the two verify each other (nobody verifies the person they created, IDV-1).
+    assert "created the first administrator second" in ok(second_admin(admin_cli))
+    ok(admin_cli("identities", "verify", "root.admin", "--by", "second", "--evidence", "badge"))
+    assert by_username(services, "root.admin").status == IdentityStatus.ACTIVE
+
+    again = admin_cli(
+        "init", "--admin-username", "third", "--admin-name", "T", "--admin-email", "t@example.test"
+    )
+    assert "an active administrator exists" in error(again)
+    assert "third" not in ok(admin_cli("identities", "list"))
+    [refusal] = events(services, "identity:first-admin:refused")
+    assert (refusal.target_type, refusal.target_id) == ("username", "third")
     assert "created" not in ok(admin_cli("init"))  # plain init still runs
+
+
+@pytest.mark.req("ACC-2")
+def test_init_creates_the_first_administrator_after_a_directory_sync(
+    cli: Cli, services: Services
+) -> None:
+    ok(cli("policy", "set", "password", *FAST, "--reason", "fast tests"))
+    ok(cli("init"))
+    # People a sync brought in first, none of them an administrator.
+    create(cli, "synced.one")
+    create(cli, "synced.two", "--role", "reviewer")
+    out = ok(cli("init", *ADMIN_OPTIONS))
+    assert "created the first administrator root.admin" in out
+    with services.sessions() as session:
+        admin = by_username(services, "root.admin")
+        assert services.identities.roles(session, admin.id) == {"admin", "security_officer"}
+    [created] = [
+        e for e in events(services, "identity:identity:created") if e.target_id == admin.id
+    ]
+    assert "no active administrator" in (created.reason or "")
+
+
+@pytest.mark.req("ACC-2")
+def test_the_command_line_keeps_the_last_active_administrator(
+    admin_cli: Cli, services: Services
+) -> None:
+    ok(second_admin(admin_cli))
+    ok(admin_cli("identities", "verify", "root.admin", "--by", "second", "--evidence", "badge"))
+    refused = admin_cli("identities", "status", "root.admin", "suspended", "--reason", "x")
+    assert "last active administrator" in error(refused)
+    roles = admin_cli(
+        "identities", "set-roles", "root.admin", "--role", "reviewer", "--reason", "x"
+    )
+    assert "last active administrator" in error(roles)
+    assert by_username(services, "root.admin").status == IdentityStatus.ACTIVE
 
 
 def test_admin_options_go_together(cli: Cli, services: Services) -> None:

@@ -161,9 +161,10 @@ def test_api_responses_are_not_cached(client: FlaskClient) -> None:
     assert client.get("/api/v1/openapi.json").headers["Cache-Control"] == "no-store"
 
 
-def test_valid_request_id_is_echoed(client: FlaskClient) -> None:
+def test_a_valid_client_request_id_is_echoed_beside_ours(client: FlaskClient) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": "host-42.retry_1"})
-    assert response.headers["X-Request-ID"] == "host-42.retry_1"
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])  # always ours
+    assert response.headers["X-Client-Request-ID"] == "host-42.retry_1"
 
 
 @pytest.mark.parametrize(
@@ -176,6 +177,7 @@ def test_invalid_request_id_is_replaced(client: FlaskClient, incoming: str) -> N
     replaced = response.headers["X-Request-ID"]
     assert replaced != incoming
     assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+    assert "X-Client-Request-ID" not in response.headers
 
 
 def test_missing_request_id_is_generated_per_request(client: FlaskClient) -> None:

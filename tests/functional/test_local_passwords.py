@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from idgov.providers.local import CredentialStatus
 from idgov.providers.models import LocalCredential, PasswordHistoryEntry
 from idgov.wiring import Services, build_services
 from idgov.worker import Worker, scheduled_jobs
+from tests.functional.people import temporary_password
 
 # Cheap argon2 for tests (the policy floor); production defaults are t=3, m=64 MiB, p=4.
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
@@ -265,39 +267,33 @@ def test_nist_profile_needs_15_characters_and_never_expires(
 
 
 @pytest.mark.req("CMP-2")
-def test_admin_reset_issues_a_one_time_password_that_cannot_sign(
+def test_reset_stops_the_password_and_the_owner_sets_one_that_can_sign(
     services: Services, clock: FrozenClock, people: People
 ) -> None:
     with transaction(services.sessions) as session:
         admin = services.identities.get(session, people.admin)
         target = services.identities.get(session, people.person)
-        temporary = services.passwords.admin_reset(session, target, admin, "forgot it, ticket 42")
-    assert len(temporary) == 23
-    assert verify(services, people.person, temporary)
-    assert not verify(services, people.person, FIRST)
-    issued = status(services, people.person)
-    assert (issued.temporary, issued.must_change, issued.can_sign) == (True, True, False)
-    assert issued.expires_at == clock.now() + timedelta(hours=72)
+        issued = services.password_setups.reset(session, target, admin, "forgot it, ticket 42")
+    assert (issued.delivery, issued.expires_at) == ("email", clock.now() + timedelta(minutes=60))
+    assert not verify(services, people.person, FIRST)  # the old password stops at once
+    assert status(services, people.person).can_sign is False
     [event] = events(services, "credential:password:reset")
     assert event.reason == "forgot it, ticket 42"
     assert people.admin in event.new_values
-    assert temporary not in all_audit_text(services)
-    # Changed at once (no minimum age for a temporary password), and it can sign again.
-    change(services, people.person, temporary, SECOND)
-    changed = status(services, people.person)
-    assert (changed.temporary, changed.must_change, changed.can_sign) == (False, False, True)
-    [changed_event] = events(services, "credential:password:changed")
-    assert '"was_temporary":true' in changed_event.new_values
+    token = services.setup_links.token(json.loads(event.new_values)["setup_id"])
+    assert token not in all_audit_text(services)
+    with transaction(services.sessions) as session:
+        services.password_setups.complete(session, token, SECOND)
+    current = status(services, people.person)
+    assert (current.temporary, current.must_change, current.can_sign) == (False, False, True)
+    assert verify(services, people.person, SECOND)
 
 
 @pytest.mark.req("CMP-2")
 def test_a_temporary_password_expires(
     services: Services, clock: FrozenClock, people: People
 ) -> None:
-    with transaction(services.sessions) as session:
-        admin = services.identities.get(session, people.admin)
-        target = services.identities.get(session, people.person)
-        temporary = services.passwords.admin_reset(session, target, admin, "locked out")
+    temporary = temporary_password(services, people.person)
     clock.advance(timedelta(hours=72))
     assert not verify(services, people.person, temporary)
     assert status(services, people.person).expired
@@ -313,12 +309,12 @@ def test_reset_refuses_self_service_no_reason_and_no_authority(
         admin = services.identities.get(session, people.admin)
         target = services.identities.get(session, people.person)
         with pytest.raises(Forbidden, match="own password"):
-            services.passwords.admin_reset(session, admin, admin, "I forgot mine")
+            services.password_setups.reset(session, admin, admin, "I forgot mine")
         with pytest.raises(InvalidRequest, match="reason") as error:
-            services.passwords.admin_reset(session, target, admin, "  ")
+            services.password_setups.reset(session, target, admin, "  ")
         assert error.value.extensions["field"] == "reason"
         with pytest.raises(Forbidden, match="admin or a security officer"):
-            services.passwords.admin_reset(session, admin, target, "helping out")
+            services.password_setups.reset(session, admin, target, "helping out")
     assert events(services, "credential:password:reset") == []
     assert verify(services, people.person, FIRST)
 

@@ -258,7 +258,11 @@ def test_admins_and_auditors_download_reviewers_cannot(
     url = f"/admin/reviews/{closed}/evidence"
     admin = app.test_client()
     login(admin, "admin1")
-    with admin.get(f"{url}.pdf") as response:  # closing it closes the spooled copy
+    # Another site cannot make the admin's browser download (and so audit) a copy.
+    for site in ("cross-site", "same-site"):
+        refused = admin.get(f"{url}.pdf", headers={"Sec-Fetch-Site": site})
+        assert refused.status_code == 403
+    with admin.get(f"{url}.pdf", headers={"Sec-Fetch-Site": "same-origin"}) as response:
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.mimetype == "application/pdf"
         assert "attachment" in response.headers["Content-Disposition"]

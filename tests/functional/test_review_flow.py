@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from idgov.clock import FrozenClock
 from idgov.db import transaction
-from idgov.errors import Conflict, Forbidden, InvalidRequest, OutOfSequence
+from idgov.errors import Conflict, InvalidRequest, NotFound, OutOfSequence
 from idgov.identity.models import Identity
 from idgov.reviews.campaigns.definition import NewDefinition
 from idgov.reviews.campaigns.schedule import QUARTERLY
@@ -61,6 +61,7 @@ def test_start_freezes_the_population_with_reviewers_never_the_holder(
 
 @pytest.mark.req("REV-3")
 @pytest.mark.req("SEQ-1")
+@pytest.mark.req("ACC-2")
 def test_decide_sign_off_and_close_in_order(services: Services, team: Org) -> None:
     entitlement(services, "qa-approvers", {"bob": team.bob, "alice": team.alice})
     campaign_id = campaign(services, fallback=team.admin)
@@ -68,8 +69,18 @@ def test_decide_sign_off_and_close_in_order(services: Services, team: Org) -> No
     bob_item, alice_item = found["bob:qa-approvers:1"], found["alice:qa-approvers:1"]
     with pytest.raises(InvalidRequest, match="justification"):
         decide(services, team.alice, [bob_item.id], "revoke", None)
-    with pytest.raises(Forbidden, match="another reviewer"):
+    # Another reviewer's item answers as an unknown one, and the refusal is audited (ACC-2).
+    with pytest.raises(NotFound, match=r"no review items \[\d+\] in this campaign") as refused:
         decide(services, team.alice, [alice_item.id], "certify", None)
+    assert refused.value.recorded
+    with pytest.raises(NotFound) as unknown:
+        decide(services, team.alice, [2**31 - 1], "certify", None)
+    assert str(unknown.value.detail).replace(str(2**31 - 1), "N") == str(
+        refused.value.detail
+    ).replace(str(alice_item.id), "N")
+    [audited] = events(services, "review:decision:refused")
+    assert audited.target_id == team.alice
+    assert '"refusal":"not-assigned"' in audited.new_values
     assert decide(services, team.alice, [bob_item.id], "revoke", "left the QA team") == 1
     with pytest.raises(Conflict, match="undecided"):
         services.signoffs.sign_off(campaign_id, team.admin, Credentials(PASSWORD), None)

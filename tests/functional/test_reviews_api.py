@@ -149,7 +149,15 @@ def test_reviewers_see_and_decide_only_their_own_items(
     refused = alice.post(
         f"/api/v1/campaigns/{cid}/decisions", {"items": [own], "decision": "certify"}
     )
-    assert problem(refused, 403, "forbidden")["field"] == "items"
+    # Her own access answers as an unknown item would, and is audited (ACC-2, REV-2).
+    assert problem(refused, 404, "not-found")["field"] == "items"
+    unknown = alice.post(
+        f"/api/v1/campaigns/{cid}/decisions", {"items": [2**31 - 1], "decision": "certify"}
+    )
+    assert problem(unknown, 404, "not-found")["detail"].replace(str(2**31 - 1), "N") == (
+        refused.get_json()["detail"].replace(str(own), "N")
+    )
+    assert len(events(services, "review:decision:refused")) == 1
     problem(bob.get(f"/api/v1/campaigns/{cid}/items"), 403, "forbidden")
     problem(bob.get(f"/api/v1/campaigns/{cid}"), 403, "forbidden")
     assert len(events(services, "access:api_reviews-list_items:refused")) == 1
@@ -178,7 +186,7 @@ def test_reviewers_see_and_decide_only_their_own_items(
     gone = alice.post(
         f"/api/v1/campaigns/{cid}/decisions", {"items": [bob_item], "decision": "certify"}
     )
-    problem(gone, 403, "forbidden")
+    problem(gone, 404, "not-found")  # reassigned: no longer hers, answered as unknown
 
 
 @pytest.mark.req("SEQ-1")
@@ -288,8 +296,8 @@ def test_bad_requests_name_the_field_and_change_nothing(
     problem(auditor.post("/api/v1/review-definitions", bad), 403, "forbidden")
     problem(
         auditor.post(f"{url}/decisions", {"items": [bob_item], "decision": "certify"}),
-        403,
-        "forbidden",
+        404,
+        "not-found",
     )
     paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/campaigns/{campaign_id}/decisions" in paths

@@ -239,7 +239,7 @@ def test_administrator_reset_revokes_every_session(services: Services) -> None:
     started = start(services, jdoe)
     with transaction(services.sessions) as session:
         identity, officer = session.get(Identity, jdoe), session.get(Identity, admin)
-        services.passwords.admin_reset(session, identity, officer, "forgot it")
+        services.password_setups.reset(session, identity, officer, "forgot it")
     assert resolve(services, started.token) is None
     assert row(services, started.token).revoke_reason == "password-reset"
 

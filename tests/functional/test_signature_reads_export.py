@@ -135,7 +135,7 @@ def test_people_read_signatures_as_auditor_or_admin(
     for response in (
         caller.get(f"{BASE}/{row.id}"),
         caller.get(f"{BASE}?type=sop&id=SOP-0042"),
-        caller.post(f"{BASE}/verify", {"token": row.token}),
+        caller.post(f"{BASE}/verify", {"token": row.token, "digest": SOP.digest}),
     ):
         assert response.status_code == status, response.get_data(as_text=True)
 
@@ -148,7 +148,9 @@ def test_anonymous_callers_get_a_bearer_challenge(client: FlaskClient) -> None:
 
 def test_a_person_must_send_the_csrf_token_to_verify(auditor: Api, maker: SignatureMaker) -> None:
     row = maker.sign(SOP)
-    response = auditor.client.post(f"{BASE}/verify", json={"token": row.token})
+    response = auditor.client.post(
+        f"{BASE}/verify", json={"token": row.token, "digest": SOP.digest}
+    )
     problem(response, 403, "forbidden")
 
 
@@ -164,7 +166,9 @@ def test_hosts_read_only_their_own_signatures_and_verify_any(
     assert [s["id"] for s in listed["signatures"]] == [mine.id]
     assert client.get(f"{BASE}/{mine.id}", headers=headers).status_code == 200
     problem(client.get(f"{BASE}/{theirs.id}", headers=headers), 404, "not-found")
-    verified = client.post(f"{BASE}/verify", json={"token": theirs.token}, headers=headers)
+    verified = client.post(
+        f"{BASE}/verify", json={"token": theirs.token, "digest": SOP.digest}, headers=headers
+    )
     assert verified.status_code == 200
     assert verified.get_json()["valid"] is True
     assert verified.get_json()["signature"]["client_id"] == maker.client_id
@@ -208,7 +212,7 @@ def test_verify_answers_valid_or_the_reasons(auditor: Api, maker: SignatureMaker
     ).get_json()
     assert (bad["valid"], bad["reasons"]) == (False, ["digest-mismatch", "record-mismatch"])
     for garbage in ("x", "é.é.é", "a.b.c", "\x00" * 50, "." * 19_999, row.token[:-4] + "AAAA"):
-        answer = auditor.post(f"{BASE}/verify", {"token": garbage})
+        answer = auditor.post(f"{BASE}/verify", {"token": garbage, "digest": SOP.digest})
         assert answer.status_code == 200, garbage[:40]
         assert answer.get_json()["valid"] is False
         assert answer.get_json()["signature"] is None
@@ -216,12 +220,14 @@ def test_verify_answers_valid_or_the_reasons(auditor: Api, maker: SignatureMaker
 
 def test_verify_refuses_bad_bodies_by_field(auditor: Api) -> None:
     cases: list[tuple[Any, set[str]]] = [
-        ({"token": "x" * 20_001}, {"token"}),
-        ({"token": ""}, {"token"}),
+        ({"token": "x" * 20_001, "digest": SOP.digest}, {"token"}),
+        ({"token": "", "digest": SOP.digest}, {"token"}),
         ({"token": "a", "digest": "sha256:xyz"}, {"digest"}),
         ({"token": "a", "record": {"type": "sop"}}, {"record.id", "record.version"}),
-        ({"token": "a", "extra": 1}, {"extra"}),
-        ({"token": 5}, {"token"}),
+        ({"token": "a", "digest": SOP.digest, "extra": 1}, {"extra"}),
+        ({"token": 5, "digest": SOP.digest}, {"token"}),
+        ({"token": "a"}, {"record"}),  # bound to nothing: digest or record is required
+        ({"token": "a", "digest": SOP.digest, "aud": ""}, {"aud"}),
     ]
     for body, fields in cases:
         found = problem(auditor.post(f"{BASE}/verify", body), 422, "invalid-request")

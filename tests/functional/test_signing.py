@@ -29,7 +29,7 @@ from idgov.signatures.models import Signature, SigningSession
 from idgov.signatures.services import SignatureService
 from idgov.signatures.tokens import TOKEN_TYPE
 from idgov.wiring import Services
-from tests.functional.people import events, load
+from tests.functional.people import events, load, temporary_password
 from tests.functional.signing import SOURCE, prepare, record, request, signer, verified
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -246,9 +246,7 @@ def test_a_policy_requiring_tokens_refuses_identities_without_one(
 def test_a_temporary_password_cannot_sign(
     services: Services, host: HostClient, admin: str, jdoe: str
 ) -> None:
-    with transaction(services.sessions) as session:
-        who, by = services.identities.get(session, jdoe), services.identities.get(session, admin)
-        temporary = services.passwords.admin_reset(session, who, by, reason="forgot it")
+    temporary = temporary_password(services, jdoe)
 
     with pytest.raises(NotEligible) as refused:
         services.signatures.sign(request("jdoe", password=temporary), host, SOURCE)

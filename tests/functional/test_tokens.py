@@ -193,7 +193,9 @@ def test_owners_are_reminded_once_before_the_test_is_due(
     (alert,) = alerts(services, "token-test-due")
     assert alert.severity == "info"
     with services.sessions() as session:
-        deliveries = session.scalars(select(AlertDelivery)).all()
+        deliveries = session.scalars(
+            select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)
+        ).all()
         assert [(d.channel, d.recipient) for d in deliveries] == [("email", "jdoe@example.com")]
     assert run_test(services, jdoe, token_id, code(secret, clock)) == "pass"
     assert remind() == 0

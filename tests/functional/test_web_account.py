@@ -8,9 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from idgov.clock import FrozenClock
-from idgov.db import transaction
 from idgov.identity.certification import statement_for
-from idgov.identity.models import Identity, Role
+from idgov.identity.models import Identity
 from idgov.wiring import Services
 from tests.functional.people import (
     NEW_PASSWORD,
@@ -21,6 +20,7 @@ from tests.functional.people import (
     login,
     page_csrf,
     person,
+    temporary_password,
 )
 
 
@@ -29,21 +29,11 @@ def _cheap_hashes(services: Services) -> None:
     fast_hashing(services)
 
 
-def admin_reset(services: Services, username: str) -> str:
-    person(services, "officer", roles=(Role.SECURITY_OFFICER,))
-    with transaction(services.sessions) as session:
-        target = services.identities.by_username(session, username)
-        officer = services.identities.by_username(session, "officer")
-        assert target is not None
-        assert officer is not None
-        return services.passwords.admin_reset(session, target, officer, "forgotten")
-
-
 def test_temporary_password_forces_the_password_change(
     client: FlaskClient, services: Services
 ) -> None:
     jdoe = person(services, "jdoe")
-    temporary = admin_reset(services, "jdoe")
+    temporary = temporary_password(services, jdoe)
     response = login(client, "jdoe", temporary)
     assert response.headers["Location"] == "/account/password"
     for path in ("/", "/account/certification", "/?next=1"):

@@ -103,6 +103,26 @@ def test_second_sync_is_incremental_and_sees_a_change(
         set_attribute(own_slapd, "dave", "mail", "dave@idgov.test")
 
 
+@pytest.mark.req("MAN-1")
+def test_a_printed_name_with_a_bidi_override_is_refused_by_the_sync(
+    synced: Services, own_slapd: SlapdServer
+) -> None:
+    """Issue 17 finding 5: a directory cannot forge a manifestation line either. The sync
+    refuses the new name (it does not sanitise it) and the identity keeps the one it has."""
+    time.sleep(1.1)  # modifyTimestamp has one-second resolution
+    set_attribute(own_slapd, "dave", "cn", "Dave \u202eztiD")
+    try:
+        result = synced.directory_sync.run(NAME)
+        assert result.status == "succeeded"
+        assert identity_named(synced, "dave").printed_name == "Dave Diaz"
+        [refused] = [p for p in result.problems if p["dn"].startswith("uid=dave,")]
+        assert "printed_name" in refused["problem"]
+        assert "bidirectional" in refused["problem"]
+        assert audited(synced, "directory:account:updated") == []
+    finally:
+        set_attribute(own_slapd, "dave", "cn", "Dave Diaz")
+
+
 @pytest.mark.req("ACC-1")
 def test_directory_user_logs_in_over_http(
     synced: Services, client: FlaskClient, own_slapd: SlapdServer

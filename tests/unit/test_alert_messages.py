@@ -93,13 +93,24 @@ def test_kinds_without_next_steps_get_the_defaults_for_their_kind() -> None:
     assert "Investigate under your security procedure" in other
 
 
-def test_secret_looking_details_are_redacted_everywhere() -> None:
+def test_secret_details_are_redacted_everywhere() -> None:
     facts = AlertFacts.of(make_alert(details={"password": "hunter2", "otp": "123456"}), jane())
     document = webhook_document(facts, "key", RAISED, 1)
     for text in (text_body(facts), webhook_body(document).decode()):
         assert "hunter2" not in text
         assert "123456" not in text
         assert "<redacted>" in text
+
+
+def test_details_whose_names_merely_look_secret_are_shown() -> None:
+    facts = AlertFacts.of(
+        make_alert(details={"credential": "token", "otp_roles": ["admin"]}), jane()
+    )
+    document = webhook_document(facts, "key", RAISED, 1)
+    for text in (text_body(facts), webhook_body(document).decode()):
+        assert "token" in text
+        assert "admin" in text
+        assert "<redacted>" not in text
 
 
 def test_details_that_are_not_a_json_object_still_render() -> None:

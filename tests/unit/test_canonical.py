@@ -7,6 +7,7 @@ import pytest
 
 from idgov.audit.canonical import (
     REDACTED,
+    SECRET_FIELDS,
     HashedFields,
     canonical_json,
     event_hash,
@@ -79,10 +80,34 @@ def test_canonical_json_sorts_keys_and_keeps_unicode() -> None:
     assert json.loads(canonical_json({"k": [1, None, True]})) == {"k": [1, None, True]}
 
 
-def test_redact_hides_secret_looking_keys_at_any_depth() -> None:
+def test_redact_hides_the_named_secret_fields_at_any_depth() -> None:
     value = {"password": "p", "nested": [{"client_secret": "s", "otp": "1"}], "name": "n"}
     assert redact(value) == {
         "password": REDACTED,
         "nested": [{"client_secret": REDACTED, "otp": REDACTED}],
         "name": "n",
     }
+
+
+@pytest.mark.req("AUD-1")
+def test_redact_keeps_regulated_values_whose_names_merely_look_secret() -> None:
+    """Issue 17 finding 4: a pattern on key names hid who changed the OTP rule for signing."""
+    value = {
+        "require_otp": "roles",
+        "otp_roles": ["admin"],
+        "credential": "token",
+        "must_change_password": True,
+        "password_changed_at": "2026-03-02T09:30:00Z",
+        "secret_rotated_at": "2026-03-02T09:30:00Z",
+        "private_key_kid": "abc",
+        "loss": {"credential": "password", "temporary_password": "Kiwi-7"},
+    }
+    assert redact(value) == {
+        **value,
+        "loss": {"credential": "password", "temporary_password": REDACTED},
+    }
+
+
+def test_every_named_secret_field_is_redacted() -> None:
+    assert all(redact({name: "x"}) == {name: REDACTED} for name in SECRET_FIELDS)
+    assert {"password", "new_password", "temporary_password", "client_secret"} <= SECRET_FIELDS

@@ -18,7 +18,12 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import iso_utc
 from idgov.errors import IdentifierReused, InvalidRequest
-from idgov.identity.creation import created_values, identity_values, validated_person
+from idgov.identity.creation import (
+    checked_person,
+    created_values,
+    identity_values,
+    validated_person,
+)
 from idgov.identity.ledger import SUBJECT, USERNAME, IdentifierLedger, bound_values
 from idgov.identity.models import IdentifierBinding, Identity
 from idgov.identity.usernames import normalize_username
@@ -153,6 +158,13 @@ class AccountMirror:
         if identity is not None:
             for name, value in (("printed_name", user.printed_name), ("email", user.email)):
                 if value and identity[name] != value:
+                    try:  # the rules of a new identity's name and e-mail (identity/creation.py)
+                        checked_person(name, value)
+                    except InvalidRequest as exc:
+                        # Refused, not sanitised (docs/directories.md): the identity keeps the
+                        # name it signs with until the directory's value is printable (11.50(a)).
+                        report.problem(user.dn, f"{name}: {exc.detail}; kept the previous value")
+                        continue
                     old[name], new[name] = identity[name], value
                     person[name] = value
         if identity is not None:

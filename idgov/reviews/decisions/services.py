@@ -12,9 +12,10 @@ from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail, PendingEvent
 from idgov.clock import Clock
 from idgov.db import chunked
-from idgov.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from idgov.errors import Conflict, InvalidRequest, NotFound
 from idgov.identity.models import Identity
 from idgov.reviews.models import Campaign, CampaignState, ReviewItem
+from idgov.text import unprintable
 
 DECISIONS = ("certify", "revoke")
 MAX_BULK = 5000
@@ -48,7 +49,7 @@ class DecisionService:
             inside.update(session.scalars(query))
         stray = [i for i in ids if i not in inside]
         if stray:
-            raise NotFound(f"no review items {stray[:20]} in this campaign", field="items")
+            raise unknown_items(stray)
         reviewer = session.get(Identity, reviewer_id)
         if reviewer is None:
             raise NotFound("no such reviewer")
@@ -78,6 +79,9 @@ class DecisionService:
                 f"the justification is longer than {MAX_JUSTIFICATION} characters",
                 field="justification",
             )
+        problem = None if why is None else unprintable(why)
+        if problem is not None:  # printed beside the decision in the evidence pack (11.50(a))
+            raise InvalidRequest(f"the justification {problem}", field="justification")
         items = self._items(session, ids)
         self._check(session, reviewer, ids, items, decision, why)
         now = self._clock.now()
@@ -135,8 +139,19 @@ class DecisionService:
             found.update({row.id: dict(row._mapping) for row in rows})
         return found
 
-    @staticmethod
+    def _refused(
+        self, session: Session, reviewer: Identity, ids: list[int], decision: str, refusal: str
+    ) -> None:
+        self._trail.record(
+            session,
+            "review:decision:refused",
+            Target("identity", reviewer.id),
+            new={"items": ids[:MAX_BULK], "decision": decision, "refusal": refusal},
+            reason=refusal,
+        )
+
     def _check(
+        self,
         session: Session,
         reviewer: Identity,
         ids: list[int],
@@ -146,13 +161,17 @@ class DecisionService:
     ) -> None:
         missing = [i for i in ids if i not in items]
         if missing:
-            raise NotFound(f"no review items {missing[:20]}", field="items")
-        foreign = [i for i in ids if items[i]["reviewer_id"] != reviewer.id]
-        if foreign:
-            raise Forbidden(f"items {foreign[:20]} are assigned to another reviewer", field="items")
-        own = [i for i in ids if items[i]["identity_id"] == reviewer.id]
-        if own:  # REV-2: assignment never does this; refuse it on every path anyway
-            raise Forbidden(f"items {own[:20]} are your own access", field="items")
+            raise unknown_items(missing)
+        # Another reviewer's item, or the reviewer's own access (REV-2: assignment never does
+        # this; refused on every path anyway): audited (ACC-2), and answered exactly as an
+        # unknown item, so that the answer says nothing of whose it is.
+        for refusal, refused in (
+            ("not-assigned", [i for i in ids if items[i]["reviewer_id"] != reviewer.id]),
+            ("own-access", [i for i in ids if items[i]["identity_id"] == reviewer.id]),
+        ):
+            if refused:
+                self._refused(session, reviewer, refused, decision, refusal)
+                raise unknown_items(refused, recorded=True)
         signed = [i for i in ids if items[i]["signoff_id"] is not None]
         if signed:
             raise Conflict(f"items {signed[:20]} are signed off already", field="items")
@@ -174,3 +193,10 @@ class DecisionService:
                 )
         if decision == "revoke" and why is None:
             raise InvalidRequest("a revocation needs a justification", field="justification")
+
+
+def unknown_items(ids: list[int], *, recorded: bool = False) -> NotFound:
+    """The one answer for items that are not there for this reviewer (unknown, another's)."""
+    return NotFound(
+        f"no review items {ids[:20]} in this campaign", field="items", recorded=recorded
+    )

@@ -16,6 +16,7 @@ from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock, iso_utc
 from idgov.errors import Conflict, Forbidden, NotFound
 from idgov.identity.models import Identity, Role
+from idgov.identity.notices import CredentialNotices
 from idgov.identity.services import IdentityService
 from idgov.policies.documents import TokenPolicy
 from idgov.policies.store import PolicyStore
@@ -41,7 +42,9 @@ class LossService:
         web_sessions: SessionService,
         passwords: LocalPasswords,
         policies: PolicyStore,
+        notices: CredentialNotices | None = None,
     ) -> None:
+        self._notices = notices  # the owner is told of every new credential (CMP-2)
         self._clock = clock
         self._trail = trail
         self._alerts = alerts
@@ -151,6 +154,16 @@ class LossService:
             "max_uses": policy.temporary_max_uses,
         }
         self._step(session, case, "temporary-issued", new, "temporary replacement (LOSS-2)")
+        if self._notices is not None:
+            self._notices.tell(
+                session,
+                self._identities.get(session, case.identity_id),
+                "A temporary signing credential was issued for you",
+                {
+                    "what": f"{officer.printed_name} issued a temporary one-time-code replacement "
+                    f"(until {new['expires_at']}, {policy.temporary_max_uses} uses)."
+                },
+            )
         return code
 
     def signing_blocked(self, session: Session, identity_id: str) -> bool:
@@ -277,7 +290,7 @@ class LossService:
             "tokens_disabled": [token.id for token in tokens],
             "web_sessions_revoked": self._web_sessions.revoke_all(session, owner.id, "loss-report"),
             "signing_sessions_revoked": signing,
-            "password": outcome,
+            "password_change": outcome,  # what happened to it; "password" names a secret
         }
 
     def _step(

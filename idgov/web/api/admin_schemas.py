@@ -8,6 +8,7 @@ from pydantic import Field
 
 from idgov.clock import iso_utc
 from idgov.identity.models import Identity
+from idgov.text import PrintableText
 from idgov.web.api.schemas import Schema
 
 Reason = Field(min_length=1, max_length=2000, description="Why (audited)")
@@ -51,7 +52,8 @@ class IdentityList(Schema):
 
 class IdentityIn(Schema):
     username: str = Field(min_length=1, max_length=64)
-    printed_name: str = Field(min_length=1, max_length=200)
+    # Printed with every signature (MAN-1): idgov/text.py's rule, as for a directory sync.
+    printed_name: PrintableText = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254)
     manager_id: str | None = Field(default=None, max_length=36)
     roles: list[str] = Field(default_factory=list, max_length=4)
@@ -73,9 +75,21 @@ class ReasonIn(Schema):
     reason: str = Reason
 
 
-class TemporaryPassword(Schema):
-    temporary_password: str = Field(description="Shown once; must be changed at first login")
-    expires_at: str | None
+class PasswordResetOut(Schema):
+    """CMP-2: what the resetting administrator learns; never a password or the link."""
+
+    delivery: Literal["email", "handover"] = Field(
+        description="email: the set-password link went to the owner's address; handover: a "
+        "second administrator or security officer retrieves it once and hands it over"
+    )
+    expires_at: str = Field(description="When the single-use link stops working")
+    sent_to: str | None = Field(description="The owner's address the link was mailed to")
+
+
+class HandoverOut(Schema):
+    set_password_url: str = Field(
+        description="Single use, for the owner alone: give it to them in person"
+    )
 
 
 class PolicyOut(Schema):

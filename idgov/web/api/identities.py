@@ -12,12 +12,13 @@ from idgov.entitlements.reads import EntitlementReader
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
 from idgov.web.api.admin_schemas import (
+    HandoverOut,
     IdentityIn,
     IdentityList,
     IdentityOut,
+    PasswordResetOut,
     ReasonIn,
     StatusIn,
-    TemporaryPassword,
     VerificationIn,
 )
 from idgov.web.api.directory_schemas import HoldingList, HoldingOut
@@ -114,7 +115,8 @@ def verify_identity(identity_id: str, body: VerificationIn) -> Response:
 @bp.post("/<id:identity_id>/status")
 @roles_required("admin")
 @api_doc(
-    summary="Suspend, reactivate or deactivate (never deleted)",
+    summary="Suspend, reactivate or deactivate (never deleted); 409 for a locked person "
+    "(use unlock), yourself, and the last active administrator or security officer",
     response=IdentityOut,
     body=StatusIn,
     tags=["identities"],
@@ -123,7 +125,7 @@ def verify_identity(identity_id: str, body: VerificationIn) -> Response:
 def change_status(identity_id: str, body: StatusIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
-        services().identities.transition(session, person, body.status, body.reason)
+        services().identities.change_status(session, person, body.status, body.reason, me(session))
         return json_response(_out(session, person))
 
 
@@ -162,8 +164,9 @@ def rehire(identity_id: str, body: ReasonIn) -> Response:
 @bp.post("/<id:identity_id>/password-reset")
 @roles_required("admin", "security_officer")
 @api_doc(
-    summary="Issue a one-time temporary password (CMP-2: it cannot sign)",
-    response=TemporaryPassword,
+    summary="Reset a password: the old one stops, and a single-use set-password link goes to "
+    "the owner only, by e-mail or through a second person (CMP-2); never in this answer",
+    response=PasswordResetOut,
     body=ReasonIn,
     tags=["identities"],
     errors=ERRORS,
@@ -171,9 +174,26 @@ def rehire(identity_id: str, body: ReasonIn) -> Response:
 def reset_password(identity_id: str, body: ReasonIn) -> Response:
     with transaction(services().sessions) as session:
         person = services().identities.get(session, identity_id)
-        temporary = services().passwords.admin_reset(session, person, me(session), body.reason)
-        status = services().passwords.status(session, person)
-    expires = iso_utc(status.expires_at) if status.expires_at else None
-    response = json_response(TemporaryPassword(temporary_password=temporary, expires_at=expires))
+        issued = services().password_setups.reset(session, person, me(session), body.reason)
+    expires_at = iso_utc(issued.expires_at)
+    return json_response(
+        PasswordResetOut(delivery=issued.delivery, expires_at=expires_at, sent_to=issued.sent_to)
+    )
+
+
+@bp.post("/<id:identity_id>/password-reset/handover")
+@roles_required("admin", "security_officer")
+@api_doc(
+    summary="Handover mode: a second administrator or security officer (not the one who reset, "
+    "not the owner) retrieves the set-password link once, to hand it to the owner (CMP-2)",
+    response=HandoverOut,
+    tags=["identities"],
+    errors=[401, 403, 404, 409],
+)
+def hand_over_link(identity_id: str) -> Response:
+    with transaction(services().sessions) as session:
+        person = services().identities.get(session, identity_id)
+        url = services().password_setups.hand_over(session, person, me(session))
+    response = json_response(HandoverOut(set_password_url=url))
     response.headers["Cache-Control"] = "no-store"
     return response

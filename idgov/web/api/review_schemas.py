@@ -15,6 +15,7 @@ from idgov.reviews.models import (
 )
 from idgov.reviews.queries.progress import MAX_PAGE
 from idgov.signatures.requests import Text
+from idgov.text import PrintableText
 from idgov.web.api.definition_schemas import IdentityId
 from idgov.web.api.schemas import Schema, columns_of
 from idgov.web.api.signature_schemas import StoredManifestationOut
@@ -131,7 +132,8 @@ class ItemList(Schema):
 class DecisionIn(Schema):
     items: list[ItemId] = ItemIds
     decision: Decision
-    justification: Text | None = Field(
+    # Printed in the evidence pack (PDF) beside the decision: one printable line (11.50(a)).
+    justification: PrintableText | None = Field(
         default=None,
         max_length=MAX_JUSTIFICATION,
         validate_default=True,

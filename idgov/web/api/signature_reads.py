@@ -65,7 +65,9 @@ def _detail(document: SignatureDocument) -> SignatureDetail:
 )
 def verify(body: VerifyIn) -> Response:
     record = None if body.record is None else RecordKey(**body.record.model_dump())
-    result = services().signature_verifier.verify(db_session(), body.token, body.digest, record)
+    result = services().signature_verifier.verify(
+        db_session(), body.token, body.digest, record, body.aud
+    )
     document = result.document
     answer = VerifyOut(
         valid=result.valid,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
 from idgov.signatures.requests import Line, ManifestationOut, Strict
 from idgov.signatures.verification import MAX_TOKEN_CHARS, Reason
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+# What the server checks, in the OpenAPI document too: a digest or a record, or both (LNK-1).
+BOUND: list[JsonValue] = [
+    {"required": ["digest"], "properties": {"digest": {"type": "string"}}},
+    {"required": ["record"], "properties": {"record": {"type": "object"}}},
+]
 
 
 class StoredManifestationOut(ManifestationOut):
@@ -65,11 +70,37 @@ class RecordKeyIn(Strict):
 
 
 class VerifyIn(Strict):
+    """What to check: the token, against the record's digest and/or key, and the audience."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": BOUND})
+
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="Compact JWS")
     digest: str | None = Field(
         default=None, pattern=DIGEST_PATTERN, description="The record content's hash to match"
     )
-    record: RecordKeyIn | None = Field(default=None, description="The record it must be bound to")
+    record: RecordKeyIn | None = Field(
+        default=None,
+        validate_default=True,
+        description="The record it must be bound to; digest or record (or both) is required",
+    )
+    aud: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The host client id the token must have been issued to (its aud claim)",
+    )
+
+    @field_validator("record")
+    @classmethod
+    def _bound_to_something(
+        cls, record: RecordKeyIn | None, info: ValidationInfo
+    ) -> RecordKeyIn | None:
+        # LNK-1: a signature proves something only about a given record; a token checked
+        # against nothing would be "valid" for any record. (A digest that failed its own
+        # check is absent from info.data and reported under its own name.)
+        if record is None and "digest" in info.data and info.data["digest"] is None:
+            raise ValueError("send digest or record (or both): the record the token must bind")
+        return record
 
 
 class VerifyOut(Strict):

@@ -6,10 +6,10 @@ import base64
 import tempfile
 from typing import IO
 
-from flask import Blueprint, send_file
+from flask import Blueprint, request, send_file
 from flask.typing import ResponseReturnValue
 
-from idgov.errors import IdgovError, NotFound
+from idgov.errors import Forbidden, IdgovError, NotFound
 from idgov.reviews.evidence.services import FORMATS
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
@@ -19,6 +19,14 @@ MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/j
 # A copy up to this size stays in memory; a bigger one (a million items) goes to a temporary
 # file, so that it can be hashed and audited before the first byte is sent.
 SPOOL_BYTES = 8 * 1024 * 1024
+# A download writes an audit event (AUD-1), so another site must not make a signed-in admin's
+# browser fetch it: the session cookie is SameSite=Lax, which a cross-site top-level GET still
+# carries. Fetch Metadata (W3C; every current browser sends it) says where a request comes
+# from: only our own pages ("same-origin") and a typed or bookmarked URL ("none") may download.
+# A sibling subdomain ("same-site") is another site here. A client that sends no Sec-Fetch-Site
+# is no current browser (a script holding the session), so it is not a cross-site trigger.
+SAFE_SITES = frozenset({"same-origin", "none"})
+CROSS_SITE = "evidence downloads start from idgov's own pages, not from another site"
 
 
 @bp.get("/<id:campaign_id>/evidence.<fmt>")
@@ -29,6 +37,8 @@ def download(campaign_id: str, fmt: str) -> ResponseReturnValue:
     leaves without its audit event (AUD-1)."""
     if fmt not in FORMATS:
         return refuse(NotFound(f"evidence comes as {', '.join(FORMATS)}", field="format"))
+    if request.headers.get("Sec-Fetch-Site", "none") not in SAFE_SITES:
+        return refuse(Forbidden(CROSS_SITE, field="Sec-Fetch-Site"))
     built = services()
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:

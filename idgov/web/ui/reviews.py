@@ -97,7 +97,7 @@ def decide(campaign_id: str) -> ResponseReturnValue:
     try:
         with transaction(built.sessions) as session:
             count = built.decisions.decide_in_campaign(
-                session, campaign_id, me.id, ids, decision, justification
+                session, campaign_id, me.id, ids, decision, one_line(justification)
             )
     except IdgovError as refused:
         message = f"Nothing was changed: {refused.detail}."
@@ -218,3 +218,9 @@ def _signoff_page(campaign_id: str, status: int, error: str | None = None) -> Re
         error=error,
     )
     return Response(page, status=status, mimetype="text/html")
+
+
+def one_line(text: str) -> str:
+    """The text box's lines joined with spaces: the justification is printed as one line in
+    the evidence pack (11.50(a)); other invisible characters are still refused by the service."""
+    return " ".join(text.split())

@@ -1,7 +1,7 @@
 """Anonymous refusals: shadow lockout counters and aggregated refusal windows
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0010_anonymous_refusals
+Revises: 0009_oidc
 Create Date: 2026-12-06 15:10:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 from idgov.db import UTCDateTime
 
-revision = "0011"
+revision = "0010_anonymous_refusals"
 down_revision = "0009_oidc"
 branch_labels = None
 depends_on = None
