@@ -33,13 +33,16 @@ from idgov.web.problems import register_problem_handlers
 from idgov.web.throttling import register_throttling
 from idgov.web.ui import (
     account,
+    audit_trail,
     ceremony,
+    console,
     login,
     loss,
     oidc,
     review_admin,
     review_evidence,
     reviews,
+    signature_pages,
     tokens,
 )
 from idgov.web.ui import setup as password_setup
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions["idgov"] = services
     app.jinja_env.filters.update(JINJA_FILTERS)
+    app.jinja_env.globals["console_pages"] = console.visible_pages  # the navigation (ACC-2)
     if settings.server.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -101,6 +105,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(ceremony.bp)  # the signing ceremony's page (11.200, 11.300)
     app.register_blueprint(oidc.bp)  # OpenID Connect sign-in and signing (STEP-1)
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
+    app.register_blueprint(audit_trail.bp)  # the audit trail for auditors (AUD-1..4, EXP-1)
+    app.register_blueprint(signature_pages.bp)  # signatures for auditors (MAN-1, LNK-1)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

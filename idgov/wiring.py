@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from idgov.alerts.delivery import AlertDispatcher
 from idgov.alerts.outbox import AlertOutbox
 from idgov.alerts.refusals import RefusalAggregator
 from idgov.alerts.services import AlertService
+from idgov.audit.browse import TrailReader
 from idgov.audit.checkpoints import CheckpointService
 from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.pseudonyms import NamePseudonyms
@@ -28,6 +29,7 @@ from idgov.clock import Clock, SystemClock
 from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
+from idgov.errors import InvalidRequest
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
@@ -37,6 +39,7 @@ from idgov.identity.services import IdentityService
 from idgov.identity.setup import PasswordSetups
 from idgov.identity.setup_links import SetupLinks
 from idgov.identity.shadow_lockout import ShadowLockout
+from idgov.identity.usernames import normalize_username
 from idgov.keys.store import KeyStore
 from idgov.logs import configure_logging
 from idgov.policies.store import PolicyStore
@@ -88,6 +91,7 @@ class Services:
     keys: KeyStore
     checkpoints: CheckpointService
     verifier: ChainVerifier
+    trail_reader: TrailReader
     policies: PolicyStore
     alerts: AlertOutbox
     alert_dispatcher: AlertDispatcher
@@ -215,6 +219,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         keys=keys,
         checkpoints=CheckpointService(keys, clock, settings.server.base_url),
         verifier=ChainVerifier(engine),
+        trail_reader=TrailReader(_identity_id_of(identities)),
         policies=policies,
         alerts=alerts,
         alert_dispatcher=AlertDispatcher(
@@ -316,6 +321,19 @@ def build_oidc_clients(settings: Settings) -> dict[str, OidcClient]:
         )
         for name, provider in settings.oidc.items()
     }
+
+
+def _identity_id_of(identities: IdentityService) -> Callable[[Session, str], str | None]:
+    """The trail reader's actor lookup: a username's identity id (the console's filter)."""
+
+    def lookup(session: Session, username: str) -> str | None:
+        try:
+            found = identities.by_username(session, normalize_username(username))
+        except InvalidRequest:  # not a username: perhaps an actor id
+            return None
+        return None if found is None else found.id
+
+    return lookup
 
 
 class _SecretSource:

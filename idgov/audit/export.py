@@ -54,6 +54,7 @@ class ExportFilter:
     until: datetime | None = None  # aware UTC, exclusive
     actor: str | None = None  # matches AuditEvent.actor_id exactly
     target: str | None = None  # "type:id" matches type and id; a bare value matches the id
+    action: str | None = None  # matches AuditEvent.action exactly
 
     def __post_init__(self) -> None:
         queries.check_window(self.since, self.until)
@@ -64,6 +65,8 @@ class ExportFilter:
             conds.append(AuditEvent.actor_id == self.actor)
         if self.target is not None:
             conds += queries.type_and_id(self.target, AuditEvent.target_type, AuditEvent.target_id)
+        if self.action is not None:
+            conds.append(AuditEvent.action == self.action)
         return conds
 
     def describe(self) -> dict[str, str | None]:
@@ -72,6 +75,7 @@ class ExportFilter:
             "until": iso_utc(self.until) if self.until is not None else None,
             "actor": self.actor,
             "target": self.target,
+            "action": self.action,
         }
 
 
@@ -166,6 +170,7 @@ class AuditExporter:
             "until": "Until (exclusive)",
             "actor": "Actor id",
             "target": "Target",
+            "action": "Action",
         }
         lines = [(labels[key], value) for key, value in described.items() if value is not None]
         return ReportHeader(

@@ -19,11 +19,11 @@ class AuditEvent(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(String(100))
     actor_name: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(100))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(200))
     old_values: Mapped[str] = mapped_column(Text)  # canonical JSON text, exactly as hashed
@@ -34,9 +34,13 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
+    # Each filter's index ends in seq, so that a filtered page, newest first, is one backward
+    # index range read from its cursor (audit/browse.py): fast at any depth of the trail.
     __table_args__ = (
-        Index("ix_audit_events_target", "target_type", "target_id"),
-        Index("ix_audit_events_actor", "actor_type", "actor_id"),
+        Index("ix_audit_events_occurred_at_seq", "occurred_at", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_target_seq", "target_type", "target_id", "seq"),
+        Index("ix_audit_events_actor_seq", "actor_id", "seq"),
     )
 
 

@@ -89,6 +89,7 @@ def checkpoint(output: Path | None) -> None:
 @export_options
 @click.option("--actor", help="Only events by this actor id.")
 @click.option("--target", help="Only events about this target: TYPE:ID or ID.")
+@click.option("--action", help="Only events of this action (area:subject:action).")
 @click.option("--no-verify", is_flag=True, help="Skip the chain verification statement.")
 def export(
     fmt: ExportFormat,
@@ -97,6 +98,7 @@ def export(
     until: datetime | None,
     actor: str | None,
     target: str | None,
+    action: str | None,
     no_verify: bool,
 ) -> None:
     """Export the trail as CSV, JSON, HTML or PDF (EXP-1)."""
@@ -106,7 +108,7 @@ def export(
 
     def write(out: BinaryIO) -> int:
         # Inside write_export: a bad filter is refused like a bad export, without a traceback.
-        selection = ExportFilter(as_utc(since), as_utc(until), actor, target)
+        selection = ExportFilter(as_utc(since), as_utc(until), actor, target, action)
         return exporter.write(fmt, selection, out, chain)
 
     write_export(output, write, "event")

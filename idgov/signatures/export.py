@@ -160,14 +160,7 @@ class SignatureExporter:
             return len(report)
 
     def _entry(self, row: Signature, find_key: KeyLookup) -> Entry:
-        stored = SignatureDocument.from_row(row)
-        record = RecordKey(row.record_type, row.record_id, row.record_version)
-        result = self._verifier.check(row.token, find_key, row.record_digest, record)
-        if not result.valid:
-            return Entry(stored, "INVALID: " + ", ".join(result.reasons))
-        if result.document != replace(stored, token=None):
-            return Entry(stored, "MISMATCH: the stored signature differs from its token")
-        return Entry(stored, VERIFIED)
+        return check_stored(self._verifier, SignatureDocument.from_row(row), find_key)
 
     def _header(
         self, generated: datetime, flt: SignatureFilter, report: list[Entry]
@@ -188,6 +181,20 @@ class SignatureExporter:
             failed=failed,
             statement=f"{CHECK_STATEMENT} {summary}",
         )
+
+
+def check_stored(
+    verifier: SignatureVerifier, stored: SignatureDocument, find_key: KeyLookup
+) -> Entry:
+    """A stored signature's token verified against its own record and digest (LNK-1), and
+    compared with the stored manifestation: what an export and the console both show."""
+    record = RecordKey(stored.record.type, stored.record.id, stored.record.version)
+    result = verifier.check(stored.token or "", find_key, stored.record.digest, record)
+    if not result.valid:
+        return Entry(stored, "INVALID: " + ", ".join(result.reasons))
+    if result.document != replace(stored, token=None):
+        return Entry(stored, "MISMATCH: the stored signature differs from its token")
+    return Entry(stored, VERIFIED)
 
 
 def _stream(session: Session, flt: SignatureFilter) -> Iterator[Signature]:

@@ -277,7 +277,13 @@ def test_json_hashes_are_reproducible_from_the_export_alone(
     assert meta["issuer"] == ISSUER
     assert meta["event_count"] == written == 7
     assert meta["generated_at"] == iso_utc(recorder.clock.now())
-    assert meta["filter"] == {"since": None, "until": None, "actor": None, "target": None}
+    assert meta["filter"] == {
+        "since": None,
+        "until": None,
+        "actor": None,
+        "target": None,
+        "action": None,
+    }
     assert meta["chain"] == {
         "ok": True,
         "events_checked": 7,
