@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from idgov.commands.alerts import alerts
 from idgov.commands.audit import audit
 from idgov.commands.campaigns import campaigns
+from idgov.commands.check import check, warn_at_start
 from idgov.commands.clients import clients
 from idgov.commands.context import CommandServices, command_services
 from idgov.commands.identities import identities
@@ -135,6 +136,7 @@ def serve(host: str | None, port: int | None, with_worker: bool) -> None:
     services = command_services({key: value for key, value in options.items() if value})
     _require_current_schema(services)
     app = create_app(services=services)
+    warn_at_start(services)  # after create_app: logging is configured
     host, port = services.settings.server.host, services.settings.server.port
     if with_worker:
         worker = Worker(services)
@@ -152,6 +154,7 @@ def worker(once: bool) -> None:
     services = command_services()
     _require_current_schema(services)
     runner = Worker(services)
+    warn_at_start(services)
     if once:
         runner.run_once()
         return
@@ -192,6 +195,7 @@ def _require_current_schema(services: Services) -> None:
 
 
 main.add_command(alerts)
+main.add_command(check)  # configuration gaps (before production)
 main.add_command(audit)
 main.add_command(clients)
 main.add_command(identities)

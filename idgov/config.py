@@ -98,10 +98,15 @@ class DatabaseSettings(_Section):
 class KeySettings(_Section):
     passphrase: str = "file://instance/keys.passphrase"  # noqa: S105 - a reference
     algorithm: Literal["EdDSA", "ES256"] = "EdDSA"
+    # `idgov check` names an active key older than this (LNK-2: rotate; old keys stay published).
+    rotation_days: int = Field(default=365, ge=30, le=3650)
 
 
 class AuditSettings(_Section):
     checkpoint_interval_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    # `idgov check` names a trail with no checkpoint exported (kept outside idgov) in this many
+    # days (AUD-4: only an exported checkpoint shows a rewrite of the whole chain).
+    checkpoint_export_days: int = Field(default=7, ge=1, le=365)
 
 
 class PolicySettings(_Section):

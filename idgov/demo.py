@@ -172,6 +172,11 @@ def seed_demo_review(services: Services) -> DemoReview | None:
         return DemoReview(campaign.id, client.client_id, secret)
 
 
+def is_demo(services: Services) -> bool:
+    """Whether this database holds `idgov demo`'s organisation (SQLite is fine for it)."""
+    return demo_client_id(services) is not None
+
+
 def demo_client_id(services: Services) -> str | None:
     """The client id of the demo host system, when `idgov demo` has registered it."""
     with services.sessions() as session:

@@ -30,6 +30,7 @@ from idgov.config import Settings, load_settings, resolve_secret
 from idgov.db import make_engine, make_session_factory
 from idgov.entitlements.grants import GrantLedger
 from idgov.errors import InvalidRequest
+from idgov.health.gaps import GapFinder
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
 from idgov.identity.ledger import IdentifierLedger
@@ -133,6 +134,7 @@ class Services:
     escalation: EscalationService
     review_reader: ReviewReader
     closer: CampaignCloser
+    gaps: GapFinder
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -155,8 +157,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     policies = PolicyStore(clock, trail, settings.policy.profile)
     alerts = AlertOutbox(clock, trail, policies)
-    # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
     notices = CredentialNotices(alerts)  # CMP-2: owners hear of every credential change
+    # TOK-1: token secrets sealed under a key derived from the same passphrase as the keys.
     tokens = TokenService(
         clock,
         trail,
@@ -277,11 +279,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         group_write_back=write_back,
         directory_passwords=DirectoryPasswordChange(
-            clock, trail, policies, directories, web_sessions
+            clock, trail, policies, directories, web_sessions, notices
         ),
         campaigns=campaigns,
         decisions=DecisionService(clock, trail),
         signoffs=SignoffService(sessions, clock, trail, signatures, campaigns),
+        gaps=GapFinder(settings, engine, policies, clock),
         snapshots=SnapshotService(clock, trail, GrantLedger(trail)),
         remediation=remediation,
         evidence=evidence,

@@ -11,12 +11,14 @@ from typing import BinaryIO
 import click
 
 from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
+from idgov.audit.context import Target
 from idgov.audit.export import AuditExporter, ExportFilter
 from idgov.commands.context import command_services
 from idgov.commands.exports import as_utc, export_options, write_export
 from idgov.counted import counted
 from idgov.db import transaction
 from idgov.exports.streams import ExportFormat
+from idgov.health.gaps import CHECKPOINT_EXPORTED
 from idgov.keys.jws import JwsError
 
 
@@ -77,6 +79,13 @@ def checkpoint(output: Path | None) -> None:
     with transaction(services.sessions) as session:
         issued = services.checkpoints.issue(session)
         document = services.checkpoints.export_document(session, issued)
+        # AUD-4: `idgov check` names a trail with no checkpoint exported for too long.
+        services.trail.record(
+            session,
+            CHECKPOINT_EXPORTED,
+            Target("audit-checkpoint", str(issued.id)),
+            new={"size": issued.size, "head_hash": issued.head_hash, "kid": issued.kid},
+        )
     text = json.dumps(document, indent=2)
     if output is None:
         click.echo(text)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    model_validator,
+)
 
 from idgov.clock import iso_utc
 from idgov.signatures.issuing import IssuedSignature, SigningOutcome
@@ -189,7 +197,7 @@ class SequenceIn(Strict):
     meanings: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=50, examples=[["authorship", "review", "approval"]]
     )
-    allow_same_signer: bool = Field(
+    allow_same_signer: StrictBool = Field(
         default=False, description="May one person sign two steps of the same record version"
     )
 

@@ -30,6 +30,7 @@ COOKIE = "idgov_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_CSRF_KEY = "login_csrf"
+PERSON_AUTH = "person_auth"  # marks views behind login_required or roles_required
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 SIGNED_IN_STATES = (IdentityStatus.ACTIVE, IdentityStatus.PENDING_VERIFICATION)
@@ -160,6 +161,7 @@ def login_required(view: View[P]) -> View[P]:
         refusal = _gate(allowed)
         return refusal if refusal is not None else view(*args, **kwargs)
 
+    guarded.__dict__[PERSON_AUTH] = True  # the OpenAPI document names the session cookie
     return guarded
 
 
@@ -179,6 +181,7 @@ def roles_required(*roles: str) -> Callable[[View[P]], View[P]]:
             refusal = _check_roles(signed_in()[0], wanted)
             return refusal if refusal is not None else view(*args, **kwargs)
 
+        guarded.__dict__[PERSON_AUTH] = True
         return guarded
 
     return decorate

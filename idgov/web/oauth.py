@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Literal
 from urllib.parse import unquote_plus
 
 from flask import Blueprint, Response, json, request
@@ -43,13 +44,33 @@ class TokenResponse(Schema):
     scope: str = Field(description="Space-separated scopes the token carries")
 
 
+class TokenForm(Schema):
+    """RFC 6749 section 4.4.2, form-encoded; the client authenticates with Basic (section
+    2.3.1) or with client_id and client_secret here (documentation only: parsed below)."""
+
+    grant_type: Literal["client_credentials"]
+    scope: str | None = Field(default=None, max_length=MAX_VALUE)
+    client_id: str | None = Field(default=None, max_length=MAX_VALUE)
+    client_secret: str | None = Field(default=None, max_length=MAX_VALUE)
+
+
+class TokenError(Schema):
+    """RFC 6749 section 5.2."""
+
+    error: str
+    error_description: str
+
+
 @bp.post("/oauth/token")
 @csrf_exempt  # the client authenticates in the request itself: nothing ambient to forge
 @api_doc(
     summary="Token for a host client: form body grant_type=client_credentials[&scope=...], "
     "client_secret_basic or client_secret_post; errors are RFC 6749 section 5.2 JSON",
     response=TokenResponse,
+    form=TokenForm,
     tags=["oauth"],
+    errors=[400, 401],
+    errors_as=("application/json", TokenError),
 )
 def token() -> Response:
     parsed = parse_token_request()

@@ -205,8 +205,8 @@ def test_auditor_reads_alerts_but_cannot_acknowledge(app: Flask, services: Servi
 
 def test_alert_refusals(app: Flask) -> None:
     officer = sign_in(app, "sam")
-    bad = problem(officer.get("/api/v1/alerts?status=closed"), 400, "invalid-request")
-    assert bad["field"] == "status"
+    bad = problem(officer.get("/api/v1/alerts?status=closed"), 422, "invalid-request")
+    assert bad["errors"][0]["field"] == "status"
     missing = "/api/v1/alerts/00000000-0000-0000-0000-000000000000/acknowledgement"
     problem(officer.post(missing, {"note": "x"}), 404, "not-found")
     lock_out(app, "jdoe")

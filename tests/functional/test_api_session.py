@@ -92,7 +92,7 @@ def test_json_login_refusals(client: FlaskClient, services: Services) -> None:
 def test_session_endpoints_are_in_the_openapi_document(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     login_doc = document["paths"]["/api/v1/session"]["post"]
-    assert set(login_doc["responses"]) == {"201", "401", "422", "423"}
+    assert set(login_doc["responses"]) == {"201", "401", "413", "422", "423", "429", "503"}
     assert "requestBody" in login_doc
     assert "delete" in document["paths"]["/api/v1/session"]
     assert "get" in document["paths"]["/api/v1/me"]

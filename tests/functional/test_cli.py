@@ -262,7 +262,7 @@ def test_chain_that_extends_an_exported_checkpoint_passes(initialised: Cli) -> N
 
     result = initialised("audit", "verify", "--checkpoint", str(checkpoint))
     assert result.exit_code == 0, result.output
-    assert "audit chain OK: 3 events" in result.stdout
+    assert "audit chain OK: 4 events" in result.stdout  # with the export's own event
     assert "checkpoint OK: the chain extends the checkpoint" in result.stdout
     assert "(2 events, key " in result.stdout
 
@@ -277,7 +277,7 @@ def test_rewritten_chain_verifies_alone_but_not_against_a_checkpoint(
 
     alone = initialised("audit", "verify")
     assert alone.exit_code == 0, alone.output  # the forgery is internally consistent
-    assert "audit chain OK: 3 events" in alone.stdout
+    assert "audit chain OK: 4 events" in alone.stdout  # with the export's own event
 
     result = initialised("audit", "verify", "--checkpoint", str(checkpoint))
     assert result.exit_code == 1

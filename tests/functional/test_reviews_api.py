@@ -44,7 +44,7 @@ def start(api: Api, definition_id: str, query: str = "") -> dict[str, Any]:
     return dict(response.get_json())
 
 
-def item_ids(api: Api, campaign_id: str, query: str = "mine=1&limit=1000") -> dict[str, int]:
+def item_ids(api: Api, campaign_id: str, query: str = "mine=true&limit=1000") -> dict[str, int]:
     response = api.get(f"/api/v1/campaigns/{campaign_id}/items?{query}")
     assert response.status_code == 200, response.get_data(as_text=True)
     return {
@@ -79,7 +79,9 @@ def test_a_campaign_from_definition_to_signed_decisions(
     ] == [cid]
     assert admin.get("/api/v1/campaigns?state=draft").get_json()["campaigns"] == []
 
-    page = alice.get(f"/api/v1/campaigns/{cid}/items?mine=1&status=undecided&limit=100").get_json()
+    page = alice.get(
+        f"/api/v1/campaigns/{cid}/items?mine=true&status=undecided&limit=100"
+    ).get_json()
     assert (len(page["items"]), page["total"]) == (100, ORPHANS + 2)
     orphan = next(i for i in page["items"] if i["entitlement_name"] == "legacy-app")
     assert (orphan["flags"], orphan["suggestion"], orphan["decision"]) == (
@@ -87,7 +89,7 @@ def test_a_campaign_from_definition_to_signed_decisions(
         "revoke",
         None,
     )
-    rest = alice.get(f"/api/v1/campaigns/{cid}/items?mine=1&limit=100&offset=100").get_json()
+    rest = alice.get(f"/api/v1/campaigns/{cid}/items?mine=true&limit=100&offset=100").get_json()
     assert len(rest["items"]) == ORPHANS + 2 - 100
 
     mine = item_ids(alice, cid)

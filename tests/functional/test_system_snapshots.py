@@ -335,7 +335,7 @@ def test_the_host_endpoints_are_in_the_openapi_document(client: FlaskClient) -> 
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "put" in paths["/api/v1/systems/{system}/entitlements"]
     listing = paths["/api/v1/systems/{system}/revocations"]["get"]
-    assert {p["name"] for p in listing["parameters"]} == {"status", "after", "limit"}
+    assert {p["name"] for p in listing["parameters"]} == {"system", "status", "after", "limit"}
     assert "post" in paths["/api/v1/systems/{system}/revocations/{remediation_id}/done"]
 
 

@@ -132,6 +132,7 @@ def test_a_wrong_user_base_does_not_deactivate_everyone(
 
 @pytest.mark.req("PWD-2")
 @pytest.mark.req("PWD-4")
+@pytest.mark.req("CMP-2")
 def test_password_change_through_idgov_applies_idgovs_rules_and_the_directorys(
     services: Services, own_slapd: SlapdServer
 ) -> None:
@@ -152,6 +153,11 @@ def test_password_change_through_idgov_applies_idgovs_rules_and_the_directorys(
             NAME,
             NAME,
         ]
+        with services.sessions() as session:  # CMP-2: carol was told of each change
+            told = session.scalars(
+                select(Alert.summary).where(Alert.kind == "credential-changed")
+            ).all()
+        assert told == ["Your directory password was changed through idgov"] * 2
     finally:
         with own_slapd.admin_connection() as conn:
             conn.extend.standard.modify_password(carol.dn, None, carol.password)

@@ -18,6 +18,7 @@ from idgov.clock import Clock, iso_utc
 from idgov.counted import counted
 from idgov.errors import Conflict, UnprocessableRequest
 from idgov.identity.models import Identity
+from idgov.identity.notices import CredentialNotices
 from idgov.policies.documents import PasswordPolicy
 from idgov.policies.password import check_quality, normalize
 from idgov.policies.store import PolicyStore
@@ -36,7 +37,9 @@ class DirectoryPasswordChange:
         policies: PolicyStore,
         directories: Mapping[str, Directory],
         revoker: SessionRevoker,
+        notices: CredentialNotices | None = None,
     ) -> None:
+        self._notices = notices
         self._clock = clock
         self._trail = trail
         self._policies = policies
@@ -94,6 +97,16 @@ class DirectoryPasswordChange:
             new={"changed_at": iso_utc(now), "provider": identity.provider},
         )
         self._revoker.revoke_all(session, identity.id, "password-change")  # ACC-3
+        if self._notices is not None:  # CMP-2: the owner hears of every new credential
+            self._notices.tell(
+                session,
+                identity,
+                "Your directory password was changed through idgov",
+                {
+                    "what": "Your password was changed; your other sessions were signed out.",
+                    "provider": identity.provider,
+                },
+            )
 
     @staticmethod
     def _in_history(

@@ -123,5 +123,19 @@ class AlertList(Schema):
     alerts: list[AlertOut]
 
 
+class AlertQuery(Schema):
+    status: Literal["open", "acknowledged", "all"] = Field(
+        default="open", description="open (the default), acknowledged, or all"
+    )
+
+
+class PolicyQuery(Schema):
+    at: str | None = Field(
+        default=None,
+        description="ISO 8601 time (UTC when it has no offset): the policy in force then; "
+        "anything else is a 400",
+    )
+
+
 class AcknowledgeIn(Schema):
     note: str = Field(min_length=1, max_length=2000)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from idgov.alerts.services import AlertListing
 from idgov.clock import iso_utc
 from idgov.db import transaction
-from idgov.errors import InvalidRequest
-from idgov.web.api.admin_schemas import AcknowledgeIn, AlertList, AlertOut
+from idgov.web.api.admin_schemas import AcknowledgeIn, AlertList, AlertOut, AlertQuery
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required, signed_in
 from idgov.web.context import services
 
 bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts")
-STATUSES = ("open", "acknowledged", "all")
 
 
 def _out(listing: AlertListing) -> AlertOut:
@@ -44,15 +42,13 @@ def _out(listing: AlertListing) -> AlertOut:
 @api_doc(
     summary="Alerts, newest first (?status=open|acknowledged|all)",
     response=AlertList,
+    query=AlertQuery,
     tags=["alerts"],
-    errors=[400, 401, 403],
+    errors=[401, 403, 422],
 )
-def list_alerts() -> Response:
-    status = request.args.get("status", "open")
-    if status not in STATUSES:
-        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
+def list_alerts(query: AlertQuery) -> Response:
     with services().sessions() as session:
-        listings = services().alert_service.list(session, status, 500)  # type: ignore[arg-type]
+        listings = services().alert_service.list(session, query.status, 500)
         return json_response(AlertList(alerts=[_out(item) for item in listings]))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
 from idgov.errors import InvalidRequest
 from idgov.ids import UUID_LIKE
@@ -14,7 +14,7 @@ from idgov.reviews.campaigns.schedule import QUARTERLY, parse_schedule
 from idgov.reviews.campaigns.scope import parse_scope
 from idgov.reviews.models import CampaignDefinition, ReviewerRule
 from idgov.signatures.requests import Line
-from idgov.web.api.schemas import Schema, columns_of, iso_or_none
+from idgov.web.api.schemas import QueryFlag, Schema, columns_of, iso_or_none
 
 ID_PATTERN = rf"^{UUID_LIKE.pattern}$"  # identities, definitions and campaigns: UUIDs
 IdentityId = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -24,7 +24,7 @@ class ScopeIn(Schema):
     """Everything (`{"all": true}`), or any of: host systems' roles, whole directories, and
     single groups written DIRECTORY/GROUP."""
 
-    all: bool | None = None
+    all: StrictBool | None = None
     systems: list[Line] | None = None
     directories: list[Line] | None = None
     groups: list[Line] | None = None
@@ -55,16 +55,16 @@ class DefinitionIn(Schema):
     fallback_reviewer_id: IdentityId = Field(
         description="Gets the items nobody else may review (REV-2)"
     )
-    duration_days: int = _days("duration_days")
-    reminder_days: int = _days("reminder_days")
-    escalation_days: int = _days("escalation_days")
-    dormant_days: int = _days("dormant_days")
+    duration_days: StrictInt = _days("duration_days")
+    reminder_days: StrictInt = _days("reminder_days")
+    escalation_days: StrictInt = _days("escalation_days")
+    dormant_days: StrictInt = _days("dormant_days")
     schedule: Line | None = Field(
         default=QUARTERLY,
         max_length=100,
         description="Five-field cron (UTC); quarterly when omitted, null for on demand only",
     )
-    certify_justification: bool = Field(
+    certify_justification: StrictBool = Field(
         default=False, description="Certifications need a justification too"
     )
 
@@ -113,4 +113,4 @@ class DefinitionList(Schema):
 
 
 class StartQuery(Schema):
-    start: bool = Field(default=True, description="false: leave the new campaign a draft")
+    start: QueryFlag = Field(default=True, description="false: leave the new campaign a draft")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from idgov.web.api.schemas import Schema
 
@@ -44,8 +44,8 @@ class SyncRunList(Schema):
 
 
 class SyncIn(Schema):
-    full: bool = Field(default=False, description="Read everything and find gone accounts")
-    allow_mass_deactivation: bool = False
+    full: StrictBool = Field(default=False, description="Read everything and find gone accounts")
+    allow_mass_deactivation: StrictBool = False
 
 
 class HoldingOut(Schema):

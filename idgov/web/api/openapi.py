@@ -10,23 +10,53 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import Rule
 
 import idgov
+from idgov.clients.rules import SCOPES
 from idgov.errors import UnprocessableRequest
+from idgov.ids import MAX_ROW_ID, UUID_LIKE
 from idgov.web.api.schemas import Problem
+from idgov.web.auth import COOKIE, CSRF_HEADER, PERSON_AUTH, UNSAFE_METHODS
 
 P = ParamSpec("P")
 R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
 REF = "#/components/schemas/{model}"
+FORM = "application/x-www-form-urlencoded"
 ERROR_TEXT = {
     400: "Invalid request",
     401: "Not authenticated",
     403: "Not allowed",
     404: "Not found",
     409: "Conflict",
+    413: "Request body too large",
     422: "Invalid request",
+    423: "Locked",
+    429: "Too many requests: wait as Retry-After says",
     503: "Unavailable",
+}
+# Answered by any operation: throttled (429) or a database, key or provider out of reach (503).
+ANY_OPERATION = (429, 503)
+# What the URL converters match (web/converters.py); anything else is a 404 from routing.
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "id": {"type": "string", "pattern": f"^{UUID_LIKE.pattern}$"},
+    "rowid": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID},
+    "default": {"type": "string", "pattern": "^[^/]+$"},
+}
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+    "csrf": {"type": "apiKey", "in": "header", "name": CSRF_HEADER},
+    "host": {
+        "type": "oauth2",
+        "description": "A host client's bearer token (RFC 6750) by client credentials",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": "/oauth/token",
+                "scopes": {scope: f"the {scope} API" for scope in sorted(SCOPES)},
+            }
+        },
+    },
 }
 
 
@@ -39,6 +69,8 @@ class ApiDoc:
     errors: list[int] = field(default_factory=list)
     status: int = 200
     query: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None
+    errors_as: tuple[str, type[BaseModel]] | None = None
 
 
 def api_doc(
@@ -50,10 +82,14 @@ def api_doc(
     errors: list[int] | None = None,
     status: int = 200,
     query: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
+    errors_as: tuple[str, type[BaseModel]] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Document a view; with `body`, validate the JSON body and pass it as `body=`; with
-    `query`, validate the query string and pass it as `query=`."""
-    doc = ApiDoc(summary, response, body, tags or [], errors or [], status, query)
+    `query`, validate the query string and pass it as `query=`. `form` documents a form body
+    the view parses itself; `errors_as` (media type, schema) documents `errors` answered
+    otherwise than as problem+json (RFC 6749 section 5.2 for /oauth/token)."""
+    doc = ApiDoc(summary, response, body, tags or [], errors or [], status, query, form, errors_as)
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         if body is None and query is None:
@@ -103,26 +139,69 @@ def _validate(model: type[M], payload: object) -> M:
         raise UnprocessableRequest(f"invalid fields: {fields}", errors=errors) from None
 
 
-PATH_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every documented view: what the server checks (path,
+    query and body schemas, who may call) and every status it answers."""
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        doc: ApiDoc | None = getattr(app.view_functions[rule.endpoint], "api_doc", None)
+        view = app.view_functions[rule.endpoint]
+        doc: ApiDoc | None = getattr(view, "api_doc", None)
         if doc is None:
             continue
-        path = PATH_PARAMETER.sub(r"{\1}", rule.rule)  # <id:campaign_id> -> {campaign_id}
+        path = PATH_PARAMETER.sub(r"{\2}", rule.rule)  # <id:campaign_id> -> {campaign_id}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(doc, schemas)
+            operation = _operation(doc, schemas)
+            _describe_route(operation, rule, method, view)
+            paths.setdefault(path, {})[method.lower()] = operation
     _add_schema(Problem, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "idgov API", "version": idgov.__version__},
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def _describe_route(operation: dict[str, Any], rule: Rule, method: str, view: object) -> None:
+    """What the route itself adds: path parameters (a malformed one is a 404), who may call
+    (a person's session, with the CSRF header on writes; a host's scope), and the statuses
+    any such operation can answer."""
+    errors: set[int] = set(ANY_OPERATION)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS[kind or "default"]}
+        for kind, name in PATH_PARAMETER.findall(rule.rule)
+    ]
+    if parameters:
+        operation["parameters"] = parameters + operation.get("parameters", [])
+        errors.add(404)
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        errors.update((413, 422))
+    if "parameters" in operation and any(p["in"] == "query" for p in operation["parameters"]):
+        errors.add(422)
+    security: list[dict[str, list[str]]] = []
+    scope: str | None = getattr(view, "required_scope", None)
+    if scope is not None:
+        security.append({"host": [scope]})
+    if getattr(view, PERSON_AUTH, False):
+        security.append(
+            {"session": [], "csrf": []} if method in UNSAFE_METHODS else {"session": []}
+        )
+    if security:
+        operation["security"] = security
+        errors.update((401, 403))
+    for status in sorted(errors - set(operation["responses"])):
+        operation["responses"][str(status)] = _problem(status)
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": ERROR_TEXT.get(status, "Error"),
+        "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
     }
 
 
@@ -132,12 +211,11 @@ def _operation(doc: ApiDoc, schemas: dict[str, Any]) -> dict[str, Any]:
     if doc.response is not None:
         ok["content"] = {"application/json": {"schema": _add_schema(doc.response, schemas)}}
     responses[str(doc.status)] = ok
-    problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
     for status in doc.errors:
-        responses[str(status)] = {
-            "description": ERROR_TEXT.get(status, "Error"),
-            "content": problem,
-        }
+        responses[str(status)] = _problem(status)
+        if doc.errors_as is not None:
+            media, model = doc.errors_as
+            responses[str(status)]["content"] = {media: {"schema": _add_schema(model, schemas)}}
     operation: dict[str, Any] = {"summary": doc.summary, "tags": doc.tags, "responses": responses}
     if doc.query is not None:
         schema = doc.query.model_json_schema()
@@ -150,11 +228,13 @@ def _operation(doc: ApiDoc, schemas: dict[str, Any]) -> dict[str, Any]:
             }
             for name, spec in schema["properties"].items()
         ]
-    if doc.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _add_schema(doc.body, schemas)}},
-        }
+    bodies = {"application/json": doc.body, FORM: doc.form}
+    for media, body in bodies.items():
+        if body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {media: {"schema": _add_schema(body, schemas)}},
+            }
     return operation
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from pydantic import BaseModel
 
 from idgov.db import transaction
 from idgov.errors import InvalidRequest, NotFound
 from idgov.policies.documents import POLICY_MODELS
-from idgov.web.api.admin_schemas import PolicyChangeIn, PolicyOut
+from idgov.web.api.admin_schemas import PolicyChangeIn, PolicyOut, PolicyQuery
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required, signed_in
@@ -25,8 +25,7 @@ def _model(kind: str) -> type[BaseModel]:
     return POLICY_MODELS[kind]
 
 
-def _moment() -> datetime | None:
-    raw = request.args.get("at")
+def _moment(raw: str | None) -> datetime | None:
     if raw is None:
         return None
     try:
@@ -41,11 +40,12 @@ def _moment() -> datetime | None:
 @api_doc(
     summary="The policy in force now, or at ?at=TIME (CHG-1)",
     response=PolicyOut,
+    query=PolicyQuery,
     tags=["policies"],
     errors=[400, 401, 403, 404],
 )
-def show(kind: str) -> Response:
-    model, moment = _model(kind), _moment()
+def show(kind: str, query: PolicyQuery) -> Response:
+    model, moment = _model(kind), _moment(query.at)
     with services().sessions() as session:
         policy = services().policies.at(session, model, moment)
         version = services().policies.version(session, kind, moment)  # the one shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator
 
 from idgov.reviews.decisions.services import MAX_BULK, MAX_JUSTIFICATION
 from idgov.reviews.models import (
@@ -17,11 +17,11 @@ from idgov.reviews.queries.progress import MAX_PAGE
 from idgov.signatures.requests import Text
 from idgov.text import PrintableText
 from idgov.web.api.definition_schemas import IdentityId
-from idgov.web.api.schemas import Schema, columns_of
+from idgov.web.api.schemas import QueryFlag, Schema, columns_of
 from idgov.web.api.signature_schemas import StoredManifestationOut
 
 Decision = Literal["certify", "revoke"]
-ItemId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the column's range on every database
+ItemId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]  # the column's range on every database
 ItemIds = Field(min_length=1, max_length=MAX_BULK, description="Review item ids")
 
 
@@ -81,7 +81,7 @@ class CampaignList(Schema):
 
 
 class ItemQuery(Schema):
-    mine: bool = Field(default=False, description="Only items assigned to me")
+    mine: QueryFlag = Field(default=False, description="Only items assigned to me")
     status: Literal["undecided", "decided", "all"] = "all"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=2**31 - 1)
@@ -184,7 +184,7 @@ class ReassignmentIn(Schema):
 
 class CloseIn(Schema):
     reason: Text = Field(min_length=1, max_length=2000, description="Why it closes now (audited)")
-    with_exceptions: bool = Field(
+    with_exceptions: StrictBool = Field(
         default=False,
         description="Close although remediation is unverified; the evidence lists it",
     )

@@ -148,7 +148,7 @@ def get_campaign(campaign_id: str) -> Response:
 @bp.get("/campaigns/<id:campaign_id>/items")
 @login_required
 @api_doc(
-    summary="A campaign's items, a page at a time (?mine=1, ?status=undecided|decided|all)",
+    summary="A campaign's items, a page at a time (?mine=true, ?status=undecided|decided|all)",
     response=ItemList,
     query=ItemQuery,
     tags=TAGS,

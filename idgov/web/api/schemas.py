@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from idgov.clock import iso_utc
 
 
 class Schema(BaseModel):
+    """Unknown fields are refused. A boolean or integer in a JSON body is StrictBool or
+    StrictInt: `0`, `"true"` or `1.0` are refused (422), never taken for another type."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+def _query_flag(value: object) -> object:
+    """A boolean in a query string is text: exactly `true` or `false`, as OpenAPI serializes
+    one (style form); `1`, `yes` or `on` are refused rather than guessed."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
 
 
 def iso_or_none(moment: datetime | None) -> str | None:

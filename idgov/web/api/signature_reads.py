@@ -19,7 +19,7 @@ from idgov.web.api.signature_schemas import (
     VerifyIn,
     VerifyOut,
 )
-from idgov.web.auth import View, current_identity, roles_required
+from idgov.web.auth import PERSON_AUTH, View, current_identity, roles_required
 from idgov.web.context import db_session, services
 from idgov.web.hosts import current_client, scope_required
 
@@ -41,6 +41,7 @@ def host_or_reader(view: View[P]) -> View[P]:
         person = current_identity() is not None and "Authorization" not in request.headers
         return (as_person if person else as_host)(*args, **kwargs)
 
+    guarded.__dict__.update(as_host.__dict__, **{PERSON_AUTH: True})  # both, in the document
     return guarded
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from idgov.db import transaction
+from idgov.db import reading, transaction
+from idgov.demo import is_demo
 from idgov.errors import IdgovError
+from idgov.health.gaps import Gap
 from idgov.identity.certification import statement_for
 from idgov.web.auth import (
     allowed_before_password_change,
@@ -26,7 +28,16 @@ bp = Blueprint("account", __name__)
 def home() -> ResponseReturnValue:
     identity, web_session = signed_in()
     profile = profile_of(identity, web_session.must_change_password)
-    return render_template("home.html", profile=profile)
+    gaps = _gaps() if "admin" in profile.roles else []
+    return render_template("home.html", profile=profile, gaps=gaps)
+
+
+def _gaps() -> list[Gap]:
+    """Configuration that silently defeats a rule (idgov check), for administrators only."""
+    built = services()
+    demo = is_demo(built)
+    with reading(built.sessions) as session:
+        return built.gaps.find(session, demo=demo)
 
 
 @bp.get("/account/password")

@@ -1,0 +1,1 @@
+"""Operator health: configuration gaps that silently defeat a rule (`idgov check`)."""
