@@ -30,6 +30,7 @@ from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
+from idgov.web.throttling import register_throttling
 from idgov.web.ui import (
     account,
     audit_trail,
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     register_middleware(app, https=settings.server.base_url.startswith("https://"))
+    # Before the session lookup: a throttled request costs no database work (LOCK-1, LOCK-3).
+    register_throttling(app, settings.throttling)
     register_auth(app)  # after the middleware: needs its request id and audit context
     register_problem_handlers(app)
     register_converters(app)
