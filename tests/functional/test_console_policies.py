@@ -43,6 +43,9 @@ def form_of(client: FlaskClient, kind: str) -> dict[str, str]:
     textareas with their current values)."""
     page = client.get(f"/policies/{kind}").get_data(as_text=True)
     found = {"csrf_token": csrf_of(page)}
+    base = re.search(r'name="base_version" value="([0-9]+)"', page)
+    assert base, "no base_version in the form"
+    found["base_version"] = base.group(1)
     for name, value in re.findall(
         r'<input id="f-[a-z_]+" name="([a-z_]+)" type="text" value="([^"]*)"', page
     ):
@@ -218,3 +221,23 @@ def test_a_change_without_the_csrf_token_is_refused(admin: FlaskClient, services
     del form["csrf_token"]
     assert admin.post("/policies/lockout", data=form).status_code in (400, 403)
     assert versions(services, "lockout") == 0
+
+
+@pytest.mark.req("CHG-1")
+def test_a_form_opened_before_another_change_does_not_undo_it(
+    admin: FlaskClient, services: Services
+) -> None:
+    stale = form_of(admin, "lockout")
+    fresh = {**form_of(admin, "lockout"), "max_failures": "3", "reason": "first admin"}
+    assert admin.post("/policies/lockout", data=fresh).status_code == 303
+    stale.update(attack_window_minutes="30", reason="second admin")  # max_failures still 5
+    response = admin.post("/policies/lockout", data=stale)
+    assert response.status_code == 409
+    page = html.unescape(response.get_data(as_text=True))
+    assert "now at version 1" in page
+    assert 'name="max_failures" type="text" value="3"' in page  # the new values shown
+    assert "second admin</textarea>" in page
+    with services.sessions() as session:
+        policy = services.policies.current(session, LockoutPolicy)
+        assert (policy.max_failures, policy.attack_window_minutes) == (3, 15)
+    assert versions(services, "lockout") == 1

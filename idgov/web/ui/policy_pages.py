@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 
 from idgov.db import reading, transaction
-from idgov.errors import IdgovError, InvalidRequest, NotFound, UnprocessableRequest
+from idgov.errors import Conflict, IdgovError, InvalidRequest, NotFound, UnprocessableRequest
 from idgov.policies.diff import MISSING, field_changes
 from idgov.policies.documents import POLICY_MODELS, default_policy
 from idgov.web.api.admin_schemas import PolicyChangeIn
@@ -68,6 +68,7 @@ def change(kind: str) -> ResponseReturnValue:
         return refuse(refused)
     try:
         with transaction(built.sessions) as session:
+            _same_version(built.policies.version(session, kind), request.form)
             current = built.policies.current(session, model).model_dump(mode="json")
             changes = changes_of(fields_of(model), request.form, current)
             if not changes:
@@ -75,6 +76,8 @@ def change(kind: str) -> ResponseReturnValue:
             body = _change_body(changes, request.form.get("reason", ""))
             built.policies.change(session, kind, body.changes, body.reason, me.printed_name)
             version = built.policies.version(session, kind)
+    except Conflict as refused:  # the form shows the new version's values; the reason stays
+        return _policy_page(model, kind, refused, {"reason": request.form.get("reason", "")})
     except IdgovError as refused:
         return _policy_page(model, kind, refused, request.form)
     named = ", ".join(name.replace("_", " ") for name in changes)
@@ -158,6 +161,7 @@ def _policy_page(
         problems=problems,
         general=[p for name, p in problems.items() if name not in {f.name for f in fields}],
         reason=(form or {}).get("reason", ""),
+        version=versions[0].version if versions else 0,
     )
     return Response(body, status=200 if error is None else error.status, mimetype="text/html")
 
@@ -201,6 +205,17 @@ def _change_body(changes: dict[str, Any], reason: str) -> PolicyChangeIn:
         raise UnprocessableRequest(
             "a reason is required for a policy change (at most 2000 characters)", field="reason"
         ) from None
+
+
+def _same_version(in_force: int, form: Mapping[str, str]) -> None:
+    """The form was filled in on the version still in force: otherwise its unchanged fields
+    would silently undo what another administrator changed meanwhile (a lost update)."""
+    if form.get("base_version", "") != str(in_force):
+        raise Conflict(
+            f"the policy is now at version {in_force}, changed since this form was opened; "
+            "its values are shown again: make the change on them",
+            field="base_version",
+        )
 
 
 def _model(kind: str) -> type[BaseModel]:
