@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from idgov.db import reading, transaction
 from idgov.errors import Conflict, IdgovError, InvalidRequest, NotFound, UnprocessableRequest
@@ -117,9 +118,8 @@ def diff(kind: str) -> ResponseReturnValue:
     with reading(built.sessions) as session:
         versions = built.policies.history(session, kind)
         try:
-            old, new = _version(request.args, "old"), _version(request.args, "new")
-            before = built.policies.document(session, kind, old)
-            changes = field_changes(before, built.policies.document(session, kind, new))
+            before = _document(session, kind, "old")
+            changes = field_changes(before, _document(session, kind, "new"))
         except IdgovError as refused:
             error = refused
     page = render_template(
@@ -224,8 +224,12 @@ def _model(kind: str) -> type[BaseModel]:
     return POLICY_MODELS[kind]
 
 
-def _version(args: Mapping[str, str], name: str) -> int:
-    text = args.get(name, "")
+def _document(session: Session, kind: str, name: str) -> dict[str, Any]:
+    """The values of the version the query's `name` (old or new) asks for; refusals name it."""
+    text = request.args.get(name, "")
     if not text.isascii() or not text.isdigit() or len(text) > 9:
         raise InvalidRequest(f"{name} is a version number (0 is the baseline)", field=name)
-    return int(text)
+    try:
+        return services().policies.document(session, kind, int(text))
+    except NotFound as missing:
+        raise NotFound(missing.detail, field=name) from None
