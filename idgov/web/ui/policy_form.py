@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
-from annotated_types import Ge, Le, MaxLen
 from pydantic import BaseModel
 
 from idgov.errors import UnprocessableRequest
@@ -135,12 +134,13 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def _bounds(metadata: list[Any]) -> str:
+    """The range pydantic's Field(ge=, le=, max_length=) put in the field's metadata (the
+    constraint objects are read by attribute: their package is pydantic's, not ours)."""
     parts = []
     for item in metadata:
-        if isinstance(item, Ge):
-            parts.append(f"at least {item.ge}")
-        elif isinstance(item, Le):
-            parts.append(f"at most {item.le}")
-        elif isinstance(item, MaxLen):
+        for attribute, text in (("ge", "at least {}"), ("le", "at most {}")):
+            if getattr(item, attribute, None) is not None:
+                parts.append(text.format(getattr(item, attribute)))
+        if getattr(item, "max_length", None) is not None:
             parts.append(f"at most {item.max_length} items")
     return ", ".join(parts)
