@@ -39,6 +39,7 @@ from idgov.web.ui import (
     login,
     loss,
     oidc,
+    policy_pages,
     review_admin,
     review_evidence,
     reviews,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     app.register_blueprint(audit_trail.bp)  # the audit trail for auditors (AUD-1..4, EXP-1)
     app.register_blueprint(signature_pages.bp)  # signatures for auditors (MAN-1, LNK-1)
+    app.register_blueprint(policy_pages.bp)  # policies: read, change with a reason (CHG-1)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -80,6 +80,8 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     needed = required_roles(services, app)
     assert "/audit" in needed
     assert "/signatures/<id:signature_id>" in needed
+    readers = {"admin", "security_officer", "auditor"}  # as GET /api/v1/policies/<kind>
+    assert needed["/policies"] == needed["/policies/<kind>/diff"] == readers
     pages_of = pages(app)
     for role in Role:
         client = browser(app, services, f"only-{role.value}", role.value)
