@@ -80,6 +80,8 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     needed = required_roles(services, app)
     assert "/audit" in needed
     assert "/signatures/<id:signature_id>" in needed
+    readers = {"admin", "security_officer", "auditor"}  # as GET /api/v1/policies/<kind>
+    assert needed["/policies"] == needed["/policies/<kind>/diff"] == readers
     # Host systems: administrators only; directories: the readers of GET /api/v1/directories.
     assert needed["/admin/hosts"] == needed["/admin/hosts/<client_id>"] == {"admin"}
     assert needed["/admin/directories"] == needed["/admin/directories/<name>"]
