@@ -80,6 +80,10 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     needed = required_roles(services, app)
     assert "/audit" in needed
     assert "/signatures/<id:signature_id>" in needed
+    # Alerts: read as GET /api/v1/alerts is; locked people as the unlock API (LOCK-2).
+    for rule in ("/alerts", "/alerts/<id:alert_id>", "/alerts/attacks"):
+        assert needed[rule] == {"security_officer", "auditor"}, rule
+    assert needed["/lockouts"] == {"security_officer"}
     pages_of = pages(app)
     for role in Role:
         client = browser(app, services, f"only-{role.value}", role.value)

@@ -12,13 +12,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from idgov.alerts.models import Alert, AlertDelivery
 from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.identity.models import Identity, IdentityStatus, Role
 from idgov.wiring import Services
-from tests.functional.people import csrf_of, events, fast_hashing, login, person
+from tests.functional.people import csrf_of, events, fast_hashing, login, person, problem
+from tests.functional.test_api_policies_alerts import sign_in
 
 HOOK = "https://hooks.example.com/services/T0KEN-IN-PATH"
 
@@ -87,14 +89,14 @@ def raise_alert(
         return found.id
 
 
-def post(client: FlaskClient, page: str, action: str, **form: str) -> str | None:
-    """POST `form` to `action` with the CSRF token of `page`; the answer's status and text."""
+def post(client: FlaskClient, page: str, action: str, **form: str) -> TestResponse:
+    """POST `form` to `action` with the CSRF token of `page`."""
     token = csrf_of(client.get(page).get_data(as_text=True))
-    return client.post(action, data={"csrf_token": token, **form})  # type: ignore[no-any-return]
+    return client.post(action, data={"csrf_token": token, **form})
 
 
-def text_of(response: object) -> str:
-    return html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]
+def text_of(response: TestResponse) -> str:
+    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.mark.req("ALERT-1")
@@ -115,7 +117,8 @@ def test_the_queue_lists_open_alerts_most_urgent_then_newest(
     assert shown == ["newest and high", "old and high", "newer and medium"]
     assert "3 alerts waiting for a security officer" in page
     handled = text_of(signed(app, "sam").get("/alerts?status=acknowledged"))
-    assert "handled" in handled and "by sam" in handled
+    assert "handled" in handled
+    assert "by sam" in handled
 
 
 @pytest.mark.req("ALERT-1")
@@ -128,7 +131,8 @@ def test_an_alert_shows_its_delivery_per_recipient_and_channel(
         mail = session.scalars(select(AlertDelivery).where(AlertDelivery.channel == "email")).one()
         mail.status, mail.attempts, mail.last_error = "pending", 2, "SMTP 451 try later"
     page = text_of(signed(app, "sam").get(f"/alerts/{alert.id}"))
-    assert "security@example.com" in page and "SMTP 451 try later" in page
+    assert "security@example.com" in page
+    assert "SMTP 451 try later" in page
     assert "https://hooks.example.com/..." in page
     assert "T0KEN-IN-PATH" not in page  # a webhook's path may carry its token
     assert "Deliveries per recipient and channel" in page
@@ -143,17 +147,18 @@ def test_an_officer_acknowledges_with_a_note_and_sees_what_was_recorded(
     officer = signed(app, "sam")
     page = f"/alerts/{alert.id}"
     empty = post(officer, page, f"{page}/acknowledge", note="  ")
-    assert empty.status_code == 400  # type: ignore[union-attr]
+    assert empty.status_code == 400
     assert 'id="f-acknowledge-note" name="note"' in text_of(empty)
     assert 'aria-invalid="true">' in text_of(empty)
     assert "a note is required" in text_of(empty)
     assert only_alert(services, "lockout").acknowledged_at is None
 
     done = post(officer, page, f"{page}/acknowledge", note="called John: holiday typos")
-    assert done.status_code == 303, text_of(done)  # type: ignore[union-attr]
+    assert done.status_code == 303, text_of(done)
     shown = text_of(officer.get(page))
     assert "recorded in the audit trail with your note: called John: holiday typos" in shown
-    assert "by sam" in shown and 'name="note"' not in shown  # no form once handled
+    assert "by sam" in shown
+    assert 'name="note"' not in shown
     [event] = events(services, "alert:lockout:acknowledged")
     assert (event.actor_id, event.reason) == (staff["sam"], "called John: holiday typos")
 
@@ -167,10 +172,11 @@ def test_an_alert_about_the_officer_is_refused_on_the_form(
     page = f"/alerts/{alert_id}"
     assert "This alert is about you" in text_of(officer.get(page))
     refused = post(officer, page, f"{page}/acknowledge", note="it was me")
-    assert refused.status_code == 403  # type: ignore[union-attr]
+    assert refused.status_code == 403
     body = text_of(refused)
     assert "must be acknowledged by another security officer" in body
-    assert 'role="alert"' in body and "it was me" in body  # on the form, the note kept
+    assert 'role="alert"' in body
+    assert "it was me" in body
     assert len(events(services, "alert:acknowledgement:refused")) == 1
     with services.sessions() as session:
         assert session.get_one(Alert, alert_id).acknowledged_at is None
@@ -185,12 +191,12 @@ def test_re_notify_starts_a_new_round_with_a_reason(
     officer = signed(app, "sam")
     page = f"/alerts/{alert.id}"
     missing = post(officer, page, f"{page}/renotify", reason="")
-    assert missing.status_code == 400  # type: ignore[union-attr]
+    assert missing.status_code == 400
     assert 'id="f-renotify-reason" name="reason"' in text_of(missing)
     assert "a reason is required to re-notify" in text_of(missing)
 
     done = post(officer, page, f"{page}/renotify", reason="mail server was down")
-    assert done.status_code == 303  # type: ignore[union-attr]
+    assert done.status_code == 303
     assert "Notification 2 queued" in text_of(officer.get(page))
     with services.sessions() as session:
         rows = session.scalars(
@@ -202,7 +208,7 @@ def test_re_notify_starts_a_new_round_with_a_reason(
 
     post(officer, page, f"{page}/acknowledge", note="handled")
     late = post(officer, page, f"{page}/renotify", reason="again")
-    assert late.status_code == 409  # type: ignore[union-attr]
+    assert late.status_code == 409
     assert "already acknowledged" in text_of(late)
 
 
@@ -213,10 +219,11 @@ def test_auditors_read_alerts_but_only_officers_act(app: Flask, services: Servic
     auditor = signed(app, "eve")
     page = f"/alerts/{alert.id}"
     shown = text_of(auditor.get(page))
-    assert "John" in text_of(auditor.get("/alerts")) and 'name="note"' not in shown
+    assert "John" in text_of(auditor.get("/alerts"))
+    assert 'name="note"' not in shown
     for action in ("acknowledge", "renotify"):
         refused = post(auditor, page, f"{page}/{action}", note="x", reason="x")
-        assert refused.status_code == 403  # type: ignore[union-attr]
+        assert refused.status_code == 403
     assert len(events(services, "access:alert_pages-acknowledge:refused")) == 1
     assert only_alert(services, "lockout").acknowledged_at is None
     assert signed(app, "ada").get("/alerts").status_code == 403
@@ -236,12 +243,15 @@ def test_the_attack_view_shows_sources_and_unknown_usernames_as_pseudonyms(
     assert re.search(r"<td>127\.0\.0\.1</td><td>8</td><td>3</td>", page), page
     pseudonyms = re.findall(r"<code class=\"hash\">(hmac-sha256:[^<]+)</code></td><td>(\d+)", page)
     assert sorted(int(n) for _, n in pseudonyms) == [1, 2]
-    assert "root" not in page and "oracle" not in page  # what was typed is never shown
-    assert "Anonymous refusals over time" in page and "window still open" in page
+    assert "root" not in page
+    assert "oracle" not in page
+    assert "Anonymous refusals over time" in page
+    assert "window still open" in page
 
     bad = signed(app, "sam").get("/alerts/attacks?hours=forever")
     assert bad.status_code == 400
-    assert 'aria-invalid="true"' in text_of(bad) and "Last hours" in text_of(bad)
+    assert 'aria-invalid="true"' in text_of(bad)
+    assert "Last hours" in text_of(bad)
     assert signed(app, "sam").get("/alerts/attacks?hours=0").status_code == 400
 
 
@@ -252,7 +262,8 @@ def test_the_officer_home_page_counts_and_links_to_unlock(
     lock_out(app, "jdoe")
     officer = signed(app, "sam")
     home = text_of(officer.get("/"))
-    assert "1 open alert" in home and "1 locked person" in home
+    assert "1 open alert" in home
+    assert "1 locked person" in home
     assert f'href="/lockouts#person-{staff["jdoe"]}">unlock with a reason' in home
     assert "Waiting for a security officer" not in text_of(signed(app, "ada").get("/"))
 
@@ -265,24 +276,26 @@ def test_an_officer_unlocks_with_a_reason_and_the_alert_is_resolved(
     officer = signed(app, "sam")
     action = f"/lockouts/{staff['jdoe']}/unlock"
     empty = post(officer, "/lockouts", action, reason=" ")
-    assert empty.status_code == 400  # type: ignore[union-attr]
+    assert empty.status_code == 400
     body = text_of(empty)
-    assert f'id="reason-{staff["jdoe"]}"' in body and 'aria-invalid="true"' in body
+    assert f'id="reason-{staff["jdoe"]}"' in body
+    assert 'aria-invalid="true"' in body
     assert "a reason is required to unlock" in body
     with services.sessions() as session:
         assert session.get_one(Identity, staff["jdoe"]).status == IdentityStatus.LOCKED
 
     done = post(officer, "/lockouts", action, reason="identity confirmed by phone")
-    assert done.status_code == 303  # type: ignore[union-attr]
+    assert done.status_code == 303
     shown = text_of(officer.get("/lockouts"))
-    assert "jdoe is unlocked" in shown and "identity confirmed by phone" in shown
+    assert "jdoe is unlocked" in shown
+    assert "identity confirmed by phone" in shown
     assert "Nobody is locked." in shown
     [cleared] = events(services, "identity:lockout:cleared")
     assert (cleared.actor_id, cleared.reason) == (staff["sam"], "identity confirmed by phone")
     assert only_alert(services, "lockout").acknowledged_at is not None
 
     again = post(officer, "/lockouts", action, reason="twice")
-    assert again.status_code == 409  # type: ignore[union-attr]
+    assert again.status_code == 409
     assert "jdoe is not locked" in text_of(again)
 
 
@@ -301,3 +314,22 @@ def test_nobody_but_a_security_officer_unlocks(
     assert no_csrf.status_code == 403
     with services.sessions() as session:
         assert session.get_one(Identity, staff["jdoe"]).status == IdentityStatus.LOCKED
+
+
+@pytest.mark.req("ALERT-1")
+def test_re_notify_over_the_api_has_the_same_rule_and_role(
+    app: Flask, services: Services, staff: dict[str, str]
+) -> None:
+    lock_out(app, "jdoe")
+    alert = only_alert(services, "lockout")
+    path = f"/api/v1/alerts/{alert.id}/renotification"
+    problem(sign_in(app, "eve").post(path, {"reason": "x"}), 403, "forbidden")
+    officer = sign_in(app, "sam")
+    problem(officer.post(path, {}), 422, "invalid-request")
+    done = officer.post(path, {"reason": "webhook receiver restarted"})
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json()["deliveries_pending"] == 2  # the new round's e-mail and webhook
+    [event] = events(services, "alert:lockout:renotified")
+    assert event.reason == "webhook receiver restarted"
+    officer.post(f"/api/v1/alerts/{alert.id}/acknowledgement", {"note": "done"})
+    problem(officer.post(path, {"reason": "again"}), 409, "conflict")
