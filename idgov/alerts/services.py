@@ -165,12 +165,13 @@ class AlertService:
         if len(reason) > MAX_NOTE:
             raise InvalidRequest(f"reason is longer than {MAX_NOTE} characters", field="reason")
         alert = self.get(session, alert_id)
+        # Row lock (PostgreSQL), then the checks: the worker's re-notification skips a locked
+        # alert, so the two never open the same round twice, and an acknowledgement that
+        # landed meanwhile is seen.
+        session.refresh(alert, with_for_update=True)
         if alert.acknowledged_at is not None or alert.severity == NOTICE:
             what = "a notice" if alert.severity == NOTICE else "already acknowledged"
             raise Conflict(f"alert {alert.id} is {what}: nobody is waiting", field="alert_id")
-        # Row lock (PostgreSQL): the worker's re-notification skips a locked alert, so the
-        # two never open the same round twice.
-        session.refresh(alert, with_for_update=True)
         superseded = self._outbox.next_round(session, alert)
         self._trail.record(
             session,

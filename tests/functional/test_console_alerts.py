@@ -318,7 +318,7 @@ def test_nobody_but_a_security_officer_unlocks(
 
 @pytest.mark.req("ALERT-1")
 def test_re_notify_over_the_api_has_the_same_rule_and_role(
-    app: Flask, services: Services, staff: dict[str, str]
+    app: Flask, services: Services, clock: FrozenClock, staff: dict[str, str]
 ) -> None:
     lock_out(app, "jdoe")
     alert = only_alert(services, "lockout")
@@ -333,3 +333,7 @@ def test_re_notify_over_the_api_has_the_same_rule_and_role(
     assert event.reason == "webhook receiver restarted"
     officer.post(f"/api/v1/alerts/{alert.id}/acknowledgement", {"note": "done"})
     problem(officer.post(path, {"reason": "again"}), 409, "conflict")
+    notice = raise_alert(services, clock, "your password expires", "info")
+    problem(
+        officer.post(f"/api/v1/alerts/{notice}/renotification", {"reason": "x"}), 409, "conflict"
+    )
