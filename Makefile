@@ -40,11 +40,11 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# Real servers the integration tests start themselves: OpenLDAP slapd and a Samba Active
-# Directory domain controller (Debian packages; Samba only as root: it binds port 389); the
-# browser the e2e tests drive: Debian's chromium (Playwright uses it, never a browser download).
-# As root they are installed through apt; otherwise the command to run is printed and the
-# tests that need them fail with the same hint.
+# Real servers the integration tests start themselves: OpenLDAP slapd, redis-server (shared
+# throttle storage) and a Samba Active Directory domain controller (Debian packages; Samba
+# only as root: it binds port 389); the browser the e2e tests drive: Debian's chromium
+# (Playwright uses it, never a browser download). As root they are installed through apt;
+# otherwise the command to run is printed and the tests that need them fail with the same hint.
 system-test-deps:
 	@if command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -61,6 +61,13 @@ system-test-deps:
 			samba samba-ad-dc samba-ad-provision winbind >/dev/null; \
 	else \
 		echo "samba is missing: run 'sudo apt-get install -y samba samba-ad-dc samba-ad-provision winbind'"; \
+	fi
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing redis-server for the shared-throttle and login-storm tests (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else \
+		echo "redis-server is missing: run 'sudo apt-get install -y redis-server'"; \
 	fi
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \

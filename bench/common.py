@@ -21,6 +21,7 @@ from idgov.config import (
     LoggingSettings,
     ServerSettings,
     Settings,
+    ThrottlingSettings,
 )
 from idgov.db import make_engine, parse_database_url, upgrade_database
 from idgov.wiring import Services, build_services
@@ -68,6 +69,9 @@ def bench_services(url: str, pool_size: int = 8) -> Services:
             database=DatabaseSettings(url=url, pool_size=pool_size),
             keys=KeySettings(passphrase="bench-passphrase"),
             logging=LoggingSettings(level="WARNING"),
+            # The benches measure the work behind each request, many from one client: the
+            # throttles (tested in tests/functional/test_throttling.py) would refuse them.
+            throttling=ThrottlingSettings(enabled=False),
         )
     )
 

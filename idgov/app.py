@@ -30,6 +30,7 @@ from idgov.web.favicon import bp as favicon_bp
 from idgov.web.middleware import register_middleware
 from idgov.web.oauth import bp as oauth_bp
 from idgov.web.problems import register_problem_handlers
+from idgov.web.throttling import register_throttling
 from idgov.web.ui import (
     account,
     alerts,
@@ -40,6 +41,7 @@ from idgov.web.ui import (
     login,
     loss,
     oidc,
+    policy_pages,
     review_admin,
     review_evidence,
     reviews,
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     register_middleware(app, https=settings.server.base_url.startswith("https://"))
+    # Before the session lookup: a throttled request costs no database work (LOCK-1, LOCK-3).
+    register_throttling(app, settings.throttling)
     register_auth(app)  # after the middleware: needs its request id and audit context
     register_problem_handlers(app)
     register_converters(app)
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(signature_pages.bp)  # signatures for auditors (MAN-1, LNK-1)
     app.register_blueprint(alerts.bp)  # alerts and attacks for security officers (ALERT-1, LOCK-3)
     app.register_blueprint(lockouts.bp)  # locked people and unlock (LOCK-2)
+    app.register_blueprint(policy_pages.bp)  # policies: read, change with a reason (CHG-1)
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from limits import parse_many
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -132,6 +133,70 @@ class WorkerSettings(_Section):
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=300)
 
 
+# Storages Flask-Limiter can share between processes, and memory:// for one process.
+THROTTLE_SCHEMES = (
+    "memory://",
+    "redis://",
+    "rediss://",
+    "redis+unix://",
+    "redis+sentinel://",
+    "redis+cluster://",
+    "valkey://",
+    "valkeys://",
+)
+
+
+class ThrottlingSettings(_Section):
+    """Request throttles and the password-hash cap (docs/sessions-and-access.md, Throttling).
+    Limits are Flask-Limiter strings ("10/minute", "100/hour;10/minute"), moving window."""
+
+    enabled: bool = True
+    # memory:// counts per process: right for `idgov serve`; several gunicorn workers or
+    # replicas must share a Redis (redis://host:6379/0), or each keeps its own counts.
+    storage_uri: str = "memory://"
+    signin_per_source: str = "30/minute"
+    signin_per_account: str = "10/minute"
+    signing_per_source: str = "300/minute"  # a host signs for all its people from one address
+    signing_per_account: str = "20/minute"
+    ceremony_per_source: str = "60/minute"
+    ceremony_per_account: str = "20/minute"
+    token_per_source: str = "60/minute"  # noqa: S105 - a rate limit, not a secret
+    token_per_client: str = "20/minute"  # noqa: S105 - a rate limit, not a secret
+    # argon2id takes 64 MiB per hash at the default parameters: at most this many at once in
+    # one process; a request that waits longer than hash_wait_seconds for a slot gets 503.
+    max_concurrent_hashes: int = Field(default=4, ge=1, le=64)
+    hash_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+
+    @field_validator(
+        "signin_per_source",
+        "signin_per_account",
+        "signing_per_source",
+        "signing_per_account",
+        "ceremony_per_source",
+        "ceremony_per_account",
+        "token_per_source",
+        "token_per_client",
+    )
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if not items or any(item.amount < 1 for item in items):
+            raise ValueError(
+                f"{value!r} is not a rate limit such as '10/minute' or '100/hour;10/minute'"
+            )
+        return value
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(THROTTLE_SCHEMES):
+            raise ValueError("storage_uri must start with one of " + ", ".join(THROTTLE_SCHEMES))
+        return value
+
+
 class Settings(_Section):
     """Every setting idgov reads; config/idgov.example.toml documents each one."""
 
@@ -143,6 +208,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
+    throttling: ThrottlingSettings = ThrottlingSettings()
     # LDAP / Active Directory sources by name ([directories.NAME]); docs/directories.md.
     directories: dict[str, DirectorySettings] = {}
     # OpenID Connect providers by name ([oidc.NAME]); docs/oidc.md.

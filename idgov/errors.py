@@ -16,14 +16,24 @@ class IdgovError(Exception):
     status = 500
     recorded_by_default = False
 
-    def __init__(self, detail: str, *, recorded: bool | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        recorded: bool | None = None,
+        retry_after: int | None = None,
+        **extensions: Any,
+    ) -> None:
         """`recorded`: the service recorded the refused attempt (audit event, failure count,
         alert) and changed nothing else, so `db.transaction` commits that record before the
-        error goes on up (11.10(e), LOCK-1); the refusal's class, type and status stay one."""
+        error goes on up (11.10(e), LOCK-1); the refusal's class, type and status stay one.
+        `retry_after`: seconds after which the same request may succeed, sent as the
+        Retry-After header (RFC 9110 section 10.2.3) of a 429 or 503."""
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
         self.recorded = self.recorded_by_default if recorded is None else recorded
+        self.retry_after = retry_after
 
     @property
     def type_uri(self) -> str:
@@ -77,6 +87,24 @@ class ServiceUnavailable(IdgovError):
     type_slug = "service-unavailable"
     title = "Service unavailable"
     status = 503
+
+
+class HashingBusy(ServiceUnavailable):
+    """Every password-hash slot of this process stayed busy for the whole queue wait: answered
+    at once with Retry-After instead of queueing more 64 MiB argon2 computations; nothing was
+    checked or recorded (docs/sessions-and-access.md, Throttling)."""
+
+    type_slug = "busy"
+    title = "Too busy to check a password now"
+
+
+class TooManyRequests(IdgovError):
+    """A throttle's limit is reached (RFC 6585 section 4): nothing was checked or recorded;
+    Retry-After says when to try again (NIST SP 800-63B-4 section 3.2.2, rate limiting)."""
+
+    type_slug = "too-many-requests"
+    title = "Too many requests"
+    status = 429
 
 
 class KeyUnavailable(ServiceUnavailable):

@@ -14,7 +14,7 @@ from idgov.audit.canonical import canonical_json
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
-from idgov.errors import UnprocessableRequest
+from idgov.errors import NotFound, UnprocessableRequest
 from idgov.policies.documents import POLICY_MODELS, Profile, default_policy
 from idgov.policies.models import PolicyVersion
 
@@ -56,6 +56,31 @@ class PolicyStore:
         if moment is not None:
             query = query.where(PolicyVersion.effective_at <= moment)
         return int(session.scalar(query) or 0)
+
+    @property
+    def profile(self) -> Profile:
+        """The deployment's profile: the baseline (version 0) every policy starts from."""
+        return self._profile
+
+    def history(self, session: Session, kind: str) -> list[PolicyVersion]:
+        """Every recorded version of `kind`, newest first (CHG-1: who, when, why)."""
+        query = select(PolicyVersion).where(PolicyVersion.kind == kind)
+        return list(session.scalars(query.order_by(PolicyVersion.version.desc())))
+
+    def document(self, session: Session, kind: str, version: int) -> dict[str, Any]:
+        """The values of `kind` as version `version` set them; 0 is the profile's baseline.
+        NotFound naming the field when there is no such version."""
+        if version == 0:
+            return default_policy(kind, self._profile).model_dump(mode="json")
+        stored = session.scalars(
+            select(PolicyVersion.document).where(
+                PolicyVersion.kind == kind, PolicyVersion.version == version
+            )
+        ).first()
+        if stored is None:
+            raise NotFound(f"the {kind} policy has no version {version}", field="version")
+        found: dict[str, Any] = json.loads(stored)
+        return found
 
     def change(
         self, session: Session, kind: str, changes: dict[str, Any], reason: str, changed_by: str

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import math
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.low_level import ARGON2_VERSION
 
+from idgov.errors import HashingBusy
 from idgov.policies.documents import PasswordPolicy
 from idgov.policies.password import EXPANSION, encodable, normalize
 
@@ -24,6 +31,72 @@ DUMMY_HASH = (
 DEFAULT_PARAMETERS = (3, 65536, 4)
 # Temporary passwords are read out or typed by people: no 0/o, 1/l/i look-alikes.
 TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class HashGate:
+    """At most `slots` argon2 computations at once in this process, each waiting at most
+    `wait_seconds` for a slot. argon2id at the default parameters takes 64 MiB (RFC 9106
+    section 4): an unbounded burst of logins would take as many times that as there are
+    threads, so beyond the cap a request is refused at once with 503 and Retry-After (fail
+    closed: nothing is checked, counted or recorded) instead of exhausting memory."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._free = threading.BoundedSemaphore(slots)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._free.acquire(timeout=self.wait_seconds):
+            raise HashingBusy(
+                "too many passwords are being checked at this moment: nothing was checked "
+                "or counted; try again shortly",
+                retry_after=max(1, math.ceil(self.wait_seconds)),
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
+# One gate per process, shared by every app and thread in it; create_app sizes it from the
+# [throttling] settings (limit_concurrent_hashes).
+_gate = HashGate(slots=4, wait_seconds=2.0)
+
+
+def limit_concurrent_hashes(slots: int, wait_seconds: float) -> None:
+    """Size this process's hash gate. Hashes already running finish under the old gate."""
+    global _gate
+    _gate = HashGate(slots, wait_seconds)
+    _return_freed_hash_memory()
+
+
+# glibc's mallopt(M_MMAP_THRESHOLD): allocations above it are mapped and unmapped on free.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def _return_freed_hash_memory() -> None:
+    """Make the gate a memory bound. glibc raises its mmap threshold after the first large
+    free, so later argon2 buffers come from each thread's own heap arena and stay resident:
+    a gunicorn worker with 8 threads kept 8 x m_cost after a burst, whatever the gate. A
+    fixed threshold maps every buffer and gives it back when the hash ends. No-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def gate() -> HashGate:
+    """This process's hash gate (its size is in the [throttling] settings)."""
+    return _gate
+
+
+def hash_secret(policy: PasswordPolicy, secret: str) -> str:
+    """The argon2id PHC string of `secret` under the policy, inside a hash slot."""
+    with _gate.slot():
+        return hasher(policy).hash(secret)
 
 
 def hasher(policy: PasswordPolicy) -> PasswordHasher:
@@ -55,7 +128,8 @@ def matches(hashed: str, secret: str) -> bool:
     """argon2 verification that answers False instead of raising; the parameters come from
     the PHC string, so hashes made under older policies still verify."""
     try:
-        return PasswordHasher().verify(hashed, secret)
+        with _gate.slot():
+            return PasswordHasher().verify(hashed, secret)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -98,7 +172,8 @@ def dummy_hash(time_cost: int, memory_kib: int, parallelism: int) -> str:
     if (time_cost, memory_kib, parallelism) == DEFAULT_PARAMETERS:
         return DUMMY_HASH
     made = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-    return made.hash(secrets.token_urlsafe(32))
+    with _gate.slot():
+        return made.hash(secrets.token_urlsafe(32))
 
 
 def temporary_password(max_length: int) -> str:

@@ -68,7 +68,7 @@ class LocalPasswords:
         now = self._clock.now()
         credential = LocalCredential(identity_id=identity.id, temporary=False, warned_days=None)
         session.add(credential)
-        credentials.store(session, credential, self.hasher(policy).hash(secret), now)
+        credentials.store(session, credential, hashing.hash_secret(policy, secret), now)
         self._audit(session, "set", identity, {"changed_at": iso_utc(now)})
 
     def verify(self, session: Session, identity: Identity, password: object) -> bool:
@@ -128,7 +128,7 @@ class LocalPasswords:
             and hashing.needs_raise(credential.password_hash, policy)
             and hashing.matches(credential.password_hash, secret)  # not changed meanwhile
         ):
-            old = credentials.replace_hash(session, credential, self.hasher(policy).hash(secret))
+            old = credentials.replace_hash(session, credential, hashing.hash_secret(policy, secret))
             self._trail.record(
                 session,
                 "credential:password:rehashed",
@@ -163,7 +163,7 @@ class LocalPasswords:
         secret = self._acceptable(policy, identity, new_password, "new_password")
         self._refuse_reuse(session, credential, secret, policy)
         was_temporary = credential.temporary
-        credentials.store(session, credential, self.hasher(policy).hash(secret), now)
+        credentials.store(session, credential, hashing.hash_secret(policy, secret), now)
         self._audit(
             session,
             "changed",
@@ -233,7 +233,7 @@ class LocalPasswords:
             credential = LocalCredential(identity_id=identity.id, changed_at=now)
             session.add(credential)
         expires_at = now + timedelta(hours=policy.temporary_valid_hours)
-        credential.password_hash = self.hasher(policy).hash(temporary)
+        credential.password_hash = hashing.hash_secret(policy, temporary)
         credential.changed_at = now
         credential.temporary = True
         credential.expires_at = expires_at

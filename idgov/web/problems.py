@@ -20,6 +20,7 @@ PROBLEM_TYPES = {
     413: "request-too-large",
     415: "unsupported-media-type",
     422: "invalid-request",
+    429: "too-many-requests",
 }
 
 
@@ -32,12 +33,15 @@ def register_problem_handlers(app: Flask) -> None:
     def _idgov_error(error: IdgovError) -> Response:
         if error.status >= 500:
             log.error("request failed: %s", error.detail)
-        return problem_response(error.to_problem(request.path), error.status)
+        response = problem_response(error.to_problem(request.path), error.status)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)  # RFC 9110 10.2.3
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        if _browser_page():  # e.g. a link with a malformed id: 404 from the URL converters
+        if wants_page():  # e.g. a link with a malformed id: 404 from the URL converters
             page = render_template("error.html", title=error.name, detail=error.description)
             return Response(page, status=status, mimetype="text/html")
         problem: dict[str, object] = {
@@ -66,7 +70,7 @@ def register_problem_handlers(app: Flask) -> None:
         return problem_response(problem, 500)
 
 
-def _browser_page() -> bool:
+def wants_page() -> bool:
     """A page (not under /api/) that the client prefers as HTML over problem+json (RFC 9110
     12.5.1 Accept): browsers do; curl, scripts and hosts keep problem+json."""
     if request.path.startswith("/api/"):

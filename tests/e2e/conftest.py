@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.harness.live_server import LiveServer, live_server
 from tests.harness.missing import require_binary
 
 CHROMIUM_HINT = "apt-get install -y chromium"
@@ -22,3 +26,18 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[LiveServer]:
+    with live_server(app) as running:
+        yield running
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """$IDGOV_SCREENSHOTS when set, else the test's temporary directory; printed."""
+    folder = Path(os.environ.get("IDGOV_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    return folder

@@ -8,7 +8,6 @@ run prints where.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,11 @@ from idgov.clock import FrozenClock
 from idgov.db import transaction
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.wiring import Services
-from tests.e2e.test_audit_trail_browser import screenshots, shoot
+from tests.e2e.screens import shoot
 from tests.functional.people import PASSWORD, events, fast_hashing, person
-from tests.harness.live_server import LiveServer, live_server
+from tests.harness.live_server import LiveServer
 
 pytestmark = [pytest.mark.e2e]
-__all__ = ["screenshots"]  # the fixture, shared with the audit trail's browser test
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[LiveServer]:
-    with live_server(app) as running:
-        yield running
 
 
 def prepare(app: Flask, services: Services) -> str:

@@ -8,38 +8,22 @@ run prints where.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from idgov.audit.context import Actor, Target
 from idgov.audit.models import AuditEvent
 from idgov.clock import FrozenClock
 from idgov.wiring import Services
+from tests.e2e.screens import shoot
 from tests.functional.console_support import record
 from tests.functional.people import PASSWORD, fast_hashing, person
-from tests.harness.live_server import LiveServer, live_server
+from tests.harness.live_server import LiveServer
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[LiveServer]:
-    with live_server(app) as running:
-        yield running
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("IDGOV_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {folder}")
-    return folder
 
 
 def prepare(services: Services, clock: FrozenClock) -> str:
@@ -61,10 +45,6 @@ def prepare(services: Services, clock: FrozenClock) -> str:
             reason=f"approved step {n}",
         )
     return alice_id
-
-
-def shoot(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.req("AUD-1")

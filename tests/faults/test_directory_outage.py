@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import select
 
 from idgov.clock import Clock, SystemClock
-from idgov.config import Settings
+from idgov.config import Settings, ThrottlingSettings
 from idgov.db import transaction
 from idgov.identity.models import Identity
 from idgov.providers.directory.models import DirectorySyncRun
@@ -72,7 +72,10 @@ def settings(settings: Settings, directory: SlapdServer, proxy: DroppingProxy) -
 
 @pytest.fixture
 def server(services: Services, settings: Settings, tmp_path: Path) -> Iterator[IdgovProcess]:
-    running = IdgovProcess(tmp_path / "idgov", settings)
+    # The sweep signs bob in once per cut, far past the sign-in throttle's default per account
+    # (tests/functional/test_throttling.py), which would answer 429 before any directory call.
+    unthrottled = settings.model_copy(update={"throttling": ThrottlingSettings(enabled=False)})
+    running = IdgovProcess(tmp_path / "idgov", unthrottled)
     running.start()
     try:
         yield running

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import select
 
 from idgov.clock import Clock, SystemClock
-from idgov.config import Settings
+from idgov.config import Settings, ThrottlingSettings
 from idgov.signatures.models import Signature
 from idgov.wiring import Services
 from tests.faults.crash_support import (
@@ -126,8 +126,11 @@ def test_a_killed_server_leaves_each_signature_with_its_audit_event_or_neither(
     client_id, secret = register(services, "lims", ("signatures",))
     seen = Signings()
     stored = 0
+    # Record after record for one signer, past the signing throttle's default per account
+    # (tests/functional/test_throttling.py): a 429 would end the signing before the kill.
+    unthrottled = settings.model_copy(update={"throttling": ThrottlingSettings(enabled=False)})
     for round_no, delay in enumerate(KILL_DELAYS):
-        server = IdgovProcess(tmp_path / f"round-{round_no}", settings)
+        server = IdgovProcess(tmp_path / f"round-{round_no}", unthrottled)
         server.start()
         token = server.host_token(client_id, secret)
         sign_once(server, token, seen)  # the dead process before it left nothing locked

@@ -84,6 +84,8 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     for rule in ("/alerts", "/alerts/<id:alert_id>", "/alerts/attacks"):
         assert needed[rule] == {"security_officer", "auditor"}, rule
     assert needed["/lockouts"] == {"security_officer"}
+    readers = {"admin", "security_officer", "auditor"}  # as GET /api/v1/policies/<kind>
+    assert needed["/policies"] == needed["/policies/<kind>/diff"] == readers
     pages_of = pages(app)
     for role in Role:
         client = browser(app, services, f"only-{role.value}", role.value)

@@ -1,4 +1,4 @@
-"""Pytest plugin: real slapd, Samba AD, SMTP and webhook servers on loopback ports."""
+"""Pytest plugin: real slapd, Samba AD, Redis, SMTP and webhook servers on loopback ports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.ports import LOOPBACK
+from tests.harness.redis import RedisServer
 from tests.harness.samba import SambaDc, resolving
 from tests.harness.slapd import SlapdServer
 from tests.harness.smtp import CapturingSmtpServer
@@ -69,3 +70,14 @@ def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDc]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh, empty redis-server for each test (throttle storage shared by processes)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -35,10 +35,17 @@ class ServerProcess:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def launch(self, cmd: list[str]) -> None:
+    def launch(
+        self, cmd: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
             )
         if not self._atexit_registered:
             atexit.register(self.stop)

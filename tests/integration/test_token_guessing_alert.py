@@ -14,7 +14,7 @@ from idgov.alerts.refusals import GRACE, WINDOW
 from idgov.app import create_app
 from idgov.audit.models import AuditEvent
 from idgov.clock import FrozenClock
-from idgov.config import Settings, SmtpSettings
+from idgov.config import Settings, SmtpSettings, ThrottlingSettings
 from idgov.db import transaction
 from idgov.wiring import Services, build_services
 from idgov.worker import Worker, scheduled_jobs
@@ -33,7 +33,12 @@ def mailing(
     smtp = SmtpSettings.model_validate(
         {"host": "127.0.0.1", "port": smtp_server.port, "timeout_seconds": 5}
     )
-    services = build_services(settings.model_copy(update={"smtp": smtp}), clock)
+    # 30 guesses at one client: past the token throttle's default per client, which answers
+    # 429 before any check (tests/functional/test_throttling.py); this test is the alert's.
+    unthrottled = ThrottlingSettings(enabled=False)
+    services = build_services(
+        settings.model_copy(update={"smtp": smtp, "throttling": unthrottled}), clock
+    )
     with transaction(services.sessions) as session:
         services.policies.change(
             session, "alerting", {"security_emails": [SECURITY]}, reason="t", changed_by="t"

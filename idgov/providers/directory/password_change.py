@@ -84,7 +84,7 @@ class DirectoryPasswordChange:
         session.add(
             PasswordHistoryEntry(
                 identity_id=identity.id,
-                password_hash=hashing.hasher(policy).hash(secret),
+                password_hash=hashing.hash_secret(policy, secret),
                 set_at=now,
             )
         )

@@ -17,6 +17,8 @@ from idgov.web.auth import roles_required, signed_in
 from idgov.web.context import services
 
 bp = Blueprint("api_policies", __name__, url_prefix="/api/v1/policies")
+READER_ROLES = ("admin", "security_officer", "auditor")  # the console's pages use these too
+CHANGER_ROLES = ("admin",)
 
 
 def _model(kind: str) -> type[BaseModel]:
@@ -36,7 +38,7 @@ def _moment(raw: str | None) -> datetime | None:
 
 
 @bp.get("/<kind>")
-@roles_required("admin", "security_officer", "auditor")
+@roles_required(*READER_ROLES)
 @api_doc(
     summary="The policy in force now, or at ?at=TIME (CHG-1)",
     response=PolicyOut,
@@ -54,7 +56,7 @@ def show(kind: str, query: PolicyQuery) -> Response:
 
 
 @bp.patch("/<kind>")
-@roles_required("admin")
+@roles_required(*CHANGER_ROLES)
 @api_doc(
     summary="Change policy values with a reason; a new version",
     response=PolicyOut,

@@ -3,7 +3,7 @@ so the host never handles their password (11.200(a), 11.300); or declines."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,14 +48,19 @@ def sign(request_id: str) -> ResponseReturnValue:
         # Wrong credentials (counted toward the lockout), another signer, a missing code, an
         # unreachable database: the request stays open and nothing was signed.
         reason = refused.extensions.get("reason")
-        return page_with(
-            request_id,
-            refused.status,
-            refused.detail,
-            username=username,
-            otp=reason in NEEDS_OTP,
-            temporary=reason in NEEDS_TEMPORARY,
+        page = make_response(
+            page_with(
+                request_id,
+                refused.status,
+                refused.detail,
+                username=username,
+                otp=reason in NEEDS_OTP,
+                temporary=reason in NEEDS_TEMPORARY,
+            )
         )
+        if refused.retry_after is not None:  # every hash slot busy: RFC 9110 10.2.3
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     except SQLAlchemyError:
         return page_with(request_id, 503, DATABASE_DOWN)
     return leave(ending)

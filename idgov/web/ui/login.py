@@ -6,6 +6,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from idgov.errors import (
+    HashingBusy,
     InvalidCredentials,
     Locked,
     NotEligible,
@@ -55,10 +56,13 @@ def submit() -> ResponseReturnValue:
     except InvalidCredentials as refused:
         # LOCK-3: the same words and status for a wrong password and an unknown username.
         return login_page(401, next_url, username, refused.detail)
-    except (NotEligible, ProviderUnavailable) as refused:
+    except (NotEligible, ProviderUnavailable, HashingBusy) as refused:
         # The identity source's own refusal (an expired or disabled directory account, a
-        # directory that cannot be reached), in the person's words.
-        return login_page(refused.status, next_url, username, refused.detail)
+        # directory that cannot be reached), or every password-hash slot busy, in words.
+        page = login_page(refused.status, next_url, username, refused.detail)
+        if refused.retry_after is not None:
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     forget_login_csrf()
     # CMP-2: a temporary or expired password is changed before anything else.
     target = url_for("account.password") if signed.must_change_password else next_url
