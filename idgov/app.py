@@ -33,11 +33,13 @@ from idgov.web.problems import register_problem_handlers
 from idgov.web.throttling import register_throttling
 from idgov.web.ui import (
     account,
+    alerts,
     audit_trail,
     ceremony,
     console,
     directory_pages,
     host_systems,
+    lockouts,
     login,
     loss,
     oidc,
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api_loss_reports.bp)  # loss reports and replacements (LOSS-1, LOSS-2)
     app.register_blueprint(audit_trail.bp)  # the audit trail for auditors (AUD-1..4, EXP-1)
     app.register_blueprint(signature_pages.bp)  # signatures for auditors (MAN-1, LNK-1)
+    app.register_blueprint(alerts.bp)  # alerts and attacks for security officers (ALERT-1, LOCK-3)
+    app.register_blueprint(lockouts.bp)  # locked people and unlock (LOCK-2)
     app.register_blueprint(policy_pages.bp)  # policies: read, change with a reason (CHG-1)
     app.register_blueprint(host_systems.bp)  # host systems for admins (DEV-1)
     app.register_blueprint(directory_pages.bp)  # directories: syncs and connection tests

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from idgov.alerts.attack_view import AttackReader
 from idgov.alerts.attacks import AttackDetector
 from idgov.alerts.channels import EmailChannel, WebhookChannel, resolve_from_cwd
 from idgov.alerts.delivery import AlertDispatcher
@@ -97,6 +98,7 @@ class Services:
     alerts: AlertOutbox
     alert_dispatcher: AlertDispatcher
     alert_service: AlertService
+    attack_reader: AttackReader
     ledger: IdentifierLedger
     identities: IdentityService
     web_sessions: SessionService
@@ -237,7 +239,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             claim=timedelta(seconds=max(120, 4 * settings.smtp.timeout_seconds)),
             links=links,
         ),
-        alert_service=AlertService(clock, trail, identities),
+        alert_service=AlertService(clock, trail, identities, alerts),
+        attack_reader=AttackReader(clock),
         ledger=ledger,
         identities=identities,
         web_sessions=web_sessions,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idgov.alerts.interfaces import (
@@ -264,25 +264,7 @@ class AlertDispatcher:
             .with_for_update(skip_locked=True)
         ).all()
         for alert in alerts:
-            alert.notify_round += 1
-            alert.last_notified_at = now
-            superseded = 0
-            for fresh in self._outbox.schedule_round(session, alert):
-                result = session.execute(
-                    update(AlertDelivery)
-                    .where(
-                        AlertDelivery.alert_id == alert.id,
-                        AlertDelivery.channel == fresh.channel,
-                        AlertDelivery.recipient == fresh.recipient,
-                        AlertDelivery.status == "pending",
-                        AlertDelivery.round < alert.notify_round,
-                    )
-                    .values(
-                        status="superseded",
-                        last_error=f"replaced by notification {alert.notify_round}",
-                    )
-                )
-                superseded += result.rowcount  # type: ignore[attr-defined]
+            superseded = self._outbox.next_round(session, alert)
             self._trail.record(
                 session,
                 f"alert:{alert.kind}:renotified",

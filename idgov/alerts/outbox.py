@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from idgov.alerts.models import Alert, AlertDelivery
@@ -90,6 +91,31 @@ class AlertOutbox:
         ]
         session.add_all(deliveries)
         return deliveries
+
+    def next_round(self, session: Session, alert: Alert) -> int:
+        """Start the alert's next notification round now; the number of deliveries it
+        supersedes. Older rounds still pending for the same recipient are superseded: a
+        channel that was down delivers the newest round once, not a pile of reminders."""
+        alert.notify_round += 1
+        alert.last_notified_at = self._clock.now()
+        superseded = 0
+        for fresh in self.schedule_round(session, alert):
+            result = session.execute(
+                update(AlertDelivery)
+                .where(
+                    AlertDelivery.alert_id == alert.id,
+                    AlertDelivery.channel == fresh.channel,
+                    AlertDelivery.recipient == fresh.recipient,
+                    AlertDelivery.status == "pending",
+                    AlertDelivery.round < alert.notify_round,
+                )
+                .values(
+                    status="superseded",
+                    last_error=f"replaced by notification {alert.notify_round}",
+                )
+            )
+            superseded += result.rowcount  # type: ignore[attr-defined]
+        return superseded
 
     def _policy_recipients(self, session: Session, alert: Alert) -> list[tuple[str, str]]:
         policy = self._policies.current(session, AlertingPolicy)

@@ -1,4 +1,5 @@
-"""AlertService: security officers list alerts and acknowledge them, audited (ALERT-1)."""
+"""AlertService: security officers list alerts, acknowledge them and re-notify, audited
+(ALERT-1)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from idgov.alerts.messages import NOTICE
 from idgov.alerts.models import Alert, AlertDelivery
+from idgov.alerts.outbox import AlertOutbox
 from idgov.audit.context import Target
 from idgov.audit.trail import AuditTrail
 from idgov.clock import Clock
@@ -22,6 +24,8 @@ AlertStatus = Literal["open", "acknowledged", "all"]
 STATUSES: tuple[str, ...] = ("open", "acknowledged", "all")
 MAX_NOTE = 1000
 MAX_LIMIT = 1000
+# The queue's order when urgent first: known severities by rank, anything else after them.
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, NOTICE: 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +40,34 @@ class AlertListing:
 
 
 class AlertService:
-    def __init__(self, clock: Clock, trail: AuditTrail, identities: IdentityService) -> None:
+    def __init__(
+        self, clock: Clock, trail: AuditTrail, identities: IdentityService, outbox: AlertOutbox
+    ) -> None:
         self._clock = clock
         self._trail = trail
         self._identities = identities
+        self._outbox = outbox
 
     def list(
-        self, session: Session, status: AlertStatus = "open", limit: int = 100
+        self,
+        session: Session,
+        status: AlertStatus = "open",
+        limit: int = 100,
+        *,
+        urgent_first: bool = False,
     ) -> Sequence[AlertListing]:
-        """Newest first. `open`: unacknowledged alerts (notices, severity info, need no
-        acknowledgement and are left out); `acknowledged`: the handled ones; `all`: everything.
-        `delivered` and `pending` count the delivery rows of every notification round."""
+        """Newest first (most severe first, then newest, with `urgent_first`). `open`:
+        unacknowledged alerts (notices, severity info, need no acknowledgement and are left
+        out); `acknowledged`: the handled ones; `all`: everything. `delivered` and `pending`
+        count the delivery rows of every notification round."""
         if status not in STATUSES:
             raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
         query = _listing_query().limit(limit)
+        if urgent_first:
+            rank = case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK))
+            query = query.order_by(None).order_by(rank, Alert.raised_at.desc(), Alert.id)
         if status == "open":
             query = query.where(Alert.acknowledged_at.is_(None), Alert.severity != NOTICE)
         elif status == "acknowledged":
@@ -65,6 +81,22 @@ class AlertService:
             raise NotFound(f"no alert {alert_id!r}", field="alert_id")
         return found[0]
 
+    def open_count(self, session: Session) -> int:
+        """How many alerts wait for a security officer (the `open` list's rows, uncapped)."""
+        query = select(func.count()).select_from(Alert)
+        query = query.where(Alert.acknowledged_at.is_(None), Alert.severity != NOTICE)
+        return int(session.scalar(query) or 0)
+
+    def deliveries(self, session: Session, alert_id: str) -> Sequence[AlertDelivery]:
+        """Every delivery row of the alert: newest round first, then channel and recipient.
+        Recipients are stored whole; show a webhook's with `delivery.shown_recipient`."""
+        self.get(session, alert_id)
+        return session.scalars(
+            select(AlertDelivery)
+            .where(AlertDelivery.alert_id == alert_id)
+            .order_by(AlertDelivery.round.desc(), AlertDelivery.channel, AlertDelivery.recipient)
+        ).all()
+
     def get(self, session: Session, alert_id: str) -> Alert:
         alert = session.get(Alert, alert_id)
         if alert is None:
@@ -76,10 +108,7 @@ class AlertService:
         `alert:<kind>:acknowledged`), never an alert about themself (Forbidden, audited as
         `alert:acknowledgement:refused`); re-notification stops. A second acknowledgement is a
         Conflict, also when two officers acknowledge at the same moment."""
-        if Role.SECURITY_OFFICER not in self._identities.roles(session, officer.id):
-            raise Forbidden("only a security officer may acknowledge an alert")
-        if officer.status != IdentityStatus.ACTIVE:
-            raise Forbidden(f"officer {officer.username} is {officer.status}, not active")
+        self._check_officer(session, officer, "acknowledge an alert")
         if not isinstance(note, str) or not note.strip():
             raise InvalidRequest("a note is required to acknowledge an alert", field="note")
         if len(note) > MAX_NOTE:
@@ -124,6 +153,45 @@ class AlertService:
             reason=note.strip(),
         )
         return alert
+
+    def renotify(self, session: Session, alert_id: str, officer: Identity, reason: str) -> Alert:
+        """An active security officer starts the alert's next notification round now, with a
+        reason (audited as `alert:<kind>:renotified`, ALERT-1): every recipient is told
+        again, and rounds still pending are superseded as the worker's re-notification does.
+        An acknowledged alert or a notice is a Conflict: nobody waits for it."""
+        self._check_officer(session, officer, "re-notify an alert")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidRequest("a reason is required to re-notify", field="reason")
+        if len(reason) > MAX_NOTE:
+            raise InvalidRequest(f"reason is longer than {MAX_NOTE} characters", field="reason")
+        alert = self.get(session, alert_id)
+        # Row lock (PostgreSQL), then the checks: the worker's re-notification skips a locked
+        # alert, so the two never open the same round twice, and an acknowledgement that
+        # landed meanwhile is seen.
+        session.refresh(alert, with_for_update=True)
+        if alert.acknowledged_at is not None or alert.severity == NOTICE:
+            what = "a notice" if alert.severity == NOTICE else "already acknowledged"
+            raise Conflict(f"alert {alert.id} is {what}: nobody is waiting", field="alert_id")
+        superseded = self._outbox.next_round(session, alert)
+        self._trail.record(
+            session,
+            f"alert:{alert.kind}:renotified",
+            Target("alert", alert.id),
+            new={
+                "notification": alert.notify_round,
+                "superseded_deliveries": superseded,
+                "officer_username": officer.username,
+            },
+            reason=reason.strip(),
+        )
+        return alert
+
+    def _check_officer(self, session: Session, officer: Identity, action: str) -> None:
+        """ACC-2: only an active security officer handles alerts."""
+        if Role.SECURITY_OFFICER not in self._identities.roles(session, officer.id):
+            raise Forbidden(f"only a security officer may {action}")
+        if officer.status != IdentityStatus.ACTIVE:
+            raise Forbidden(f"officer {officer.username} is {officer.status}, not active")
 
 
 def _listing_query() -> Select[Alert, str, str, int, int]:

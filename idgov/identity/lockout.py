@@ -8,10 +8,11 @@ lock and raises the alert (once per transition; authentik's lockout.py does the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from idgov.alerts.outbox import AlertOutbox
@@ -124,6 +125,19 @@ class LockoutService:
             severity="medium",
             identity=identity,
         )
+
+    def locked(self, session: Session, limit: int = 100) -> tuple[int, Sequence[Identity]]:
+        """How many people are locked, and the `limit` most recently locked (LOCK-2: they
+        wait for a security officer's unlock)."""
+        is_locked = Identity.status == IdentityStatus.LOCKED
+        total = session.scalar(select(func.count()).select_from(Identity).where(is_locked))
+        newest = session.scalars(
+            select(Identity)
+            .where(is_locked)
+            .order_by(Identity.locked_at.desc(), Identity.username)
+            .limit(limit)
+        ).all()
+        return int(total or 0), newest
 
     def unlock(self, session: Session, identity: Identity, officer: Identity, reason: str) -> None:
         """LOCK-2: only a security officer, with a reason, unlocks."""

@@ -80,6 +80,10 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     needed = required_roles(services, app)
     assert "/audit" in needed
     assert "/signatures/<id:signature_id>" in needed
+    # Alerts: read as GET /api/v1/alerts is; locked people as the unlock API (LOCK-2).
+    for rule in ("/alerts", "/alerts/<id:alert_id>", "/alerts/attacks"):
+        assert needed[rule] == {"security_officer", "auditor"}, rule
+    assert needed["/lockouts"] == {"security_officer"}
     readers = {"admin", "security_officer", "auditor"}  # as GET /api/v1/policies/<kind>
     assert needed["/policies"] == needed["/policies/<kind>/diff"] == readers
     # Host systems: administrators only; directories: the readers of GET /api/v1/directories.

@@ -1,4 +1,4 @@
-"""Alerts API for security officers (/api/v1/alerts): list and acknowledge (ALERT-1)."""
+"""Alerts API for security officers (/api/v1/alerts): list, acknowledge, re-notify (ALERT-1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from flask import Blueprint, Response
 from idgov.alerts.services import AlertListing
 from idgov.clock import iso_utc
 from idgov.db import transaction
-from idgov.web.api.admin_schemas import AcknowledgeIn, AlertList, AlertOut, AlertQuery
+from idgov.web.api.admin_schemas import (
+    AcknowledgeIn,
+    AlertList,
+    AlertOut,
+    AlertQuery,
+    ReasonIn,
+)
 from idgov.web.api.openapi import api_doc
 from idgov.web.api.responses import json_response
 from idgov.web.auth import roles_required, signed_in
@@ -65,4 +71,20 @@ def acknowledge(alert_id: str, body: AcknowledgeIn) -> Response:
     with transaction(services().sessions) as session:
         officer = services().identities.get(session, signed_in()[0].id)
         services().alert_service.acknowledge(session, alert_id, officer, body.note)
+        return json_response(_out(services().alert_service.listing(session, alert_id)))
+
+
+@bp.post("/<id:alert_id>/renotification")
+@roles_required("security_officer")
+@api_doc(
+    summary="Re-notify every recipient now, with a reason; 409 once acknowledged",
+    response=AlertOut,
+    body=ReasonIn,
+    tags=["alerts"],
+    errors=[401, 403, 404, 409, 422],
+)
+def renotify(alert_id: str, body: ReasonIn) -> Response:
+    with transaction(services().sessions) as session:
+        officer = services().identities.get(session, signed_in()[0].id)
+        services().alert_service.renotify(session, alert_id, officer, body.reason)
         return json_response(_out(services().alert_service.listing(session, alert_id)))

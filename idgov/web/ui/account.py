@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -10,6 +12,7 @@ from idgov.demo import is_demo
 from idgov.errors import IdgovError
 from idgov.health.gaps import Gap
 from idgov.identity.certification import statement_for
+from idgov.identity.models import Identity
 from idgov.web.auth import (
     allowed_before_password_change,
     login_required,
@@ -21,6 +24,14 @@ from idgov.web.profile import profile_of
 from idgov.web.signin import MAX_PASSWORD, change_password
 
 bp = Blueprint("account", __name__)
+HOME_LOCKED = 10  # locked people named on a security officer's home page
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerBlock:
+    open_alerts: int
+    locked: int
+    locked_people: list[Identity]
 
 
 @bp.get("/")
@@ -29,7 +40,16 @@ def home() -> ResponseReturnValue:
     identity, web_session = signed_in()
     profile = profile_of(identity, web_session.must_change_password)
     gaps = _gaps() if "admin" in profile.roles else []
-    return render_template("home.html", profile=profile, gaps=gaps)
+    officer = _officer_block() if "security_officer" in profile.roles else None
+    return render_template("home.html", profile=profile, gaps=gaps, officer=officer)
+
+
+def _officer_block() -> OfficerBlock:
+    """What waits for a security officer: open alerts and locked people (ALERT-1, LOCK-2)."""
+    built = services()
+    with reading(built.sessions) as session:
+        locked, people = built.lockout.locked(session, HOME_LOCKED)
+        return OfficerBlock(built.alert_service.open_count(session), locked, list(people))
 
 
 def _gaps() -> list[Gap]:

@@ -26,6 +26,8 @@ PAGES = (
     ConsolePage("audit_trail.index", "Audit trail", ("auditor",)),
     ConsolePage("signature_pages.search", "Signatures", ("admin", "auditor")),
     ConsolePage("policy_pages.index", "Policies", ("admin", "security_officer", "auditor")),
+    ConsolePage("alert_pages.queue", "Alerts", ("security_officer", "auditor")),
+    ConsolePage("lockouts.index", "Locked people", ("security_officer",)),
     ConsolePage("host_systems.index", "Host systems", ("admin",)),
     ConsolePage("directory_pages.index", "Directories", ("admin", "auditor")),
 )
