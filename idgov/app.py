@@ -37,6 +37,8 @@ from idgov.web.ui import (
     audit_trail,
     ceremony,
     console,
+    directory_pages,
+    host_systems,
     lockouts,
     login,
     loss,
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(alerts.bp)  # alerts and attacks for security officers (ALERT-1, LOCK-3)
     app.register_blueprint(lockouts.bp)  # locked people and unlock (LOCK-2)
     app.register_blueprint(policy_pages.bp)  # policies: read, change with a reason (CHG-1)
+    app.register_blueprint(host_systems.bp)  # host systems for admins (DEV-1)
+    app.register_blueprint(directory_pages.bp)  # directories: syncs and connection tests
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

@@ -86,6 +86,10 @@ def test_no_page_is_reachable_without_its_role(app: Flask, services: Services) -
     assert needed["/lockouts"] == {"security_officer"}
     readers = {"admin", "security_officer", "auditor"}  # as GET /api/v1/policies/<kind>
     assert needed["/policies"] == needed["/policies/<kind>/diff"] == readers
+    # Host systems: administrators only; directories: the readers of GET /api/v1/directories.
+    assert needed["/admin/hosts"] == needed["/admin/hosts/<client_id>"] == {"admin"}
+    assert needed["/admin/directories"] == needed["/admin/directories/<name>"]
+    assert needed["/admin/directories"] == {"admin", "auditor"}
     pages_of = pages(app)
     for role in Role:
         client = browser(app, services, f"only-{role.value}", role.value)

@@ -28,6 +28,8 @@ PAGES = (
     ConsolePage("policy_pages.index", "Policies", ("admin", "security_officer", "auditor")),
     ConsolePage("alert_pages.queue", "Alerts", ("security_officer", "auditor")),
     ConsolePage("lockouts.index", "Locked people", ("security_officer",)),
+    ConsolePage("host_systems.index", "Host systems", ("admin",)),
+    ConsolePage("directory_pages.index", "Directories", ("admin", "auditor")),
 )
 
 
