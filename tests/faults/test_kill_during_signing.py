@@ -63,7 +63,8 @@ def sign_until_cut(url: str, token: str, tag: str, seen: Signings) -> None:
             payload = body("jdoe", record=record(f"SOP-{tag}-{n}"))
             try:
                 answer = http.post(f"{url}/api/v1/signatures", json=payload, timeout=10)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                # No answer, or one cut mid-body by the kill: the host never learnt the outcome.
                 with seen.lock:
                     seen.cut += 1
                 return
