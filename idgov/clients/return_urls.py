@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
@@ -13,10 +12,10 @@ from idgov.clients.bearer import client_target
 from idgov.clients.models import HostClient
 from idgov.clients.rules import NOT_PRINTABLE
 from idgov.errors import Conflict, InvalidRequest
+from idgov.loopback import is_loopback_host
 
 MAX_RETURN_URLS = 20
 MAX_URL_LENGTH = 2000
-LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 def check_return_urls(urls: Iterable[str]) -> list[str]:
@@ -46,22 +45,13 @@ def _problem(url: str) -> str | None:
         return "is not a URL"
     if parts.scheme not in {"https", "http"} or not host:
         return "must be an absolute https URL"
-    if parts.scheme == "http" and not is_loopback(host):
+    if parts.scheme == "http" and not is_loopback_host(host):
         return "must use https (plain http only to 127.0.0.1, ::1 or localhost)"
     if parts.fragment or "#" in url:
         return "must not have a fragment"
     if parts.username is not None or parts.password is not None:
         return "must not carry a user name or password"
     return None
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def stored(urls: list[str]) -> str:

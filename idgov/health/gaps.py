@@ -7,7 +7,6 @@ tell the operator, who decides.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import smtplib
 import threading
@@ -25,9 +24,9 @@ from idgov.clock import Clock, iso_utc
 from idgov.config import Settings
 from idgov.db_role import superuser_warning
 from idgov.keys.models import SigningKey
+from idgov.loopback import is_loopback_host, is_loopback_url
 from idgov.policies.documents import AlertingPolicy
 from idgov.policies.store import PolicyStore
-from idgov.providers.directory.settings import is_loopback
 
 CHECKPOINT_EXPORTED = "audit:checkpoint:exported"  # recorded by `idgov audit checkpoint`
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -150,7 +149,7 @@ class GapFinder:
         for name, directory in sorted(self._settings.directories.items()):
             if directory.tls != "none":
                 continue
-            remote = not all(map(is_loopback, directory.urls))
+            remote = not all(map(is_loopback_url, directory.urls))
             found.append(
                 Gap(
                     "directory-plain-ldap",
@@ -205,7 +204,7 @@ class GapFinder:
     def _database_gaps(self, demo: bool) -> list[Gap]:
         if self._engine.dialect.name == "sqlite":
             served = self._settings.server.host
-            if demo and _loopback(served):
+            if demo and is_loopback_host(served):
                 return []
             return [
                 Gap(
@@ -229,16 +228,6 @@ class GapFinder:
                 "connect as a role that owns the idgov database and is not a superuser",
             )
         ]
-
-
-def _loopback(host: str) -> bool:
-    """Whether idgov listens on this machine only (the embedded demo)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def log_gaps(gaps: list[Gap], log: logging.Logger) -> None:

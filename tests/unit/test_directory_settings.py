@@ -8,7 +8,7 @@ import pytest
 
 from idgov.config import load_settings
 from idgov.errors import ConfigurationError
-from idgov.providers.directory.settings import is_loopback
+from idgov.loopback import is_loopback_url
 
 BLOCK = """[directories.corp]
 urls = {urls}
@@ -91,4 +91,4 @@ def test_with_tls_or_without_password_change_a_remote_directory_is_accepted(
     ],
 )
 def test_is_loopback(url: str, loopback: bool) -> None:
-    assert is_loopback(url) is loopback
+    assert is_loopback_url(url) is loopback

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idgov.loopback import is_loopback_url
 from idgov.providers.directory.attributes import attribute_map
 
 PRESET_NAMES = ("openldap", "active-directory")
@@ -66,7 +65,7 @@ class DirectorySettings(BaseModel):
             raise ValueError('ldaps:// URLs need tls = "ldaps"')
         if self.group_write_back and not self.group_base:
             raise ValueError("group_write_back needs group_base")
-        if self.password_change and self.tls == "none" and not all(map(is_loopback, self.urls)):
+        if self.password_change and self.tls == "none" and not all(map(is_loopback_url, self.urls)):
             # A new password would cross the network in clear; RFC 4513 6.3.1 strongly
             # discourages clear-text passwords without confidentiality protection. On a
             # loopback URL it never leaves the host.
@@ -78,19 +77,3 @@ class DirectorySettings(BaseModel):
             )
         attribute_map(self.preset, self.attributes)  # unknown names: a clear ValueError
         return self
-
-
-def is_loopback(url: str) -> bool:
-    """Whether an ldap:// URL names this host: localhost or a loopback address (127/8, ::1)."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
