@@ -4,38 +4,24 @@ directory."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from idgov.wiring import Services
+from tests.e2e.screens import shoot
 from tests.functional.people import PASSWORD, fast_hashing, person
-from tests.harness.live_server import LiveServer, live_server
+from tests.harness.live_server import LiveServer
 
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture
-def server(app: Flask) -> Iterator[LiveServer]:
-    with live_server(app) as running:
-        yield running
-
-
-def shoot(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.req("DEV-1")
 def test_an_admin_registers_a_host_and_rotates_its_secret(
-    browser: Browser, server: LiveServer, services: Services, tmp_path: Path
+    browser: Browser, server: LiveServer, services: Services, screenshots: Path
 ) -> None:
-    folder = Path(os.environ.get("IDGOV_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {folder}")
+    folder = screenshots
     fast_hashing(services)
     person(services, "ada", roles=("admin",), name="Ada Admin")
     page = browser.new_context().new_page()

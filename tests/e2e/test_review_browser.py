@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from ldap3 import MODIFY_ADD
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
@@ -19,7 +17,7 @@ from idgov.reviews.models import ReviewSignoff
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD, fast_hashing, person
 from tests.functional.review_support import campaign, entitlement, org
-from tests.harness.live_server import LiveServer, live_server
+from tests.harness.live_server import LiveServer
 from tests.harness.slapd import SlapdServer
 from tests.integration.directory_support import NAME, verify_all, with_directory
 
@@ -31,12 +29,6 @@ WHY = "Bob moved to production planning; he no longer approves QA records."
 @pytest.fixture
 def settings(settings: Settings, own_slapd: SlapdServer) -> Settings:
     return with_directory(settings, own_slapd)
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[LiveServer]:
-    with live_server(app) as running:
-        yield running
 
 
 def sign_in(page: Page, server: LiveServer, username: str, password: str) -> None:
