@@ -14,7 +14,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
+from bench.chain_fixture import document_approval
 from bench.common import POSTGRES_SERVER, bench_services, report, scratch_database
 from idgov.app import create_app
-from idgov.audit.canonical import HashedFields, canonical_json, event_hash
+from idgov.audit.canonical import HashedFields, event_hash
 from idgov.audit.models import GENESIS_HASH, AuditHead
-from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services
@@ -56,23 +55,8 @@ def events(count: int) -> Iterator[tuple[object, ...]]:
         else:
             actor = f"id-{min(int(rng.paretovariate(1.2)), ACTORS)}"
         action = RARE_ACTION if seq % 50_000 == 0 else ACTIONS[int(rng.random() ** 3 * 24)]
-        fields = HashedFields(
-            seq=seq,
-            event_id=str(uuid.UUID(int=seq)),
-            occurred_at=iso_utc(START + seq * STEP),
-            actor_type="identity",
-            actor_id=actor,
-            actor_name=f"Person {actor}",
-            action=action,
-            target_type="document",
-            target_id=f"DOC-{rng.randrange(TARGETS)}",
-            old_values=canonical_json({"status": "in review", "version": seq % 7}),
-            new_values=canonical_json({"status": "approved", "version": seq % 7}),
-            reason="approved after review" if seq % 3 else None,
-            request_id=uuid.UUID(int=seq).hex,
-            source_address="10.0.0.1",
-            prev_hash=prev,
-        )
+        target = f"DOC-{rng.randrange(TARGETS)}"
+        fields = document_approval(seq, START + seq * STEP, actor, action, target, prev)
         prev = event_hash(fields)
         yield (*(getattr(fields, name) for name in HashedFields.__slots__), prev)
 
