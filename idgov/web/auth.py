@@ -100,9 +100,9 @@ def current_roles() -> set[str]:
     identity = current_identity()
     if identity is None:
         return set()
-    if "roles" not in g:  # read once per request, however many templates ask
+    if "roles" not in g:  # read once per request: the role check, the navigation, templates
         built = services()
-        with built.sessions() as session:
+        with reading(built.sessions) as session:
             g.roles = built.identities.roles(session, identity.id)
     roles: set[str] = g.roles
     return roles
@@ -278,10 +278,9 @@ def _gate(allowed: bool) -> BaseResponse | None:
 
 
 def _check_roles(identity: Identity, wanted: tuple[str, ...]) -> Response | None:
+    if current_roles() & set(wanted):
+        return None  # the common case takes no write lock
     built = services()
-    with reading(built.sessions) as session:
-        if built.identities.roles(session, identity.id) & set(wanted):
-            return None  # the common case takes no write lock
     try:
         with transaction(built.sessions) as session:
             built.access.require_roles(  # checks again, and records the refusal (ACC-2)
