@@ -26,6 +26,7 @@ from idgov.commands.policies import policy
 from idgov.commands.providers import providers
 from idgov.commands.signatures import signatures, verify
 from idgov.commands.tokens import tokens
+from idgov.commands.validation import validation_report, validation_report_verify
 from idgov.counted import counted
 from idgov.db import current_revision, head_revision, transaction, upgrade_database
 from idgov.demo import DEMO_PEOPLE, DEMO_SYSTEM, demo_client_id, seed_demo, seed_demo_review
@@ -206,6 +207,8 @@ main.add_command(keys)
 main.add_command(signatures)
 main.add_command(verify)
 main.add_command(tokens)  # tokens and loss cases (LOSS-1, LOSS-2)
+main.add_command(validation_report)  # IQ, OQ, traceability (VAL-1)
+main.add_command(validation_report_verify)
 
 
 @main.command()

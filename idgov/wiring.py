@@ -81,6 +81,7 @@ from idgov.tokens.reminders import TokenTestReminders
 from idgov.tokens.secrets import SecretBox
 from idgov.tokens.services import TokenService
 from idgov.tokens.signing import TokenOtpVerifier
+from idgov.validation.report import ValidationReport
 
 
 @dataclass
@@ -137,6 +138,7 @@ class Services:
     review_reader: ReviewReader
     closer: CampaignCloser
     gaps: GapFinder
+    validation: ValidationReport
 
     def close(self) -> None:
         """Release pooled connections: the database's and every directory's."""
@@ -211,6 +213,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     oidc = OidcFederation(sessions, clock, trail, build_oidc_clients(settings))
     campaigns = CampaignService(clock, trail)
+    checkpoints = CheckpointService(keys, clock, settings.server.base_url)
     write_back = GroupWriteBack(sessions, clock, trail, directories)
     remediation = RemediationService(sessions, clock, trail, write_back)
     evidence = EvidenceService(sessions, clock, trail, settings.server.base_url)
@@ -221,7 +224,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sessions=sessions,
         trail=trail,
         keys=keys,
-        checkpoints=CheckpointService(keys, clock, settings.server.base_url),
+        checkpoints=checkpoints,
         verifier=ChainVerifier(engine),
         trail_reader=TrailReader(_identity_id_of(identities)),
         policies=policies,
@@ -294,6 +297,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         escalation=EscalationService(clock, trail, alerts, campaigns),
         review_reader=ReviewReader(),
         closer=CampaignCloser(sessions, campaigns, evidence, remediation),
+        validation=ValidationReport(
+            settings, clock, engine, sessions, trail, keys, checkpoints, ChainVerifier(engine)
+        ),
     )
 
 

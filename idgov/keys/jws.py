@@ -41,13 +41,23 @@ def _json_part(value: dict[str, Any]) -> str:
 
 def sign_compact(header: dict[str, Any], payload: dict[str, Any], key: PrivateKey) -> str:
     signing_input = f"{_json_part(header)}.{_json_part(payload)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url(_signature(signing_input, key))}"
+
+
+def sign_detached(header: dict[str, Any], payload: bytes, key: PrivateKey) -> str:
+    """A compact JWS with a detached payload (RFC 7515 appendix F): the payload part is left
+    empty; whoever checks it supplies the payload bytes."""
+    head = _json_part(header)
+    signature = _signature(f"{head}.{b64url(payload)}".encode("ascii"), key)
+    return f"{head}..{b64url(signature)}"
+
+
+def _signature(signing_input: bytes, key: PrivateKey) -> bytes:
     if isinstance(key, Ed25519PrivateKey):
-        signature = key.sign(signing_input)
-    else:
-        # ES256 signatures are the raw r || s pair, 32 bytes each (RFC 7518 section 3.4).
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(ES256_COORDINATE, "big") + s.to_bytes(ES256_COORDINATE, "big")
-    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+        return key.sign(signing_input)
+    # ES256 signatures are the raw r || s pair, 32 bytes each (RFC 7518 section 3.4).
+    r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(ES256_COORDINATE, "big") + s.to_bytes(ES256_COORDINATE, "big")
 
 
 def read_header(token: str) -> dict[str, Any]:
@@ -65,8 +75,21 @@ def verify_compact(
     when the caller has it already)."""
     header = read_header(token) if header is None else header
     head, body, sig = token.split(".")
-    signing_input = f"{head}.{body}".encode("ascii")
-    signature = b64url_decode(sig)
+    _check(header, f"{head}.{body}".encode("ascii"), b64url_decode(sig), key)
+    return _decode_json(body, "payload")
+
+
+def verify_detached(token: str, payload: bytes, key: PublicKey) -> dict[str, Any]:
+    """Verify a detached-payload JWS (RFC 7515 appendix F) over `payload`; the header."""
+    header = read_header(token)
+    head, body, sig = token.split(".")
+    if body:
+        raise JwsError("not a detached JWS (its payload part is not empty)")
+    _check(header, f"{head}.{b64url(payload)}".encode("ascii"), b64url_decode(sig), key)
+    return header
+
+
+def _check(header: dict[str, Any], signing_input: bytes, signature: bytes, key: PublicKey) -> None:
     try:
         if isinstance(key, Ed25519PublicKey):
             if header.get("alg") != "EdDSA":
@@ -80,7 +103,6 @@ def verify_compact(
             key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise JwsError("signature does not verify") from exc
-    return _decode_json(body, "payload")
 
 
 def _decode_json(part: str, what: str) -> dict[str, Any]:

@@ -1,0 +1,56 @@
+"""Where the OQ finds what it runs: the checkout's tests/ and lock files, or the copies a
+wheel ships under idgov/validation/suite/ (setup.py's build step puts them there)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import idgov
+
+SUITE_PACKAGE_DIR = "suite"
+LOCKS = ("run.txt", "test.txt")
+# What the build leaves out of the shipped suite: node's packages (tests/oidc_provider installs
+# them with `npm ci`), caches.
+NOT_SHIPPED = ("node_modules", "__pycache__", ".pytest_cache")
+
+
+@dataclass(frozen=True)
+class ShippedSuite:
+    """A project root holding pyproject.toml (pytest's settings), tests/ and requirements/."""
+
+    root: Path
+    kind: str  # "checkout" or "package"
+
+    @property
+    def tests(self) -> Path:
+        return self.root / "tests"
+
+    def lock(self, name: str) -> Path:
+        return self.root / "requirements" / name
+
+
+def find_suite() -> ShippedSuite | None:
+    """The git checkout idgov runs from (editable install), else the suite in the wheel."""
+    checkout = Path(idgov.__file__).resolve().parents[1]
+    if (checkout / "tests" / "conftest.py").is_file() and (checkout / "pyproject.toml").is_file():
+        return ShippedSuite(checkout, "checkout")
+    packaged = Path(str(files("idgov.validation").joinpath(SUITE_PACKAGE_DIR)))
+    if (packaged / "tests" / "conftest.py").is_file():
+        return ShippedSuite(packaged, "package")
+    return None
+
+
+def run_directory(suite: ShippedSuite, tests: Path | None = None) -> Path:
+    """A scratch project to run pytest in: the suite's pyproject.toml (markers, warnings as
+    errors) beside a copy of its tests/, or of `tests` (a folder given to test the report
+    itself). The caller removes it."""
+    scratch = Path(tempfile.mkdtemp(prefix="idgov-oq-"))
+    shutil.copy2(suite.root / "pyproject.toml", scratch / "pyproject.toml")
+    shutil.copytree(
+        tests or suite.tests, scratch / "tests", ignore=shutil.ignore_patterns(*NOT_SHIPPED)
+    )
+    return scratch
