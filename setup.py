@@ -15,7 +15,8 @@ NOT_SHIPPED = ("node_modules", "__pycache__", ".pytest_cache", "*.pyc")
 
 
 class BuildWithSuite(build_py):
-    """build_py, then tests/, pyproject.toml and requirements/*.txt copied under the suite."""
+    """build_py, then tests/, pyproject.toml, config/, docs/examples/ and requirements/*.txt
+    copied under the suite."""
 
     def run(self) -> None:
         super().run()
@@ -27,6 +28,11 @@ class BuildWithSuite(build_py):
             ROOT / "tests", suite / "tests", ignore=shutil.ignore_patterns(*NOT_SHIPPED)
         )
         shutil.copy2(ROOT / "pyproject.toml", suite / "pyproject.toml")
+        # What the tests read beside tests/: the example configuration and host examples.
+        for folder in ("config", "docs/examples"):
+            shutil.copytree(
+                ROOT / folder, suite / folder, ignore=shutil.ignore_patterns(*NOT_SHIPPED)
+            )
         (suite / "requirements").mkdir()
         for lock in ("run.txt", "test.txt"):
             shutil.copy2(ROOT / "requirements" / lock, suite / "requirements" / lock)

@@ -70,6 +70,7 @@ def validation_report(
     from idgov.app import create_app
 
     services = command_services({"database.url": database_url} if database_url else None)
+    services.validation.check_output(output)  # before any work
     earlier = _previous(previous)
     request = ReportRequest(
         output, OqSelection(requirements, keyword, tests_dir), earlier, partial_ok

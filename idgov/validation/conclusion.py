@@ -45,8 +45,10 @@ def conclude(
             EXIT_OQ_NOT_RUN,
             f"The OQ did not run ({oq.reason}); no requirement is proven by this report.",
         )
-    if open_gaps or failed:
+    if open_gaps or failed or oq.collection_errors:
         parts = []
+        if oq.collection_errors:
+            parts.append(f"{len(oq.collection_errors)} test module(s) could not be collected")
         if open_gaps:
             parts.append(
                 f"{len(open_gaps)} requirement(s) without a passing test: " + ", ".join(open_gaps)

@@ -54,12 +54,12 @@ def _status(
 ) -> tuple[str, str]:
     if oq.status != "run":
         return NOT_RUN, "the OQ did not run"
+    if selection.requirements and requirement_id not in selection.requirements:
+        return NOT_IN_SCOPE, "not selected (--requirement)"
     outcomes = [test["outcome"] for test in tests]
     failing = [outcome for outcome in outcomes if outcome in FAILING]
     passed = outcomes.count("passed")
     if not tests:
-        if selection.requirements and requirement_id not in selection.requirements:
-            return NOT_IN_SCOPE, "not selected (--requirement)"
         if selection.keyword or selection.tests:
             return NOT_IN_SCOPE, "no test of this run's selection carries it"
         return GAP, "no test carries this requirement"

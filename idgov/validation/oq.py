@@ -59,6 +59,7 @@ class OqRun:
     duration_seconds: float = 0.0
     exit_status: int | None = None
     tests: list[dict[str, Any]] = field(default_factory=list)
+    collection_errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -106,7 +107,8 @@ def _run(
     if not results.is_file():
         run.status, run.reason = "error", "pytest wrote no results: see oq-pytest.log"
         return run
-    run.tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
+    recorded = json.loads(results.read_text(encoding="utf-8"))
+    run.tests, run.collection_errors = recorded["tests"], recorded["collection_errors"]
     return run
 
 

@@ -130,7 +130,7 @@ def _iq(pdf: ReportPDF, evidence: dict[str, Any]) -> None:
     _table(
         pdf,
         ["Check", "Title", "Expected", "Observed", "Result"],
-        [14, 30, 34, 80, 9],
+        [19, 30, 34, 76, 9],
         [
             [c["id"], c["title"], c["expected"], c["observed"], "pass" if c["passed"] else "FAIL"]
             for c in installation["checks"]
@@ -157,6 +157,7 @@ def _oq(pdf: ReportPDF, evidence: dict[str, Any]) -> None:
         f"Started {oq['started_at']}, finished {oq['finished_at']} (UTC), "
         f"{oq['duration_seconds']} s",
         f"Tests: {oq_counts(evidence)}",
+        *(f"NOT COLLECTED: {error}" for error in oq.get("collection_errors", [])),
     ]:
         _text(pdf, line)
     _table(

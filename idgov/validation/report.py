@@ -71,11 +71,17 @@ class ValidationReport:
         self._checkpoints = checkpoints
         self._verifier = verifier
 
-    def generate(self, request: ReportRequest, probe: HttpProbe) -> Conclusion:
-        """Write the package into `request.output` (missing or empty) and seal it."""
-        output = request.output.resolve()
+    @staticmethod
+    def check_output(output: Path) -> Path:
+        """The package's directory, absolute; refused unless missing or empty (a package is
+        sealed over all its files: nothing else may be in it)."""
         if output.exists() and (not output.is_dir() or any(output.iterdir())):
             raise InvalidRequest(f"--output {output}: give a new or empty directory")
+        return output.resolve()
+
+    def generate(self, request: ReportRequest, probe: HttpProbe) -> Conclusion:
+        """Write the package into `request.output` (missing or empty) and seal it."""
+        output = self.check_output(request.output)
         output.mkdir(parents=True, exist_ok=True)
         evidence = self._evidence(request, output, probe)
         (output / "evidence.json").write_text(json.dumps(evidence, indent=1), encoding="utf-8")

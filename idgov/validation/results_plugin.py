@@ -60,6 +60,12 @@ class ResultsRecorder:
         self.path = path
         self.records: dict[str, dict[str, Any]] = {}
         self.requirements: dict[str, list[str]] = {}
+        self.collection_errors: list[str] = []
+
+    def pytest_collectreport(self, report: Any) -> None:
+        # A module that cannot be imported hides its tests (and their IDs) from the matrix.
+        if report.outcome == "failed":
+            self.collection_errors.append(f"{report.nodeid}: {_first_line(report)}")
 
     def pytest_collection_modifyitems(self, items: list[Any]) -> None:
         for item in items:
@@ -91,6 +97,7 @@ class ResultsRecorder:
         document = {
             "exit_status": int(exitstatus),
             "collected": len(self.requirements),
+            "collection_errors": self.collection_errors,
             "tests": sorted(self.records.values(), key=lambda record: record["nodeid"]),
         }
         self.path.write_text(json.dumps(document, indent=1), encoding="utf-8")

@@ -16,6 +16,8 @@ LOCKS = ("run.txt", "test.txt")
 # What the build leaves out of the shipped suite: node's packages (tests/oidc_provider installs
 # them with `npm ci`), caches.
 NOT_SHIPPED = ("node_modules", "__pycache__", ".pytest_cache")
+# What the tests read beside tests/ (setup.py ships the same folders).
+BESIDE_TESTS = ("config", "docs/examples")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ def run_directory(suite: ShippedSuite, tests: Path | None = None) -> Path:
     itself). The caller removes it."""
     scratch = Path(tempfile.mkdtemp(prefix="idgov-oq-"))
     shutil.copy2(suite.root / "pyproject.toml", scratch / "pyproject.toml")
-    shutil.copytree(
-        tests or suite.tests, scratch / "tests", ignore=shutil.ignore_patterns(*NOT_SHIPPED)
-    )
+    ignore = shutil.ignore_patterns(*NOT_SHIPPED)
+    shutil.copytree(tests or suite.tests, scratch / "tests", ignore=ignore)
+    for folder in BESIDE_TESTS:
+        if (suite.root / folder).is_dir():
+            shutil.copytree(suite.root / folder, scratch / folder, ignore=ignore)
     return scratch
