@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idgov.db import Base, UTCDateTime
@@ -47,12 +47,24 @@ class Identity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # The console's people list (identity/people_query.py): each filter walks an index in
+    # username order. Migration 0013_people_list also adds, per database, the indexes that
+    # make a prefix of a username or printed name a range read (PREFIX_INDEXES there); they
+    # live outside this metadata because Alembic cannot compare collated expression indexes.
+    __table_args__ = (
+        Index("ix_identities_status_username", "status", "username"),
+        Index("ix_identities_provider_username", "provider", "username"),
+    )
+
 
 class IdentityRole(Base):
     __tablename__ = "identity_roles"
 
     identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    # Who holds a role (the people list's role filter), without a walk of every holding.
+    __table_args__ = (Index("ix_identity_roles_role", "role", "identity_id"),)
 
 
 class IdentifierBinding(Base):

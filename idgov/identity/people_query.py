@@ -1,0 +1,186 @@
+"""The people list as the console reads it: filtered pages by keyset on username (no OFFSET),
+with each person's roles and manager, fast at 100,000 identities (issue 15, "Performance").
+
+A page is found by its edge: the people `after` a username (the next page) or `before` one
+(the previous page). Usernames are unique and never reassigned (UNQ-1), so ordering by the
+username alone is stable. Text matches the start of a username or of a printed name, case
+aside: a range on an index (migration 0013_people_list), never a scan of every name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from idgov.identity.models import Identity, IdentityRole, IdentityStatus, Role
+
+PAGE_SIZE = 50
+STATUSES = tuple(status.value for status in IdentityStatus)
+ROLES = tuple(role.value for role in Role)
+LOCAL_SOURCE = "local"
+OIDC_SOURCE_PREFIX = "oidc:"  # as identity/sources.py: Identity.provider "oidc:NAME"
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    """What the list shows: each field None when not filtered. `text` is matched as a prefix
+    of the username or the printed name, whatever its case."""
+
+    text: str | None = None
+    status: str | None = None
+    source: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class PeopleCursor:
+    """Which page: people after a username, before one, or the first page (neither)."""
+
+    after: str | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One line of the list."""
+
+    id: str
+    username: str
+    printed_name: str
+    status: str
+    source: str
+    roles: tuple[str, ...]
+    manager_id: str | None
+    manager_name: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    """One page in username order, and the cursors of its neighbours (None: no more)."""
+
+    people: list[PersonRow]
+    next_after: str | None  # pass as `after`
+    previous_before: str | None  # pass as `before`
+
+
+def known_sources(directories: Iterable[str], oidc_providers: Iterable[str]) -> tuple[str, ...]:
+    """Where people come from: local, each directory by name, each OpenID provider."""
+    found = [LOCAL_SOURCE, *sorted(directories)]
+    found += [OIDC_SOURCE_PREFIX + name for name in sorted(oidc_providers)]
+    return tuple(found)
+
+
+class PeopleReader:
+    """Reads the people list for the console. Changes nothing."""
+
+    def __init__(self, page_size: int = PAGE_SIZE) -> None:
+        self._page_size = page_size
+
+    def page(self, session: Session, flt: PeopleFilter, cursor: PeopleCursor) -> PeoplePage:
+        """The people matching `flt` next to `cursor` (at most one page), by username."""
+        size = self._page_size
+        query = select(Identity).where(*self._conditions(session, flt))
+        if cursor.before is not None:
+            # Previous: the `size` people just below the cursor, read downwards, shown upwards.
+            found = self._read(
+                session,
+                query.where(Identity.username < cursor.before)
+                .order_by(Identity.username.desc())
+                .limit(size + 1),
+            )
+            people = list(reversed(found[:size]))
+            earlier = people[0].username if len(found) > size else None
+            return PeoplePage(self._rows(session, people), cursor.before, earlier)
+        if cursor.after is not None:
+            query = query.where(Identity.username > cursor.after)
+        found = self._read(session, query.order_by(Identity.username).limit(size + 1))
+        people = found[:size]
+        later = people[-1].username if len(found) > size else None
+        # After a cursor there was a page before (the one that gave the cursor).
+        earlier = people[0].username if cursor.after is not None and people else None
+        return PeoplePage(self._rows(session, people), later, earlier)
+
+    @staticmethod
+    def _read(session: Session, query: Select[Identity]) -> list[Identity]:
+        return list(session.scalars(query))
+
+    @staticmethod
+    def _conditions(session: Session, flt: PeopleFilter) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if flt.status is not None:
+            conds.append(Identity.status == flt.status)
+        if flt.source is not None:
+            conds.append(Identity.provider == flt.source)
+        if flt.role is not None:
+            holders = select(IdentityRole.identity_id).where(IdentityRole.role == flt.role)
+            conds.append(Identity.id.in_(holders))
+        if flt.text is not None:
+            conds.append(_starts_with(session, flt.text))
+        return conds
+
+    @staticmethod
+    def _rows(session: Session, people: list[Identity]) -> list[PersonRow]:
+        """The page's people with their roles and managers: two reads of at most a page."""
+        ids = [person.id for person in people]
+        roles: dict[str, list[str]] = defaultdict(list)
+        if ids:
+            held = select(IdentityRole.identity_id, IdentityRole.role).where(
+                IdentityRole.identity_id.in_(ids)
+            )
+            for identity_id, role in session.execute(held.order_by(IdentityRole.role)):
+                roles[identity_id].append(role)
+        manager_ids = {person.manager_id for person in people if person.manager_id}
+        names: dict[str, str] = {}
+        if manager_ids:
+            named = select(Identity.id, Identity.printed_name).where(Identity.id.in_(manager_ids))
+            names = {row.id: row.printed_name for row in session.execute(named)}
+        return [
+            PersonRow(
+                id=person.id,
+                username=person.username,
+                printed_name=person.printed_name,
+                status=person.status,
+                source=person.provider,
+                roles=tuple(roles.get(person.id, ())),
+                manager_id=person.manager_id,
+                manager_name=names.get(person.manager_id) if person.manager_id else None,
+                created_at=person.created_at,
+                last_login_at=person.last_login_at,
+            )
+            for person in people
+        ]
+
+
+def _starts_with(session: Session, text: str) -> ColumnElement[bool]:
+    """Username or printed name starting with `text`, case aside: a range [text, next) in
+    an order where that range is exactly the prefix (byte order, case folded), so an index of
+    migration 0013_people_list serves it. PostgreSQL: "C" on the username and on the printed
+    name lowered; SQLite: BINARY on the username (its default) and NOCASE on the printed
+    name (which folds ASCII letters, as SQLite's lower() does)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # Fold the typed text as the database folds the names: lower() on PostgreSQL; NOCASE on
+    # SQLite folds ASCII letters only (there "Érin" is found as "ÉRIN", not as "érin").
+    low = text.lower() if postgres else text.translate(ASCII_LOWER)
+    following = ord(low[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters of text
+        following = 0xE000
+    high = low[:-1] + chr(following) if following <= 0x10FFFF else None
+    if postgres:
+        username = Identity.username.collate("C")
+        name = func.lower(Identity.printed_name).collate("C")
+    else:
+        username = Identity.username.collate("BINARY")
+        name = Identity.printed_name.collate("NOCASE")
+    return or_(_in_range(username, low, high), _in_range(name, low, high))
+
+
+def _in_range(column: ColumnElement[str], low: str, high: str | None) -> ColumnElement[bool]:
+    return column >= low if high is None else and_(column >= low, column < high)
