@@ -32,7 +32,11 @@ class Identity(Base):
     __tablename__ = "identities"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)  # normalized, see ledger
+    # Normalized (see the ledger); in byte order on every database ("C" on PostgreSQL, SQLite's
+    # default BINARY), so lists by username, their keyset cursors and prefix ranges agree.
+    username: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), unique=True
+    )
     printed_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     manager_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
@@ -48,9 +52,9 @@ class Identity(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # The console's people list (identity/people_query.py): each filter walks an index in
-    # username order. Migration 0013_people_list also adds, per database, the indexes that
-    # make a prefix of a username or printed name a range read (PREFIX_INDEXES there); they
-    # live outside this metadata because Alembic cannot compare collated expression indexes.
+    # username order. Migration 0013_people_list also adds, per database, the index that makes
+    # a prefix of a printed name a range read (NAME_PREFIX_INDEXES there); it lives outside
+    # this metadata because Alembic cannot compare collated expression indexes.
     __table_args__ = (
         Index("ix_identities_status_username", "status", "username"),
         Index("ix_identities_provider_username", "provider", "username"),

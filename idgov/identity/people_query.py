@@ -13,13 +13,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, select, union
 from sqlalchemy.orm import Session
 
 from idgov.identity.models import Identity, IdentityRole, IdentityStatus, Role
 
 PAGE_SIZE = 50
+Ts = TypeVarTuple("Ts")
 STATUSES = tuple(status.value for status in IdentityStatus)
 ROLES = tuple(role.value for role in Role)
 LOCAL_SOURCE = "local"
@@ -87,21 +89,12 @@ class PeopleReader:
     def page(self, session: Session, flt: PeopleFilter, cursor: PeopleCursor) -> PeoplePage:
         """The people matching `flt` next to `cursor` (at most one page), by username."""
         size = self._page_size
-        query = select(Identity).where(*self._conditions(session, flt))
+        found = self._read(session, flt, cursor, size + 1)
         if cursor.before is not None:
             # Previous: the `size` people just below the cursor, read downwards, shown upwards.
-            found = self._read(
-                session,
-                query.where(Identity.username < cursor.before)
-                .order_by(Identity.username.desc())
-                .limit(size + 1),
-            )
             people = list(reversed(found[:size]))
             earlier = people[0].username if len(found) > size else None
             return PeoplePage(self._rows(session, people), cursor.before, earlier)
-        if cursor.after is not None:
-            query = query.where(Identity.username > cursor.after)
-        found = self._read(session, query.order_by(Identity.username).limit(size + 1))
         people = found[:size]
         later = people[-1].username if len(found) > size else None
         # After a cursor there was a page before (the one that gave the cursor).
@@ -109,22 +102,29 @@ class PeopleReader:
         return PeoplePage(self._rows(session, people), later, earlier)
 
     @staticmethod
-    def _read(session: Session, query: Select[Identity]) -> list[Identity]:
-        return list(session.scalars(query))
-
-    @staticmethod
-    def _conditions(session: Session, flt: PeopleFilter) -> list[ColumnElement[bool]]:
-        conds: list[ColumnElement[bool]] = []
-        if flt.status is not None:
-            conds.append(Identity.status == flt.status)
-        if flt.source is not None:
-            conds.append(Identity.provider == flt.source)
-        if flt.role is not None:
-            holders = select(IdentityRole.identity_id).where(IdentityRole.role == flt.role)
-            conds.append(Identity.id.in_(holders))
-        if flt.text is not None:
-            conds.append(_starts_with(session, flt.text))
-        return conds
+    def _read(
+        session: Session, flt: PeopleFilter, cursor: PeopleCursor, limit: int
+    ) -> list[Identity]:
+        """Up to `limit` people from the cursor on, in the cursor's direction. Text matches
+        either the username or the printed name: each half is read in username order from
+        its own index, at most `limit` each, and the two are merged, so that a wide prefix
+        ("m") costs a page of each, not a walk of every username before the first match."""
+        conds = _conditions(flt)
+        if flt.text is None:
+            return list(session.scalars(_keyset(select(Identity).where(*conds), cursor, limit)))
+        by_username, by_name = _starts_with(session, flt.text)
+        first = select(Identity.id).where(*conds, by_username)
+        # The names' half is read from the printed-name index and sorted: ordered by the bare
+        # username, the planner would walk the username index hoping to meet names early,
+        # which is a walk of most of the list when names and usernames start alike.
+        second = select(Identity.id).where(*conds, by_name)
+        halves = [
+            _keyset(first, cursor, limit),
+            _keyset(second, cursor, limit, order=Identity.username + ""),
+        ]
+        merged = union(*(select(half.subquery().c.id) for half in halves)).subquery()
+        query = select(Identity).where(Identity.id.in_(select(merged.c.id)))
+        return list(session.scalars(_keyset(query, cursor, limit)))
 
     @staticmethod
     def _rows(session: Session, people: list[Identity]) -> list[PersonRow]:
@@ -159,12 +159,43 @@ class PeopleReader:
         ]
 
 
-def _starts_with(session: Session, text: str) -> ColumnElement[bool]:
-    """Username or printed name starting with `text`, case aside: a range [text, next) in
+def _keyset(
+    query: Select[*Ts],
+    cursor: PeopleCursor,
+    limit: int,
+    order: ColumnElement[str] | None = None,
+) -> Select[*Ts]:
+    """`query` from the cursor on: upwards by username after it (or from the start), downwards
+    before it. Usernames are in byte order on both databases (migration 0013_people_list);
+    `order`: the same order written so that no index of the username serves it."""
+    key = Identity.username.expression if order is None else order
+    if cursor.before is not None:
+        query = query.where(Identity.username < cursor.before)
+        return query.order_by(key.desc()).limit(limit)
+    if cursor.after is not None:
+        query = query.where(Identity.username > cursor.after)
+    return query.order_by(key).limit(limit)
+
+
+def _conditions(flt: PeopleFilter) -> list[ColumnElement[bool]]:
+    """Status, source and role (the text is read apart, see PeopleReader._read)."""
+    conds: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        conds.append(Identity.status == flt.status)
+    if flt.source is not None:
+        conds.append(Identity.provider == flt.source)
+    if flt.role is not None:
+        holders = select(IdentityRole.identity_id).where(IdentityRole.role == flt.role)
+        conds.append(Identity.id.in_(holders))
+    return conds
+
+
+def _starts_with(session: Session, text: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Username, and printed name, starting with `text`, case aside: ranges [text, next) in
     an order where that range is exactly the prefix (byte order, case folded), so an index of
-    migration 0013_people_list serves it. PostgreSQL: "C" on the username and on the printed
-    name lowered; SQLite: BINARY on the username (its default) and NOCASE on the printed
-    name (which folds ASCII letters, as SQLite's lower() does)."""
+    migration 0013_people_list serves each. Usernames are lower-case and in byte order on both
+    databases; printed names lowered in "C" on PostgreSQL, NOCASE on SQLite (which folds
+    ASCII letters, as SQLite's lower() does)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     # Fold the typed text as the database folds the names: lower() on PostgreSQL; NOCASE on
     # SQLite folds ASCII letters only (there "Érin" is found as "ÉRIN", not as "érin").
@@ -174,13 +205,11 @@ def _starts_with(session: Session, text: str) -> ColumnElement[bool]:
         following = 0xE000
     high = low[:-1] + chr(following) if following <= 0x10FFFF else None
     if postgres:
-        username = Identity.username.collate("C")
         name = func.lower(Identity.printed_name).collate("C")
     else:
-        username = Identity.username.collate("BINARY")
         name = Identity.printed_name.collate("NOCASE")
-    return or_(_in_range(username, low, high), _in_range(name, low, high))
+    return _in_range(Identity.username, low, high), _in_range(name, low, high)
 
 
-def _in_range(column: ColumnElement[str], low: str, high: str | None) -> ColumnElement[bool]:
+def _in_range(column: SQLColumnExpression[str], low: str, high: str | None) -> ColumnElement[bool]:
     return column >= low if high is None else and_(column >= low, column < high)
