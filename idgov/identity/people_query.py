@@ -199,16 +199,25 @@ def _starts_with(session: Session, text: str) -> tuple[ColumnElement[bool], Colu
     postgres = session.get_bind().dialect.name == "postgresql"
     # Fold the typed text as the database folds the names: lower() on PostgreSQL; NOCASE on
     # SQLite folds ASCII letters only (there "Érin" is found as "ÉRIN", not as "érin").
-    low = text.lower() if postgres else text.translate(ASCII_LOWER)
-    following = ord(low[-1]) + 1
-    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters of text
-        following = 0xE000
-    high = low[:-1] + chr(following) if following <= 0x10FFFF else None
+    low, high = prefix_range(text.lower() if postgres else text.translate(ASCII_LOWER))
     if postgres:
         name = func.lower(Identity.printed_name).collate("C")
     else:
         name = Identity.printed_name.collate("NOCASE")
     return _in_range(Identity.username, low, high), _in_range(name, low, high)
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """[low, high): exactly the strings that start with `prefix` in code-point (byte) order:
+    high is the prefix with its last character raised by one (carried past U+10FFFF); None
+    when no string sorts after them (the prefix is all U+10FFFF)."""
+    head = prefix.rstrip(chr(0x10FFFF))
+    if not head:
+        return prefix, None
+    following = ord(head[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters of text
+        following = 0xE000
+    return prefix, head[:-1] + chr(following)
 
 
 def _in_range(column: SQLColumnExpression[str], low: str, high: str | None) -> ColumnElement[bool]:
