@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -19,6 +21,9 @@ from tests.functional import test_cli
 Cli = test_cli.Cli
 cli = test_cli.cli  # the fixture: `idgov` on this test's migrated database
 GENERATED = "validation:certification-letter:generated"
+# Read before the cli fixture clears IDGOV_* variables: where the e2e tests put screenshots,
+# the rendered letter goes too, for a reviewer to look at.
+SCREENSHOTS = os.environ.get("IDGOV_SCREENSHOTS")
 SETTINGS = {
     "name": "Acme Pharma Inc.",
     "address": ["100 Main Street", "Springfield, NJ 07081", "USA"],
@@ -92,6 +97,8 @@ def test_the_pdf_renders_and_its_text_reads_back(cli: Cli) -> None:
         width, height = page.get_size()
         assert (round(width), round(height)) == (612, 792)  # US Letter, in points
         image = page.render(scale=1).to_pil().convert("L")
+        if SCREENSHOTS:
+            image.save(Path(SCREENSHOTS) / "certification-letter-pdf.png")
         # Something is printed on the page: its darkest pixels are text, not all white.
         assert ImageStat.Stat(image).extrema[0][0] < 64
         text = flat(page.get_textpage().get_text_range())
