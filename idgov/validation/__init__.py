@@ -1,1 +1,1 @@
-"""The validation package (VAL-1): IQ, OQ, traceability matrix, comparison and signed report."""
+"""Validation evidence: the validation report and the certification letter (VAL-1, CERT-1)."""
