@@ -18,7 +18,3 @@ class Check:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def check(id: str, title: str, expected: str, observed: str, passed: bool) -> Check:
-    return Check(id, title, expected, observed, passed)

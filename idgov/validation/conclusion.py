@@ -65,6 +65,10 @@ def conclude(
             f"Partial report: {traced} of {len(rows)} requirements were in this run's "
             f"selection and are proven; {len(outside)} were not in scope, so this report "
             "does not qualify the installation as a whole."
+            if outside
+            else f"Partial report: all {len(rows)} requirements are proven by the tests this "
+            "run's selection kept, but the selection left tagged tests out, so this report "
+            "does not qualify the installation as a whole."
         )
         return done("partial", EXIT_QUALIFIED if partial_ok else EXIT_PARTIAL, text)
     return done(

@@ -27,12 +27,12 @@ from idgov.validation.compare import compare_evidence
 from idgov.validation.conclusion import Conclusion, conclude
 from idgov.validation.configuration import configuration_in_force
 from idgov.validation.database_checks import database_checks, engine_version
-from idgov.validation.html import write_report_html
 from idgov.validation.installation import inspect_installation
 from idgov.validation.interfaces import HttpProbe
 from idgov.validation.matrix import build_matrix, unknown_requirements
 from idgov.validation.oq import OqSelection, pytest_available, run_oq
 from idgov.validation.pdf import write_report_pdf
+from idgov.validation.presentation import write_report_html
 from idgov.validation.sealing import seal, sha256_file, write_sums
 from idgov.validation.service_checks import JWKS_PATH, chain_check, key_checks, readiness_check
 from idgov.validation.shipped import find_suite

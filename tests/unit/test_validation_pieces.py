@@ -9,7 +9,15 @@ import pytest
 
 from idgov.config import DatabaseSettings, ServerSettings, Settings, SmtpSettings
 from idgov.validation.catalogue import catalogue_text, load_catalogue, parse_catalogue
+from idgov.validation.checks import Check
 from idgov.validation.compare import compare_evidence
+from idgov.validation.conclusion import (
+    EXIT_NOT_QUALIFIED,
+    EXIT_OQ_NOT_RUN,
+    EXIT_PARTIAL,
+    EXIT_QUALIFIED,
+    conclude,
+)
 from idgov.validation.configuration import configuration_in_force, flatten
 from idgov.validation.lockfile import applicable, marker_holds, read_pins
 from idgov.validation.matrix import GAP, NOT_IN_SCOPE, PROVEN, build_matrix, gaps
@@ -134,3 +142,27 @@ def test_the_configuration_shows_secrets_by_reference_only() -> None:
     shown = repr(rows)
     assert "s3cret-pw" not in shown
     assert "literal-smtp-password" not in shown
+
+
+@pytest.mark.req("VAL-1")
+def test_the_conclusion_and_exit_code_follow_gaps_checks_and_scope() -> None:
+    catalogue = parse_catalogue("## S (11.1)\n| ID | What |\n|---|---|\n| A-1 | a |\n| B-1 | b |\n")
+    run = OqRun("run", tests=[_test("t1", "passed", "A-1"), _test("t2", "passed", "B-1")])
+    passed = [Check("IQ-X", "x", "x", "x", True)]
+    complete = OqSelection()
+    rows = build_matrix(catalogue, run, complete)
+    assert conclude(passed, run, rows, complete, False).exit_code == EXIT_QUALIFIED
+    failed_check = [Check("IQ-X", "x", "x", "y", False)]
+    refused = conclude(failed_check, run, rows, complete, False)
+    assert (refused.exit_code, refused.iq_failed) == (EXIT_NOT_QUALIFIED, ["IQ-X"])
+    keyword = OqSelection(keyword="t")
+    partial = conclude(passed, run, build_matrix(catalogue, run, keyword), keyword, False)
+    assert partial.exit_code == EXIT_PARTIAL
+    assert "left tagged tests out" in partial.text
+    assert conclude(passed, run, rows, keyword, True).exit_code == EXIT_QUALIFIED
+    only_a = OqSelection(requirements=("A-1",))
+    scoped = conclude(passed, run, build_matrix(catalogue, run, only_a), only_a, False)
+    assert (scoped.exit_code, scoped.not_in_scope) == (EXIT_PARTIAL, ["B-1"])
+    not_run = OqRun("not-run", reason="pytest is not installed")
+    skipped = conclude(passed, not_run, build_matrix(catalogue, not_run, complete), complete, False)
+    assert skipped.exit_code == EXIT_OQ_NOT_RUN
