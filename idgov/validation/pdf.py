@@ -84,6 +84,7 @@ def _cover(pdf: ReportPDF, evidence: dict[str, Any]) -> None:
 
 def _contents(pdf: FPDF, outline: list[OutlineSection]) -> None:
     assert isinstance(pdf, ReportPDF)
+    pdf.set_xy(pdf.l_margin, pdf.t_margin)  # fpdf2 calls this last, from wherever it stopped
     pdf.style(bold=True, size=16)
     pdf.cell(0, 10, "Table of contents", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.style(size=11)

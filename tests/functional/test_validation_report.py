@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -24,6 +25,9 @@ Cli = test_cli.Cli
 cli = test_cli.cli
 __all__ = ["cli"]  # the fixture
 
+# Read before the cli fixture clears IDGOV_* variables: where the e2e tests put screenshots,
+# the rendered PDF pages go too, for a reviewer to look at.
+SCREENSHOTS = os.environ.get("IDGOV_SCREENSHOTS")
 PACKAGE = {"SHA256SUMS", "SHA256SUMS.jws", "evidence.json", "jwks.json", "oq-pytest.log"}
 PACKAGE |= {"report.html", "report.pdf"}
 PASSING = 'import pytest\n\n@pytest.mark.req("{rid}")\ndef test_{name}():\n    assert 1 + 1 == 2\n'
@@ -185,10 +189,16 @@ def test_the_pdf_has_a_cover_contents_page_numbers_matrix_and_signature_block(
     texts = []
     for index in range(pages):
         page = document[index]
-        image = page.render(scale=0.5).to_pil()
+        image = page.render(scale=1).to_pil()
         assert image.width > 300
         assert image.getextrema() != ((255, 255),) * 3
-        texts.append(page.get_textpage().get_text_range())
+        textpage = page.get_textpage()
+        texts.append(textpage.get_text_range())
+        if index == 1:  # the contents start at the left margin, where fpdf2 left the cursor
+            left, *_ = textpage.get_charbox(texts[1].index("Table of contents"))
+            assert left < page.get_width() / 10
+        if SCREENSHOTS and (index < 3 or index == pages - 1):
+            image.save(Path(SCREENSHOTS) / f"validation-report-pdf-page{index + 1}.png")
     document.close()
     assert "Validation report (IQ, OQ, traceability)" in texts[0]
     assert "Outcome" in texts[0]
