@@ -13,6 +13,9 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from click.testing import Result
+from joserfc import jws
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import KeySet
 
 from idgov.app import create_app
 from idgov.validation import oq, report
@@ -121,6 +124,23 @@ def test_a_tampered_package_fails_its_sums_and_its_signature(
     folder = suite_folder(tmp_path / "suite", chain=("AUD-1", PASSING))
     run_report(cli, "out", "--tests", str(folder))
     published = published_jwks(services, tmp_path / "jwks.json")
+    # RFC 7515 appendix F: a JOSE library idgov does not use checks the detached JWS over the
+    # bytes of SHA256SUMS with the published audit key.
+    audit_keys = [
+        key
+        for key in json.loads(published.read_text(encoding="utf-8"))["keys"]
+        if key["idgov_purpose"] == "audit"
+    ]
+    token = Path("out/SHA256SUMS.jws").read_text(encoding="utf-8").strip()
+    # RFC 9864 deprecates the name "EdDSA"; joserfc warns and verifies when it is allowed.
+    with pytest.warns(SecurityWarning, match="EdDSA is deprecated"):
+        checked = jws.deserialize_compact(
+            token,
+            KeySet.import_key_set({"keys": audit_keys}),
+            algorithms=["EdDSA"],
+            payload=Path("out/SHA256SUMS").read_bytes(),
+        )
+    assert checked.headers()["typ"] == "idgov-validation-report+jws"
     html = Path("out/report.html")
     html.write_text(html.read_text(encoding="utf-8").replace("proven", "PROVEN"), "utf-8")
     refused = cli("validation-report-verify", "out")
