@@ -159,23 +159,17 @@ def test_an_auditor_sees_the_chain_last_verified_and_the_last_checkpoint(
         size, checkpoint_id = issued.size, issued.id
 
     page = " ".join(client.get("/").get_data(as_text=True).split())
-    verified_up_to = re.search(
-        r"by Eve Auditor: <span class=\"ok\">the chain verified</span> "
-        r"up to event (\d+)",
-        page,
-    )
+    verified_up_to = re.search(r"the chain verified up to event (\d+), by Eve Auditor", text(page))
     assert verified_up_to is not None
     assert int(verified_up_to.group(1)) < size  # verified before the checkpoint was issued
-    assert f"event {size}, issued" in page
-    assert "<strong>not exported</strong>" in page
+    assert f"event {size}, not exported" in text(page)
 
     with transaction(services.sessions) as session:
         services.trail.record(
             session, CHECKPOINT_EXPORTED, Target("audit-checkpoint", str(checkpoint_id))
         )
     page = " ".join(client.get("/").get_data(as_text=True).split())
-    assert "not exported" not in page
-    assert "exported" in page
+    assert f"event {size}, exported; issued" in text(page)
 
 
 @pytest.mark.req("AUD-3")
