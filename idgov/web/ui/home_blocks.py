@@ -20,6 +20,7 @@ from idgov.demo import is_demo
 from idgov.health.gaps import Gap
 from idgov.identity.models import Identity, Role
 from idgov.identity.pending import verifiable_by
+from idgov.providers.directory.models import DirectorySyncRun
 from idgov.reviews.models import CampaignState
 from idgov.reviews.queries.views import CampaignView
 from idgov.tokens.attention import OpenLossCase, OverdueToken, open_loss_cases, overdue_tests
@@ -44,6 +45,7 @@ class AdminBlock:
     pending: Waiting[Identity]  # IDV-1: people this admin may verify
     gaps: list[Gap]  # configuration that silently defeats a rule (idgov check)
     campaigns: Waiting[CampaignView]
+    failed_syncs: list[DirectorySyncRun]  # directories whose last sync failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,15 @@ def _admin(
 ) -> AdminBlock:
     assert campaigns is not None
     pending = Waiting(*verifiable_by(session, me.id, FIRST))
-    return AdminBlock(pending, built.gaps.find(session, demo=is_demo(built)), campaigns)
+    gaps = built.gaps.find(session, demo=is_demo(built))
+    return AdminBlock(pending, gaps, campaigns, _failed_syncs(built, session))
+
+
+def _failed_syncs(built: Services, session: Session) -> list[DirectorySyncRun]:
+    """The last run of each configured directory, where it failed: people and groups stop
+    following the directory until a sync succeeds (docs/directories.md)."""
+    last = (built.directory_sync.runs(session, name, limit=1) for name in built.directories)
+    return [runs[0] for runs in last if runs and runs[0].status == "failed"]
 
 
 def _officer(built: Services, session: Session, now: datetime) -> OfficerBlock:
