@@ -79,23 +79,24 @@ class HomeBlocks:
 def home_blocks(built: Services, session: Session, me: Identity, roles: set[str]) -> HomeBlocks:
     """The blocks for the roles the person holds; the review block for anyone with items."""
     now = built.clock.now()
-    campaigns: Waiting[CampaignView] | None = None
-    if roles & {Role.ADMIN, Role.AUDITOR}:
-        campaigns = _campaigns_in_progress(built, session, now)
+    # Read once, shown in both the admin's and the auditor's block.
+    campaigns = (
+        _campaigns_in_progress(built, session, now)
+        if roles & {Role.ADMIN, Role.AUDITOR}
+        else Waiting(0, [])
+    )
+    auditor = AuditorBlock(chain_state(session), campaigns) if Role.AUDITOR in roles else None
     return HomeBlocks(
         admin=_admin(built, session, me, campaigns) if Role.ADMIN in roles else None,
         officer=_officer(built, session, now) if Role.SECURITY_OFFICER in roles else None,
-        auditor=AuditorBlock(chain_state(session), campaigns)
-        if Role.AUDITOR in roles and campaigns is not None
-        else None,
+        auditor=auditor,
         reviews=_reviews(built, session, me, roles, now),
     )
 
 
 def _admin(
-    built: Services, session: Session, me: Identity, campaigns: Waiting[CampaignView] | None
+    built: Services, session: Session, me: Identity, campaigns: Waiting[CampaignView]
 ) -> AdminBlock:
-    assert campaigns is not None
     pending = Waiting(*verifiable_by(session, me.id, FIRST))
     gaps = built.gaps.find(session, demo=is_demo(built))
     return AdminBlock(pending, gaps, campaigns, _failed_syncs(built, session))
