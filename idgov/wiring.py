@@ -34,6 +34,7 @@ from idgov.errors import InvalidRequest
 from idgov.health.gaps import GapFinder
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
+from idgov.identity.dossier.reader import PersonReader
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.notices import CredentialNotices
@@ -69,6 +70,7 @@ from idgov.reviews.evidence.services import EvidenceService
 from idgov.reviews.intake.snapshots import SnapshotService
 from idgov.reviews.queries.reader import ReviewReader
 from idgov.reviews.remediation.services import RemediationService
+from idgov.sessions.revocation import SessionRevocation
 from idgov.sessions.services import SessionService
 from idgov.signatures.ceremony.federated import FederatedCeremony
 from idgov.signatures.ceremony.page import CeremonyPages
@@ -102,6 +104,8 @@ class Services:
     ledger: IdentifierLedger
     identities: IdentityService
     web_sessions: SessionService
+    session_revocation: SessionRevocation
+    person_reader: PersonReader
     access: AccessControl
     passwords: LocalPasswords
     password_setups: PasswordSetups
@@ -244,6 +248,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ledger=ledger,
         identities=identities,
         web_sessions=web_sessions,
+        session_revocation=SessionRevocation(clock, trail, identities, web_sessions),
+        person_reader=PersonReader(clock, identities, web_sessions),
         access=AccessControl(trail, identities),
         passwords=passwords,
         password_setups=PasswordSetups(clock, trail, policies, passwords, notices, links),
