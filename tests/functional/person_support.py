@@ -40,7 +40,9 @@ def staff(services: Services) -> dict[str, str]:
 
 def created_by(services: Services, admin_id: str, username: str, name: str) -> str:
     """A person registered with `admin_id` as the acting administrator (so, their creator)."""
-    token = current_audit_context.set(acting(Actor("identity", admin_id, "creator")))
+    with services.sessions() as session:
+        admin_name = session.get_one(Identity, admin_id).printed_name
+    token = current_audit_context.set(acting(Actor("identity", admin_id, admin_name)))
     try:
         return person(services, username, name=name)
     finally:

@@ -1,0 +1,99 @@
+"""A person's page in the browser (issue 15 item 2): the creator cannot verify, a second
+administrator verifies and sets roles and manager, a security officer unlocks, and an
+administrator's reset shows only how the set-password link travels (IDV-1, CMP-2, ACC-2,
+LOCK-2). Screenshots go to $IDGOV_SCREENSHOTS when set, else the test's temporary
+directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from idgov.wiring import Services
+from tests.e2e.screens import shoot
+from tests.functional.people import PASSWORD
+from tests.functional.person_support import staff
+from tests.functional.test_console_alerts import lock_out
+from tests.harness.live_server import LiveServer
+
+pytestmark = [pytest.mark.e2e]
+
+
+def signed_in(browser: Browser, server: LiveServer, username: str) -> Page:
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name=f"Sign out ({username})")).to_be_visible()
+    return page
+
+
+@pytest.mark.req("IDV-1")
+@pytest.mark.req("CMP-2")
+@pytest.mark.req("LOCK-2")
+def test_the_person_page_from_creation_to_reset(
+    browser: Browser, server: LiveServer, services: Services, app: Flask, screenshots: Path
+) -> None:
+    people = staff(services)  # ada registered jdoe
+    url = f"{server.url}/people/{people['jdoe']}"
+
+    ada = signed_in(browser, server, "ada")
+    ada.goto(url)
+    expect(ada.get_by_role("heading", name="John Doe")).to_be_visible()
+    expect(ada.locator("#person-status")).to_have_text("pending verification")
+    shoot(ada, screenshots, "person")
+    ada.get_by_label("Evidence type").fill("government-id")
+    ada.locator("#verify-reason").fill("passport seen at the desk")
+    ada.get_by_role("button", name="Record the verification").click()
+    expect(ada.get_by_role("alert")).to_contain_text("Refused (403)")
+    expect(ada.get_by_role("alert")).to_contain_text("cannot also verify it")
+    expect(ada.locator("#person-status")).to_have_text("pending verification")
+    ada.locator("#verify").scroll_into_view_if_needed()
+    shoot(ada, screenshots, "person-verify-refused")
+
+    bob = signed_in(browser, server, "bob")
+    bob.goto(url)
+    bob.get_by_label("Evidence type").fill("government-id")
+    bob.get_by_label("Evidence reference").fill("P-1234")
+    bob.locator("#verify-reason").fill("passport seen at the desk")
+    bob.get_by_role("button", name="Record the verification").click()
+    expect(bob.get_by_role("status")).to_contain_text("Identity verification of jdoe recorded")
+    expect(bob.locator("#person-status")).to_have_text("active")
+    expect(bob.locator("table.trail").nth(1)).to_contain_text("Bob Second (bob)")
+    shoot(bob, screenshots, "person-verified")
+
+    bob.get_by_label("reviewer").check()
+    bob.locator("#roles-reason").fill("joins the QA review team")
+    bob.get_by_role("button", name="Save the roles").click()
+    expect(bob.locator("#person-roles")).to_have_text("reviewer")
+    bob.get_by_label("Manager's username").fill("ada")
+    bob.locator("#manager-reason").fill("reports to Ada")
+    bob.get_by_role("button", name="Save the manager").click()
+    expect(bob.get_by_role("status")).to_contain_text("jdoe is now managed by ada")
+    expect(bob.locator("#person-manager")).to_contain_text("Ada Admin")
+    shoot(bob, screenshots, "person-roles")
+
+    lock_out(app, "jdoe")
+    sam = signed_in(browser, server, "sam")
+    sam.goto(url)
+    expect(sam.locator("#person-status")).to_have_text("locked")
+    sam.locator("#unlock-reason").fill("identity confirmed by phone")
+    sam.get_by_role("button", name="Unlock jdoe").click()
+    expect(sam.get_by_role("status")).to_contain_text("jdoe is unlocked (now active)")
+    expect(sam.locator("#status")).to_be_visible()
+    shoot(sam, screenshots, "person-unlock")
+
+    ada.goto(url)
+    ada.locator("#reset-reason").fill("forgot the password")
+    ada.get_by_role("button", name="Reset the password").click()
+    notice = ada.get_by_role("status")
+    expect(notice).to_contain_text("e-mailed to jdoe@example.com")
+    expect(notice).to_contain_text("expires at")
+    expect(ada.locator("#waiting-link")).to_contain_text("e-mail to the owner")
+    expect(ada.locator("body")).not_to_contain_text("/account/set-password/")
+    ada.locator("#password").scroll_into_view_if_needed()
+    shoot(ada, screenshots, "person-reset")
