@@ -23,6 +23,7 @@ from idgov.audit.context import AuditContext, cli_actor, current_audit_context
 from idgov.audit.pseudonyms import NamePseudonyms
 from idgov.audit.trail import AuditTrail
 from idgov.audit.verify import ChainVerifier
+from idgov.clients.access import HostAccess
 from idgov.clients.guessing import TokenGuessing
 from idgov.clients.return_urls import ReturnUrls
 from idgov.clients.services import ClientRegistry
@@ -122,6 +123,7 @@ class Services:
     oidc_signin: FederatedSignIn
     federated_ceremonies: FederatedCeremony
     return_urls: ReturnUrls
+    host_access: HostAccess
     signature_reader: SignatureReader
     signature_verifier: SignatureVerifier
     loss: LossService
@@ -270,6 +272,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             sessions, trail, policies, ledger, lockout, oidc, ceremonies, signatures
         ),
         return_urls=ReturnUrls(trail),
+        host_access=HostAccess(clock, trail),
         signature_reader=SignatureReader(),
         signature_verifier=SignatureVerifier(keys, settings.server.base_url),
         loss=loss,

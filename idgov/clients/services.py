@@ -115,7 +115,7 @@ class ClientRegistry(BearerChecks):
         secret, now = secrets.token_urlsafe(32), self._clock.now()
         old = iso_utc(client.secret_rotated_at)
         client.secret_hash, client.secret_rotated_at = rules.digest(secret), now
-        revoked = self._revoke_tokens(session, client.client_id, now)
+        revoked = revoke_live_tokens(session, client.client_id, now)
         self._trail.record(
             session,
             "client:secret:rotated",
@@ -132,7 +132,7 @@ class ClientRegistry(BearerChecks):
         client = self._active(session, name_or_id)
         now = self._clock.now()
         client.disabled_at = now
-        revoked = self._revoke_tokens(session, client.client_id, now)
+        revoked = revoke_live_tokens(session, client.client_id, now)
         self._trail.record(
             session,
             "client:host:disabled",
@@ -254,16 +254,6 @@ class ClientRegistry(BearerChecks):
             raise Conflict(f"host client {client.name!r} is disabled")
         return client
 
-    def _revoke_tokens(self, session: Session, client_id: str, now: datetime) -> int:
-        live = (
-            update(HostAccessToken)
-            .where(HostAccessToken.client_id == client_id)
-            .where(HostAccessToken.revoked_at.is_(None))
-            .where(HostAccessToken.expires_at > now)
-            .values(revoked_at=now)
-        )
-        return int(session.execute(live).rowcount)  # type: ignore[attr-defined]
-
     def _credentials(
         self, session: Session, client_id: str | None, secret: str | None
     ) -> tuple[HostClient | None, str]:
@@ -309,3 +299,15 @@ class ClientRegistry(BearerChecks):
             actor=client_actor(client) if client else None,
         )
         raise TokenRefused(error, detail)
+
+
+def revoke_live_tokens(session: Session, client_id: str, now: datetime) -> int:
+    """Revoke the client's unexpired tokens; how many were live."""
+    live = (
+        update(HostAccessToken)
+        .where(HostAccessToken.client_id == client_id)
+        .where(HostAccessToken.revoked_at.is_(None))
+        .where(HostAccessToken.expires_at > now)
+        .values(revoked_at=now)
+    )
+    return int(session.execute(live).rowcount)  # type: ignore[attr-defined]

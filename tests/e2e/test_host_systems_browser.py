@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e]
 
 
 @pytest.mark.req("DEV-1")
-def test_an_admin_registers_a_host_and_rotates_its_secret(
+def test_an_admin_registers_a_host_rotates_its_secret_and_changes_its_access(
     browser: Browser, server: LiveServer, services: Services, screenshots: Path
 ) -> None:
     folder = screenshots
@@ -53,3 +53,16 @@ def test_an_admin_registers_a_host_and_rotates_its_secret(
     expect(page.get_by_role("heading", name="New secret for host lims")).to_be_visible()
     assert page.locator("#client-secret").inner_text() != first
     shoot(page, folder, "hosts-rotated")
+
+    page.get_by_role("link", name="Go to host lims").click()
+    scopes = page.locator("form", has=page.get_by_role("button", name="Save the scopes"))
+    scopes.get_by_label("entitlements").check()
+    scopes.get_by_label("signatures").uncheck()
+    scopes.get_by_label("Reason (kept in the audit trail)").fill("reviews only, CR-31")
+    scopes.get_by_role("button", name="Save the scopes").click()
+    expect(page.get_by_text("now has the scopes entitlements")).to_be_visible()
+    page.locator("#networks-allowed_cidrs").fill("192.0.2.0/24\n198.51.100.7")
+    page.locator("#networks-reason").fill("second LIMS node")
+    page.get_by_role("button", name="Save the allowed addresses").click()
+    expect(page.get_by_text("may now call from 192.0.2.0/24, 198.51.100.7/32")).to_be_visible()
+    shoot(page, folder, "hosts-access-changed")

@@ -1,16 +1,16 @@
-"""Host systems for administrators (/admin/hosts): register, rotate, disable, return URLs,
-and what each host did lately (DEV-1, AUD-1).
+"""Host systems for administrators (/admin/hosts): register, rotate, disable, scopes,
+allowed addresses, return URLs, and what each host did lately (DEV-1, AUD-1).
 
 Who may open them follows docs/sessions-and-access.md, "Roles": `admin` manages host
-clients. Every change goes through ClientRegistry or ReturnUrls, as `idgov clients` does,
-with a reason kept in the trail. A client secret is shown once, on the page that answers
-the registration or the rotation, and never again; that page is sent with
+clients. Every change goes through ClientRegistry, HostAccess or ReturnUrls, as `idgov
+clients` does, with a reason kept in the trail. A client secret is shown once, on the page
+that answers the registration or the rotation, and never again; that page is sent with
 `Cache-Control: no-store` (RFC 9111 section 5.2.2.5) so no browser or proxy keeps a copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -111,21 +111,58 @@ def disable(client_id: str) -> ResponseReturnValue:
 @roles_required(*MANAGERS)
 def return_urls(client_id: str) -> ResponseReturnValue:
     """Replace where the signing ceremony may send people back (none: remove all)."""
+
+    def change(session: Session, client: HostClient, reason: str) -> str:
+        wanted = lines(request.form, "return_urls", MAX_RETURN_URLS)
+        urls = services().return_urls.replace(session, client, wanted, reason=reason)
+        return f"now has {len(urls)} return URL(s), recorded as client:return-urls:changed"
+
+    return _change_host(client_id, "return_urls", change)
+
+
+@bp.post("/<client_id>/scopes")
+@roles_required(*MANAGERS)
+def scopes(client_id: str) -> ResponseReturnValue:
+    """What the host may do; a scope taken away also ends its live tokens (ACC-2)."""
+
+    def change(session: Session, client: HostClient, reason: str) -> str:
+        wanted = request.form.getlist("scopes")
+        new, revoked = services().host_access.change_scopes(session, client, wanted, reason=reason)
+        ended = f"; {revoked} live token(s) revoked" if revoked else ""
+        return f"now has the scopes {', '.join(new)}{ended}, recorded as client:scopes:changed"
+
+    return _change_host(client_id, "scopes", change)
+
+
+@bp.post("/<client_id>/networks")
+@roles_required(*MANAGERS)
+def networks(client_id: str) -> ResponseReturnValue:
+    """Where the host may call from; checked at every call, so at once (DEV-1)."""
+
+    def change(session: Session, client: HostClient, reason: str) -> str:
+        wanted = lines(request.form, "allowed_cidrs", MAX_NETWORKS)
+        new = services().host_access.change_networks(session, client, wanted, reason=reason)
+        where = ", ".join(new) or "any address"
+        return f"may now call from {where}, recorded as client:networks:changed"
+
+    return _change_host(client_id, "networks", change)
+
+
+def _change_host(
+    client_id: str, action: str, change: Callable[[Session, HostClient, str], str]
+) -> ResponseReturnValue:
+    """Apply `change` to the locked host with the form's reason in one transaction; a refusal
+    is shown on the form that was sent, and nothing changed."""
     built = services()
     try:
         reason = required_reason(request.form)
         with transaction(built.sessions) as session:
             client = built.clients.find(session, client_id, lock=True)
-            urls = built.return_urls.replace(
-                session, client, lines(request.form, "return_urls", MAX_RETURN_URLS), reason=reason
-            )
+            done = change(session, client, reason)
             found_id, name = client.client_id, client.name
     except IdgovError as refused:
-        return _refused_on_host(client_id, refused, "return_urls")
-    flash(
-        f"Host {name} now has {len(urls)} return URL(s), recorded as "
-        "client:return-urls:changed with your reason."
-    )
+        return _refused_on_host(client_id, refused, action)
+    flash(f"Host {name} {done} with your reason.")
     return redirect(url_for("host_systems.host", client_id=found_id))
 
 
@@ -177,6 +214,7 @@ def _host_page(
         "hosts/host.html",
         client=client,
         scopes=scope_list(client.scopes),
+        all_scopes=sorted(SCOPES),
         networks=[n for n in client.allowed_cidrs.split(",") if n],
         urls=registered(client),
         calls=calls.events[:CALLS_SHOWN],
