@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from idgov.wiring import Services
 from tests.e2e.screens import shoot
 from tests.functional.people import PASSWORD
-from tests.functional.person_support import staff
+from tests.functional.person_support import handover_mode, staff
 from tests.functional.test_console_alerts import lock_out
 from tests.harness.live_server import LiveServer
 
@@ -97,3 +97,29 @@ def test_the_person_page_from_creation_to_reset(
     expect(ada.locator("body")).not_to_contain_text("/account/set-password/")
     ada.locator("#password").scroll_into_view_if_needed()
     shoot(ada, screenshots, "person-reset")
+
+
+@pytest.mark.req("CMP-2")
+def test_in_handover_mode_a_second_admin_sees_the_link_once(
+    browser: Browser, server: LiveServer, services: Services, screenshots: Path
+) -> None:
+    people = staff(services)
+    handover_mode(services)
+    url = f"{server.url}/people/{people['jdoe']}"
+    ada = signed_in(browser, server, "ada")
+    ada.goto(url)
+    ada.locator("#reset-reason").fill("forgot the password")
+    ada.get_by_role("button", name="Reset the password").click()
+    expect(ada.get_by_role("status")).to_contain_text("a second administrator or security")
+    expect(ada.get_by_role("button", name="Show the link once")).to_have_count(0)
+
+    bob = signed_in(browser, server, "bob")
+    bob.goto(url)
+    expect(bob.locator("#waiting-link")).to_contain_text("handover by a second person")
+    bob.get_by_role("button", name="Show the link once").click()
+    expect(bob.get_by_role("heading", name="Set-password link for jdoe")).to_be_visible()
+    expect(bob.locator("#set-password-url")).to_contain_text("/account/set-password/")
+    shoot(bob, screenshots, "person-handover")
+    bob.get_by_role("link", name="Back to jdoe").click()
+    expect(bob.get_by_role("button", name="Show the link once")).to_have_count(0)
+    expect(bob.locator("#waiting-link")).to_contain_text("handed over")

@@ -68,3 +68,11 @@ def text_of(response: TestResponse) -> str:
 def status_of(services: Services, identity_id: str) -> str:
     with services.sessions() as session:
         return session.get_one(Identity, identity_id).status
+
+
+def handover_mode(services: Services) -> None:
+    """Resets hand the set-password link to a second person instead of e-mailing it."""
+    with transaction(services.sessions) as session:
+        services.policies.change(
+            session, "password", {"reset_delivery": "handover"}, reason="t", changed_by="test"
+        )

@@ -6,11 +6,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from idgov.db import transaction
 from idgov.identity.models import IdentityStatus
 from idgov.wiring import Services
 from tests.functional.people import events
-from tests.functional.person_support import act, signed, staff, status_of, text_of
+from tests.functional.person_support import (
+    act,
+    handover_mode,
+    signed,
+    staff,
+    status_of,
+    text_of,
+)
 from tests.functional.test_console_alerts import lock_out
 
 SET_PASSWORD = "/account/set-password/"
@@ -19,13 +25,6 @@ SET_PASSWORD = "/account/set-password/"
 @pytest.fixture
 def people(services: Services) -> dict[str, str]:
     return staff(services)
-
-
-def handover_mode(services: Services) -> None:
-    with transaction(services.sessions) as session:
-        services.policies.change(
-            session, "password", {"reset_delivery": "handover"}, reason="t", changed_by="test"
-        )
 
 
 @pytest.mark.req("LOCK-2")

@@ -14,7 +14,6 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from idgov.clock import iso_utc
 from idgov.db import transaction
 from idgov.errors import IdgovError, InvalidRequest
 from idgov.identity.models import Identity
@@ -114,7 +113,7 @@ def reset_password(session: Session, person: Identity, actor: Identity, reason: 
     """CMP-2: the old password stops; a single-use link reaches the owner only. The answer
     says how it travels, until when and to which address, never the link."""
     issued = services().password_setups.reset(session, person, actor, reason)
-    until = iso_utc(issued.expires_at)
+    until = issued.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")  # local time: on the page
     if issued.delivery == "email":
         return (
             f"Password of {person.username} reset: a single-use set-password link was "
