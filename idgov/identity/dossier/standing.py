@@ -57,7 +57,7 @@ def status_history(session: Session, identity_id: str) -> list[StatusChange]:
     rows = session.scalars(
         select(AuditEvent).where(*about, moves).order_by(AuditEvent.seq.desc()).limit(HISTORY_SHOWN)
     )
-    return [_change(row) for row in rows]
+    return [status_change(row) for row in rows]
 
 
 def rows_of(session: Session, model: type[Row], identity_id: str, *order: Any) -> list[Row]:
@@ -115,7 +115,9 @@ def reports_of(session: Session, identity_id: str) -> list[Identity]:
     )
 
 
-def _change(row: AuditEvent) -> StatusChange:
+def status_change(row: AuditEvent) -> StatusChange:
+    """The move an event records: the creation's first status, or a status event's old and
+    new status."""
     old, new = json.loads(row.old_values or "{}"), json.loads(row.new_values or "{}")
     return StatusChange(
         seq=row.seq,
