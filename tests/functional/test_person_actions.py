@@ -190,3 +190,37 @@ def test_a_deactivated_person_is_rehired_and_verified_again(
         == 303
     )
     assert status_of(services, eve) == IdentityStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "field"),
+    [
+        ("verification", {"evidence_type": "id\x00", "reason": "x"}, "evidence_type"),
+        (
+            "verification",
+            {"evidence_type": "id", "evidence_reference": "r" * 201, "reason": "x"},
+            "evidence_reference",
+        ),
+        ("roles", {"roles": "admin\x00", "reason": "x"}, "roles"),
+        ("manager", {"manager": "a\x00b", "reason": "x"}, "manager"),
+        ("manager", {"manager": "Ünïcode name!", "reason": "x"}, "manager"),
+        ("status", {"status": "", "reason": "x"}, "status"),
+        ("rehire", {"reason": "r" * 1001}, "reason"),
+        ("password-reset", {"reason": "tab\there"}, "reason"),
+        ("sessions/revoke", {"reason": ""}, "reason"),
+    ],
+)
+def test_bad_input_names_its_field_and_changes_nothing(
+    app: Flask,
+    services: Services,
+    people: dict[str, str],
+    action: str,
+    form: dict[str, str],
+    field: str,
+) -> None:
+    before = len(events(services, "identity:roles:changed"))
+    answer = act(signed(app, "bob"), people["jdoe"], action, **form)
+    assert answer.status_code == 400, text_of(answer)
+    assert field in text_of(answer).split("Refused (400):", 1)[1].split("</p>", 1)[0]
+    assert len(events(services, "identity:roles:changed")) == before
+    assert status_of(services, people["jdoe"]) == IdentityStatus.PENDING_VERIFICATION
