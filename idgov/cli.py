@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from idgov.commands.alerts import alerts
 from idgov.commands.audit import audit
 from idgov.commands.campaigns import campaigns
+from idgov.commands.certification_letter import certification_letter
 from idgov.commands.check import check, warn_at_start
 from idgov.commands.clients import clients
 from idgov.commands.context import CommandServices, command_services
@@ -202,6 +203,7 @@ main.add_command(identities)
 main.add_command(policy)
 main.add_command(providers)  # directories: sync, test, write-back
 main.add_command(campaigns)  # access reviews
+main.add_command(certification_letter)  # 21 CFR 11.100(c) (CERT-1)
 main.add_command(keys)
 main.add_command(signatures)
 main.add_command(verify)

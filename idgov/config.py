@@ -23,6 +23,7 @@ from pydantic import (
 from idgov.errors import ConfigurationError
 from idgov.providers.directory.settings import NAME_PATTERN, DirectorySettings
 from idgov.providers.oidc.settings import OidcSettings
+from idgov.validation.letter_settings import OrganisationSettings
 
 DEFAULT_CONFIG_FILE = Path("config/idgov.toml")
 ENV_PREFIX = "IDGOV_"
@@ -209,6 +210,8 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
     throttling: ThrottlingSettings = ThrottlingSettings()
+    # Who certifies its electronic signatures to FDA (`idgov certification-letter`, CERT-1).
+    organisation: OrganisationSettings = OrganisationSettings()
     # LDAP / Active Directory sources by name ([directories.NAME]); docs/directories.md.
     directories: dict[str, DirectorySettings] = {}
     # OpenID Connect providers by name ([oidc.NAME]); docs/oidc.md.

@@ -29,8 +29,8 @@ BREAK_AFTER = frozenset(" ,:;/")
 
 
 class ReportPDF(FPDF):
-    def __init__(self, footer_text: str) -> None:
-        super().__init__(orientation="landscape", unit="mm", format="A4")
+    def __init__(self, footer_text: str, orientation: str = "landscape", paper: str = "A4") -> None:
+        super().__init__(orientation=orientation, unit="mm", format=paper)
         self.footer_text = footer_text
         self.family_name = CORE_FAMILY
         self.has_bold = True

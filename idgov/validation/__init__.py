@@ -1,0 +1,1 @@
+"""Validation evidence: the validation report and the certification letter (VAL-1, CERT-1)."""
