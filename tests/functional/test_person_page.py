@@ -12,6 +12,9 @@ from flask import Flask
 
 from idgov.db import transaction
 from idgov.entitlements.models import SYSTEM_ROLE, Entitlement, EntitlementGrant
+from idgov.identity.ledger import SUBJECT
+from idgov.identity.models import Identity
+from idgov.providers.directory.models import LINKED, DirectoryAccount
 from idgov.wiring import Services
 from tests.functional.loss_support import add_token, report
 from tests.functional.people import person
@@ -115,3 +118,37 @@ def test_people_without_a_reader_role_are_refused(
     person(services, "rita", roles=("reviewer",))
     assert signed(app, "rita").get(f"/people/{jdoe}").status_code == 403
     assert signed(app, "admin1").get(f"/people/{uuid.uuid4()}").status_code == 404
+
+
+@pytest.mark.req("UNQ-1")
+def test_the_source_shows_the_directory_entry_or_the_openid_subject(
+    app: Flask, services: Services
+) -> None:
+    person(services, "ada", roles=("admin",))
+    dir_person = person(services, "dana", password=None)
+    oidc_person = person(services, "olga", password=None)
+    now = services.clock.now()
+    with transaction(services.sessions) as session:
+        session.add(
+            DirectoryAccount(
+                provider="corp",
+                key="0f3c-entry-uuid",
+                identity_id=dir_person,
+                state=LINKED,
+                dn="uid=dana,ou=people,dc=example,dc=com",
+                dn_norm="uid=dana,ou=people,dc=example,dc=com",
+                username="dana",
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+        )
+        olga = session.get_one(Identity, oidc_person)
+        olga.provider = "oidc:entra"
+        services.ledger.bind(session, SUBJECT, "https://login.example.com/", "sub-4711", olga)
+    client = signed(app, "ada")
+    dana = text_of(client.get(f"/people/{dir_person}"))
+    assert "uid=dana,ou=people,dc=example,dc=com" in dana
+    assert 'href="/admin/directories/corp">corp</a>' in dana  # admins read directories
+    shown = text_of(client.get(f"/people/{oidc_person}"))
+    assert "OpenID provider entra" in shown
+    assert "<td>subject</td><td>https://login.example.com/</td><td>sub-4711</td>" in shown
