@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from idgov.identity.models import IdentityStatus
+from idgov.db import transaction
+from idgov.identity.models import Identity, IdentityStatus
 from idgov.wiring import Services
 from tests.functional.people import events
 from tests.functional.person_support import (
@@ -130,3 +131,17 @@ def test_an_admin_or_officer_revokes_every_session(
     again = act(signed(app, "sam"), jdoe, "sessions/revoke", reason="again")
     assert again.status_code == 409
     assert "jdoe has no session to revoke" in text_of(again)
+
+
+@pytest.mark.req("CMP-2")
+def test_a_provider_keeps_the_password_of_its_people(
+    app: Flask, services: Services, people: dict[str, str]
+) -> None:
+    with transaction(services.sessions) as session:
+        session.get_one(Identity, people["eve"]).provider = "oidc:entra"
+    ada = signed(app, "ada")
+    assert "Reset the password" not in text_of(ada.get(f"/people/{people['eve']}"))
+    refused = act(ada, people["eve"], "password-reset", reason="forgot")
+    assert refused.status_code == 409
+    assert "kept by that provider" in text_of(refused)
+    assert not events(services, "credential:password:reset")
