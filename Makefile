@@ -134,6 +134,7 @@ bench: install-test
 	-$(BIN)/python bench/review_campaign.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/audit_trail_page.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/person_page.py --database-url $(TEST_POSTGRES_URL)
+	-$(BIN)/python bench/people_list.py --database-url $(TEST_POSTGRES_URL)
 
 # Refresh the lock files from pyproject.toml, keeping the pinned versions that still fit;
 # `make lock UPGRADE=1` moves every package to its newest allowed version. Commit both files.

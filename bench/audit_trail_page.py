@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -20,18 +19,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
 from bench.chain_fixture import document_approval
-from bench.common import POSTGRES_SERVER, bench_services, report, scratch_database
-from idgov.app import create_app
+from bench.common import (
+    POSTGRES_SERVER,
+    bench_services,
+    p95,
+    report,
+    scratch_database,
+    signed_in,
+    time_views,
+)
 from idgov.audit.canonical import HashedFields, event_hash
 from idgov.audit.models import GENESIS_HASH, AuditHead
-from idgov.db import transaction
-from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services
-from tests.functional.people import PASSWORD, fast_hashing, login
 
 BOUND_MS = 100.0
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -84,24 +86,6 @@ def seed(services: Services, count: int) -> float:
     return time.perf_counter() - began
 
 
-def auditor(services: Services) -> FlaskClient:
-    fast_hashing(services)
-    with transaction(services.sessions) as session:
-        identity = services.identities.create(
-            session,
-            NewIdentity(
-                username="bench-auditor",
-                printed_name="Bench Auditor",
-                email="bench-auditor@example.com",
-                roles=("auditor",),
-            ),
-        )
-        services.passwords.set_initial(session, identity, PASSWORD)
-    client = create_app(services=services).test_client()
-    assert login(client, "bench-auditor").status_code in (302, 303)
-    return client
-
-
 def views(count: int) -> dict[str, str]:
     """The filtered views timed: each first page, and cursors deep in the trail."""
     middle = count // 2
@@ -127,21 +111,6 @@ def views(count: int) -> dict[str, str]:
     }
 
 
-def time_view(client: FlaskClient, url: str, repeats: int) -> list[float]:
-    client.get(url)  # warm: plan cache, pages in memory
-    samples = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -153,15 +122,8 @@ def main() -> int:
         try:
             seconds = seed(services, args.events)
             print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
-            client = auditor(services)
-            worst: list[float] = [0.0, 0.0]
-            for name, view in views(args.events).items():
-                samples = time_view(client, view, args.repeats)
-                print(
-                    f"  {name}: p50 {statistics.median(samples):.1f} ms, "
-                    f"p95 {p95(samples):.1f} ms   {view}"
-                )
-                worst = max(worst, samples, key=p95)
+            client = signed_in(services, "bench-auditor", "auditor")
+            worst = time_views(client, views(args.events), args.repeats)
             met = report("audit trail page p95, worst filter", p95(worst), "ms", BOUND_MS, False)
         finally:
             services.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import statistics
 import tempfile
 import time
 import uuid
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+from idgov.app import create_app
 from idgov.config import (
     DatabaseSettings,
     KeySettings,
@@ -23,8 +26,10 @@ from idgov.config import (
     Settings,
     ThrottlingSettings,
 )
-from idgov.db import make_engine, parse_database_url, upgrade_database
+from idgov.db import make_engine, parse_database_url, transaction, upgrade_database
+from idgov.identity.creation import NewIdentity
 from idgov.wiring import Services, build_services
+from tests.functional.people import PASSWORD, fast_hashing, login
 
 POSTGRES_SERVER = os.environ.get(
     "IDGOV_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -62,7 +67,8 @@ def _migrate(url: str) -> None:
     engine.dispose()
 
 
-def bench_services(url: str, pool_size: int = 8) -> Services:
+def bench_services(url: str, pool_size: int = 8, **settings: Any) -> Services:
+    """Services on `url`; `settings`: more sections of Settings (e.g. directories)."""
     return build_services(
         Settings(
             server=ServerSettings(secret_key="bench-secret-key-" + "x" * 32),
@@ -72,8 +78,57 @@ def bench_services(url: str, pool_size: int = 8) -> Services:
             # The benches measure the work behind each request, many from one client: the
             # throttles (tested in tests/functional/test_throttling.py) would refuse them.
             throttling=ThrottlingSettings(enabled=False),
+            **settings,
         )
     )
+
+
+def signed_in(services: Services, username: str, role: str) -> FlaskClient:
+    """A test client of the app, signed in as a new person holding `role` (cheap hashing)."""
+    fast_hashing(services)
+    with transaction(services.sessions) as session:
+        identity = services.identities.create(
+            session,
+            NewIdentity(
+                username=username,
+                printed_name=username.replace("-", " ").title(),
+                email=f"{username}@example.com",
+                roles=(role,),
+            ),
+        )
+        services.passwords.set_initial(session, identity, PASSWORD)
+    client = create_app(services=services).test_client()
+    assert login(client, username).status_code in (302, 303)
+    return client
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def time_view(client: FlaskClient, url: str, repeats: int) -> list[float]:
+    """Milliseconds of each of `repeats` GETs of `url` through the app (after one warm-up:
+    plan cache, pages in memory); every answer must be a 200."""
+    client.get(url)
+    samples = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples
+
+
+def time_views(client: FlaskClient, views: dict[str, str], repeats: int) -> list[float]:
+    """Time each named view, print its p50 and p95; the samples of the slowest (by p95)."""
+    worst: list[float] = [0.0, 0.0]
+    for name, view in views.items():
+        samples = time_view(client, view, repeats)
+        print(
+            f"  {name}: p50 {statistics.median(samples):.1f} ms, p95 {p95(samples):.1f} ms   {view}"
+        )
+        worst = max(worst, samples, key=p95)
+    return worst
 
 
 def peak_rss_mib() -> float:

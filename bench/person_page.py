@@ -11,22 +11,26 @@ query and the rendering all count.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask.testing import FlaskClient
-
-from bench.audit_trail_page import p95, seed, time_view
-from bench.common import POSTGRES_SERVER, bench_services, report, scratch_database
-from idgov.app import create_app
+from bench.audit_trail_page import seed
+from bench.common import (
+    POSTGRES_SERVER,
+    bench_services,
+    p95,
+    report,
+    scratch_database,
+    signed_in,
+    time_views,
+)
 from idgov.db import transaction
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
 from idgov.wiring import Services
-from tests.functional.people import PASSWORD, fast_hashing, login
+from tests.functional.people import PASSWORD
 
 BOUND_MS = 100.0
 
@@ -61,15 +65,6 @@ def history(services: Services, admin: str, verifier: str, person: str, cycles: 
             services.identities.change_status(session, who, "active", f"back {n}", actor)
 
 
-def administrator(services: Services) -> tuple[FlaskClient, str, str]:
-    fast_hashing(services)
-    admin = registered(services, "bench-admin", ("admin",))
-    verifier = registered(services, "bench-verifier", ("admin",))
-    client = create_app(services=services).test_client()
-    assert login(client, "bench-admin").status_code in (302, 303)
-    return client, admin, verifier
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -82,20 +77,19 @@ def main() -> int:
         try:
             seconds = seed(services, args.events)
             print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
-            client, admin, verifier = administrator(services)
+            client = signed_in(services, "bench-admin", "admin")
+            with services.sessions() as session:
+                admin = services.identities.by_username(session, "bench-admin")
+            assert admin is not None
+            verifier = registered(services, "bench-verifier", ("admin",))
             busy = registered(services, "busy.person")
-            history(services, admin, verifier, busy, args.cycles)
+            history(services, admin.id, verifier, busy, args.cycles)
             fresh = registered(services, "new.person")
-            worst: list[float] = [0.0, 0.0]
-            for name, person in (
-                (f"{2 * args.cycles} status changes", busy),
-                ("just created", fresh),
-            ):
-                samples = time_view(client, f"/people/{person}", args.repeats)
-                print(
-                    f"  {name}: p50 {statistics.median(samples):.1f} ms, p95 {p95(samples):.1f} ms"
-                )
-                worst = max(worst, samples, key=p95)
+            views = {
+                f"{2 * args.cycles} status changes": f"/people/{busy}",
+                "just created": f"/people/{fresh}",
+            }
+            worst = time_views(client, views, args.repeats)
             met = report("person page p95, worst person", p95(worst), "ms", BOUND_MS, False)
         finally:
             services.close()

@@ -43,6 +43,7 @@ from idgov.web.ui import (
     login,
     loss,
     oidc,
+    people,
     person,
     person_actions,
     policy_pages,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(policy_pages.bp)  # policies: read, change with a reason (CHG-1)
     app.register_blueprint(host_systems.bp)  # host systems for admins (DEV-1)
     app.register_blueprint(directory_pages.bp)  # directories: syncs and connection tests
+    app.register_blueprint(people.bp)  # the people list and creating a person (ACC-2, IDV-1)
     app.register_blueprint(person.bp)  # a person's page: everything about them, and actions
     app.register_blueprint(person_actions.bp)  # the person's actions, with the API's roles
     for admin_api in (api_identities, api_policies, api_alerts):

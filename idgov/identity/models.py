@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idgov.db import Base, UTCDateTime
@@ -32,7 +32,11 @@ class Identity(Base):
     __tablename__ = "identities"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)  # normalized, see ledger
+    # Normalized (see the ledger); in byte order on every database ("C" on PostgreSQL, SQLite's
+    # default BINARY), so lists by username, their keyset cursors and prefix ranges agree.
+    username: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), unique=True
+    )
     printed_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     manager_id: Mapped[str | None] = mapped_column(ForeignKey("identities.id"))
@@ -47,12 +51,24 @@ class Identity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # The console's people list (identity/people_query.py): each filter walks an index in
+    # username order. Migration 0013_people_list also adds, per database, the index that makes
+    # a prefix of a printed name a range read (NAME_PREFIX_INDEXES there); it lives outside
+    # this metadata because Alembic cannot compare collated expression indexes.
+    __table_args__ = (
+        Index("ix_identities_status_username", "status", "username"),
+        Index("ix_identities_provider_username", "provider", "username"),
+    )
+
 
 class IdentityRole(Base):
     __tablename__ = "identity_roles"
 
     identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    # Who holds a role (the people list's role filter), without a walk of every holding.
+    __table_args__ = (Index("ix_identity_roles_role", "role", "identity_id"),)
 
 
 class IdentifierBinding(Base):

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from idgov.audit.context import Actor, Target
 from idgov.clock import FrozenClock
 from idgov.db import transaction
+from idgov.providers.directory.settings import DirectorySettings
 from idgov.wiring import Services
 from tests.functional.people import login, person
 
@@ -58,3 +59,17 @@ def link(page: str, text: str) -> str | None:
     """The (unescaped) href of the link whose text starts with `text`, or None."""
     found = re.search(r'<a href="([^"]+)"[^>]*>' + re.escape(text), page)
     return None if found is None else html.unescape(found.group(1))
+
+
+def unreachable_directory() -> DirectorySettings:
+    """A directory's settings that nothing connects to (no sync scheduled): a source name for
+    people to come from, in lists and filters."""
+    return DirectorySettings(
+        urls=["ldaps://ldap.example.com"],
+        tls="ldaps",
+        bind_dn="cn=idgov,dc=example,dc=com",
+        bind_password="env://IDGOV_UNUSED_DIRECTORY_PASSWORD",
+        user_base="ou=people,dc=example,dc=com",
+        sync_interval_minutes=0,
+        full_sync_hours=0,
+    )

@@ -15,9 +15,10 @@ from idgov.wiring import Services
 from tests.functional.people import csrf_of, fast_hashing, login, person
 
 
-def staff(services: Services) -> dict[str, str]:
+def staff(services: Services, *, with_jdoe: bool = True) -> dict[str, str]:
     """Two administrators (ada, bob), a security officer (sam), an auditor (eve), all verified
-    by one another, and jdoe, whom ada registered (pending verification)."""
+    by one another, and (unless told otherwise) jdoe, whom ada registered (pending
+    verification)."""
     fast_hashing(services)
     people = {
         "ada": person(services, "ada", roles=(Role.ADMIN,), name="Ada Admin"),
@@ -34,7 +35,8 @@ def staff(services: Services) -> dict[str, str]:
         for name in ("bob", "sam", "eve"):
             found = session.get_one(Identity, people[name])
             services.identities.record_verification(session, found, ada, "employee-badge")
-    people["jdoe"] = created_by(services, people["ada"], "jdoe", "John Doe")
+    if with_jdoe:
+        people["jdoe"] = created_by(services, people["ada"], "jdoe", "John Doe")
     return people
 
 

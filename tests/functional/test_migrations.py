@@ -13,6 +13,14 @@ from idgov.db import Base, alembic_config, current_revision, head_revision, upgr
 from idgov.wiring import Services
 
 TABLES = set(Base.metadata.tables)
+# Per-database printed-name prefix indexes of migration 0013_people_list: collated
+# expressions that Alembic cannot compare, so they stay out of the metadata
+# (test_console_people.py checks that they exist).
+DIALECT_INDEXES = {"ix_identities_name_prefix", "ix_identities_name_nocase"}
+
+
+def compared(obj: object, name: str | None, type_: str, *_rest: object) -> bool:
+    return not (type_ == "index" and name in DIALECT_INDEXES)
 
 
 def test_database_is_at_the_head_revision(services: Services) -> None:
@@ -21,9 +29,12 @@ def test_database_is_at_the_head_revision(services: Services) -> None:
 
 
 def test_migrated_schema_matches_the_models(services: Services) -> None:
-    # Types, nullability, indexes, unique constraints, tables: nothing is ignored.
+    # Types, nullability, indexes, unique constraints, tables: nothing is ignored but the
+    # per-database prefix indexes named above.
     with services.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": compared}
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 
@@ -51,6 +62,8 @@ def test_comparison_would_notice_a_model_change(services: Services) -> None:
         table.to_metadata(changed)
     changed.tables["signing_keys"].append_column(Column("comment", String(100)))
     with services.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": compared}
+        )
         differences = compare_metadata(context, changed)
     assert [(d[0], d[3].name) for d in differences] == [("add_column", "comment")]

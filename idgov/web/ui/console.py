@@ -22,6 +22,7 @@ class ConsolePage:
 
 
 PAGES = (
+    ConsolePage("people.index", "People", ("admin", "security_officer", "auditor")),
     ConsolePage("review_admin.index", "Review campaigns", ("admin", "auditor")),
     ConsolePage("audit_trail.index", "Audit trail", ("auditor",)),
     ConsolePage("signature_pages.search", "Signatures", ("admin", "auditor")),
