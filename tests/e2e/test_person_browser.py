@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from idgov.db import transaction
 from idgov.wiring import Services
 from tests.e2e.screens import shoot
+from tests.e2e.test_review_browser import sign_in
 from tests.functional.people import PASSWORD
 from tests.functional.person_support import handover_mode, staff
 from tests.functional.test_console_alerts import lock_out
@@ -31,12 +32,9 @@ def give_password(services: Services, username: str) -> None:
 
 
 def signed_in(browser: Browser, server: LiveServer, username: str) -> Page:
+    """A browser of its own, signed in as `username`."""
     page = browser.new_context().new_page()
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name=f"Sign out ({username})")).to_be_visible()
+    sign_in(page, server, username, PASSWORD)
     return page
 
 
