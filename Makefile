@@ -142,6 +142,7 @@ bench: install-test
 	-$(BIN)/python bench/ldap_bind.py
 	-$(BIN)/python bench/review_campaign.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/audit_trail_page.py --database-url $(TEST_POSTGRES_URL)
+	-$(BIN)/python bench/person_page.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/people_list.py --database-url $(TEST_POSTGRES_URL)
 
 # Refresh the lock files from pyproject.toml, keeping the pinned versions that still fit;
