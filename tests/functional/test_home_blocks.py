@@ -111,6 +111,8 @@ def test_an_officer_sees_alerts_locked_people_loss_cases_and_overdue_tokens(
 
     page = home_of(app, "sam")
     assert blocks_in(page) == {OFFICER_BLOCK}
+    # Security officers verify identities too (IDV-1): everyone pending but sam.
+    assert "3 identities to verify" in page
     assert "0 open alerts" in page
     assert "0 locked people · 0 open loss cases · 0 tokens overdue for a test" in text(page)
 
@@ -145,6 +147,7 @@ def test_an_auditor_sees_the_chain_last_verified_and_the_last_checkpoint(
     person(services, "eve", roles=(Role.AUDITOR,), name="Eve Auditor")
 
     page = home_of(app, "eve")
+    assert "to verify" not in page  # auditors do not verify identities
     assert blocks_in(page) == {AUDITOR_BLOCK}
     assert "Last verified</dt> <dd>never from this console" in page
     assert "Last checkpoint</dt> <dd>none issued yet" in page

@@ -42,7 +42,6 @@ class Waiting(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class AdminBlock:
-    pending: Waiting[Identity]  # IDV-1: people this admin may verify
     gaps: list[Gap]  # configuration that silently defeats a rule (idgov check)
     campaigns: Waiting[CampaignView]
     failed_syncs: list[DirectorySyncRun]  # directories whose last sync failed
@@ -70,6 +69,7 @@ class ReviewBlock:
 
 @dataclass(frozen=True, slots=True)
 class HomeBlocks:
+    verify: Waiting[Identity] | None = None  # IDV-1: people this admin or officer may verify
     admin: AdminBlock | None = None
     officer: OfficerBlock | None = None
     auditor: AuditorBlock | None = None
@@ -86,20 +86,19 @@ def home_blocks(built: Services, session: Session, me: Identity, roles: set[str]
         else Waiting(0, [])
     )
     auditor = AuditorBlock(chain_state(session), campaigns) if Role.AUDITOR in roles else None
+    verifier = roles & {Role.ADMIN, Role.SECURITY_OFFICER}  # VERIFIER_ROLES, as the API
     return HomeBlocks(
-        admin=_admin(built, session, me, campaigns) if Role.ADMIN in roles else None,
+        verify=Waiting(*verifiable_by(session, me.id, FIRST)) if verifier else None,
+        admin=_admin(built, session, campaigns) if Role.ADMIN in roles else None,
         officer=_officer(built, session, now) if Role.SECURITY_OFFICER in roles else None,
         auditor=auditor,
         reviews=_reviews(built, session, me, roles, now),
     )
 
 
-def _admin(
-    built: Services, session: Session, me: Identity, campaigns: Waiting[CampaignView]
-) -> AdminBlock:
-    pending = Waiting(*verifiable_by(session, me.id, FIRST))
+def _admin(built: Services, session: Session, campaigns: Waiting[CampaignView]) -> AdminBlock:
     gaps = built.gaps.find(session, demo=is_demo(built))
-    return AdminBlock(pending, gaps, campaigns, _failed_syncs(built, session))
+    return AdminBlock(gaps, campaigns, _failed_syncs(built, session))
 
 
 def _failed_syncs(built: Services, session: Session) -> list[DirectorySyncRun]:
