@@ -91,7 +91,16 @@ $(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package.json 
 		exit 1; }
 	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
 
-node-test-deps: $(OIDC_PROVIDER)/node_modules/.package-lock.json
+# axe-core, the accessibility engine every browser test runs on the pages it screenshots
+# (tests/e2e/accessibility.py), installed the same way from tests/e2e/axe/package-lock.json.
+AXE := tests/e2e/axe
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package.json $(AXE)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "npm is missing (Node.js 20 or later): run 'sudo apt-get install -y nodejs npm'"; \
+		exit 1; }
+	cd $(AXE) && npm ci --no-audit --no-fund --loglevel=error
+
+node-test-deps: $(OIDC_PROVIDER)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json
 
 run: install
 	$(BIN)/idgov demo
@@ -133,6 +142,7 @@ bench: install-test
 	-$(BIN)/python bench/ldap_bind.py
 	-$(BIN)/python bench/review_campaign.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/audit_trail_page.py --database-url $(TEST_POSTGRES_URL)
+	-$(BIN)/python bench/person_page.py --database-url $(TEST_POSTGRES_URL)
 	-$(BIN)/python bench/people_list.py --database-url $(TEST_POSTGRES_URL)
 
 # Refresh the lock files from pyproject.toml, keeping the pinned versions that still fit;
@@ -145,4 +155,4 @@ lock:
 
 clean:
 	rm -rf $(VENV) .venv-tools instance build *.egg-info .pytest_cache .mypy_cache .ruff_cache \
-		$(OIDC_PROVIDER)/node_modules
+		$(OIDC_PROVIDER)/node_modules $(AXE)/node_modules

@@ -45,6 +45,7 @@ from idgov.web.ui import (
     oidc,
     people,
     person,
+    person_actions,
     policy_pages,
     review_admin,
     review_evidence,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(directory_pages.bp)  # directories: syncs and connection tests
     app.register_blueprint(people.bp)  # the people list and creating a person (ACC-2, IDV-1)
     app.register_blueprint(person.bp)  # a person's page: everything about them, and actions
+    app.register_blueprint(person_actions.bp)  # the person's actions, with the API's roles
     for admin_api in (api_identities, api_policies, api_alerts):
         app.register_blueprint(admin_api.bp)
     return app

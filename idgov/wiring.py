@@ -35,6 +35,7 @@ from idgov.errors import InvalidRequest
 from idgov.health.gaps import GapFinder
 from idgov.identity.access import AccessControl
 from idgov.identity.authentication import Anonymity, AuthenticationService
+from idgov.identity.dossier.reader import PersonReader
 from idgov.identity.ledger import IdentifierLedger
 from idgov.identity.lockout import LockoutService
 from idgov.identity.notices import CredentialNotices
@@ -70,6 +71,7 @@ from idgov.reviews.evidence.services import EvidenceService
 from idgov.reviews.intake.snapshots import SnapshotService
 from idgov.reviews.queries.reader import ReviewReader
 from idgov.reviews.remediation.services import RemediationService
+from idgov.sessions.revocation import SessionRevocation
 from idgov.sessions.services import SessionService
 from idgov.signatures.ceremony.federated import FederatedCeremony
 from idgov.signatures.ceremony.page import CeremonyPages
@@ -104,6 +106,8 @@ class Services:
     ledger: IdentifierLedger
     identities: IdentityService
     web_sessions: SessionService
+    session_revocation: SessionRevocation
+    person_reader: PersonReader
     access: AccessControl
     passwords: LocalPasswords
     password_setups: PasswordSetups
@@ -249,6 +253,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ledger=ledger,
         identities=identities,
         web_sessions=web_sessions,
+        session_revocation=SessionRevocation(clock, trail, identities, web_sessions),
+        person_reader=PersonReader(clock, identities, web_sessions),
         access=AccessControl(trail, identities),
         passwords=passwords,
         password_setups=PasswordSetups(clock, trail, policies, passwords, notices, links),

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import click
 
+from idgov.audit.chain_state import CHECKPOINT_EXPORTED
 from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
 from idgov.audit.context import Target
 from idgov.audit.export import AuditExporter, ExportFilter
@@ -18,7 +19,6 @@ from idgov.commands.exports import as_utc, export_options, write_export
 from idgov.counted import counted
 from idgov.db import transaction
 from idgov.exports.streams import ExportFormat
-from idgov.health.gaps import CHECKPOINT_EXPORTED
 from idgov.keys.jws import JwsError
 
 

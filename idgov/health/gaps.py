@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from idgov.audit.chain_state import CHECKPOINT_EXPORTED
 from idgov.audit.models import AuditEvent
 from idgov.clock import Clock, iso_utc
 from idgov.config import Settings
@@ -28,7 +29,6 @@ from idgov.loopback import is_loopback_host, is_loopback_url
 from idgov.policies.documents import AlertingPolicy
 from idgov.policies.store import PolicyStore
 
-CHECKPOINT_EXPORTED = "audit:checkpoint:exported"  # recorded by `idgov audit checkpoint`
 PROBE_TIMEOUT_SECONDS = 3.0
 PROBE_CACHE_SECONDS = 300.0  # the home page asks often; the relay is tried at most this often
 

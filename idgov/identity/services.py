@@ -33,6 +33,7 @@ from idgov.identity.models import (
     Role,
     SignatureCertification,
 )
+from idgov.identity.pending import ENROLLING_ACTIONS
 from idgov.ids import plausible_id
 from idgov.sessions.interfaces import SessionRevoker
 
@@ -321,9 +322,7 @@ class IdentityService:
                     AuditEvent.target_type == "identity",
                     AuditEvent.target_id == identity.id,
                     AuditEvent.actor_type == "identity",
-                    AuditEvent.action.in_(
-                        ("identity:identity:created", "identity:status:pending-verification")
-                    ),
+                    AuditEvent.action.in_(ENROLLING_ACTIONS),
                 )
             )
         )

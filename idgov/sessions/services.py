@@ -151,9 +151,13 @@ class SessionService:
         )
         return True
 
-    def revoke_all(self, session: Session, identity_id: str, reason: str) -> int:
+    def revoke_all(
+        self, session: Session, identity_id: str, reason: str, *, why: str | None = None
+    ) -> int:
         """Revoke every unrevoked session of the identity (lock, suspension, deactivation,
-        password change); audited once with the count when any was revoked."""
+        password change, an administrator's request); audited once with the count when any
+        was revoked. `reason` is the short code kept on each row; `why`, when given, is the
+        person's own words kept as the audit event's reason."""
         rows = list(
             session.scalars(
                 select(WebSession)
@@ -161,11 +165,15 @@ class SessionService:
                 .order_by(WebSession.created_at, WebSession.token_hash)
             )
         )
-        return self._revoke(session, identity_id, rows, reason, self._clock.now())
+        return self._revoke(session, identity_id, rows, reason, self._clock.now(), why)
+
+    def live(self, session: Session, identity_id: str) -> list[WebSession]:
+        """The identity's live sessions, oldest first (ACC-3: idle and lifetime applied)."""
+        policy = self._policies.current(session, SessionPolicy)
+        return self._live(session, identity_id, policy, self._clock.now())
 
     def live_count(self, session: Session, identity_id: str) -> int:
-        policy = self._policies.current(session, SessionPolicy)
-        return len(self._live(session, identity_id, policy, self._clock.now()))
+        return len(self.live(session, identity_id))
 
     def _live(
         self, session: Session, identity_id: str, policy: SessionPolicy, now: datetime
@@ -193,6 +201,7 @@ class SessionService:
         rows: list[WebSession],
         reason: str,
         now: datetime,
+        why: str | None = None,
     ) -> int:
         for row in rows:
             row.revoked_at = now
@@ -206,7 +215,7 @@ class SessionService:
                     "count": len(rows),
                     "sessions": [session_reference(row.token_hash) for row in rows],
                 },
-                reason=reason,
+                reason=why or reason,
             )
         return len(rows)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idgov.errors import OutOfSequence
@@ -80,3 +81,35 @@ class SigningSessions:
         row.expires_at = min(now + idle, row.started_at + lifetime)
         session.flush()
         return row.seq
+
+
+def open_signing_sessions(
+    session: Session, identity_id: str, now: datetime
+) -> list[SigningSession]:
+    """The identity's signing sessions that could still be continued, newest first."""
+    return list(
+        session.scalars(
+            select(SigningSession)
+            .where(
+                SigningSession.identity_id == identity_id,
+                SigningSession.revoked_at.is_(None),
+                SigningSession.expires_at > now,
+            )
+            .order_by(SigningSession.last_signed_at.desc(), SigningSession.id)
+        )
+    )
+
+
+def end_signing_sessions(session: Session, identity_id: str, now: datetime, reason: str) -> int:
+    """Every unrevoked signing session of the identity ends with `reason` (a short code): the
+    next signing takes every component again (CMP-1). Returns how many ended."""
+    rows = list(
+        session.scalars(
+            select(SigningSession).where(
+                SigningSession.identity_id == identity_id, SigningSession.revoked_at.is_(None)
+            )
+        )
+    )
+    for row in rows:
+        row.revoked_at, row.revoke_reason = now, reason
+    return len(rows)

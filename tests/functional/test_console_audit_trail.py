@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from idgov.audit.browse import PAGE_SIZE
+from idgov.audit.chain_state import chain_state
 from idgov.audit.context import Actor, Target
 from idgov.audit.models import AuditEvent
 from idgov.clock import FrozenClock
@@ -231,7 +232,7 @@ def test_an_event_shows_its_values_in_full_escaped_with_its_hashes(
 
 
 @pytest.mark.req("AUD-3")
-def test_verify_now_needs_the_csrf_token_and_records_nothing(
+def test_verify_now_needs_the_csrf_token_and_records_who_verified(
     auditor: FlaskClient, services: Services, clock: FrozenClock
 ) -> None:
     seed(services, clock, 5)
@@ -242,7 +243,12 @@ def test_verify_now_needs_the_csrf_token_and_records_nothing(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert f"all {before} events link" in page
-    assert event_count(services) == before  # as `idgov audit verify`: not audited
+    # One event after the walk: who verified and the outcome (the home page shows it).
+    assert event_count(services) == before + 1
+    with services.sessions() as session:
+        last = chain_state(session).verification
+    assert last is not None
+    assert (last.ok, last.head_seq, last.by) == (True, before, "Inspector")
 
 
 @pytest.mark.req("AUD-3")
@@ -258,6 +264,10 @@ def test_verify_now_names_the_first_broken_link_of_a_tampered_chain(
     assert "BROKEN at event 4" in page
     assert "event 4 was altered" in page
     assert 'href="/audit/events/4"' in page
+    with services.sessions() as session:
+        last = chain_state(session).verification
+    assert last is not None
+    assert (last.ok, last.first_bad_seq) == (False, 4)  # a broken walk is recorded as such
 
 
 @pytest.mark.req("AUD-4")

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
 from idgov.app import create_app
+from idgov.audit.context import SYSTEM_ACTOR, AuditContext, current_audit_context
 from idgov.clock import FrozenClock
 from idgov.config import DatabaseSettings, KeySettings, LoggingSettings, ServerSettings, Settings
 from idgov.db import make_engine, parse_database_url, upgrade_database
@@ -130,6 +131,13 @@ def settings(database_url: str) -> Settings:
         keys=KeySettings(passphrase="test-key-passphrase"),
         logging=LoggingSettings(level="WARNING", format="json"),
     )
+
+
+@pytest.fixture(autouse=True)
+def system_audit_context() -> None:
+    """Each test starts as the system actor: a command run by an earlier test sets the audit
+    context (a ContextVar) and would otherwise leave its actor to the next test."""
+    current_audit_context.set(AuditContext(SYSTEM_ACTOR))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idgov.errors import Conflict, UnprocessableRequest
-from idgov.signatures.models import SigningSession
+from idgov.signatures.sessions import end_signing_sessions
 from idgov.tokens.models import LossCase
 
 CREDENTIALS = ("token", "card", "password")
@@ -111,13 +111,4 @@ def temporary_refusal(case: LossCase | None, now: datetime) -> str | None:
 
 def revoke_signing_sessions(session: Session, identity_id: str, now: datetime) -> int:
     """LOSS-1: every unrevoked signing session of the owner ends with reason loss-report."""
-    rows = list(
-        session.scalars(
-            select(SigningSession).where(
-                SigningSession.identity_id == identity_id, SigningSession.revoked_at.is_(None)
-            )
-        )
-    )
-    for row in rows:
-        row.revoked_at, row.revoke_reason = now, "loss-report"
-    return len(rows)
+    return end_signing_sessions(session, identity_id, now, "loss-report")

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from idgov.db import reading, transaction
-from idgov.demo import is_demo
 from idgov.errors import IdgovError
-from idgov.health.gaps import Gap
 from idgov.identity.certification import statement_for
-from idgov.identity.models import Identity
 from idgov.web.auth import (
     allowed_before_password_change,
     login_required,
@@ -22,42 +17,21 @@ from idgov.web.auth import (
 from idgov.web.context import services
 from idgov.web.profile import profile_of
 from idgov.web.signin import MAX_PASSWORD, change_password
+from idgov.web.ui.home_blocks import home_blocks
 
 bp = Blueprint("account", __name__)
-HOME_LOCKED = 10  # locked people named on a security officer's home page
-
-
-@dataclass(frozen=True, slots=True)
-class OfficerBlock:
-    open_alerts: int
-    locked: int
-    locked_people: list[Identity]
 
 
 @bp.get("/")
 @login_required
 def home() -> ResponseReturnValue:
+    """The person's profile, and above it what waits for them in each of their roles."""
     identity, web_session = signed_in()
     profile = profile_of(identity, web_session.must_change_password)
-    gaps = _gaps() if "admin" in profile.roles else []
-    officer = _officer_block() if "security_officer" in profile.roles else None
-    return render_template("home.html", profile=profile, gaps=gaps, officer=officer)
-
-
-def _officer_block() -> OfficerBlock:
-    """What waits for a security officer: open alerts and locked people (ALERT-1, LOCK-2)."""
     built = services()
     with reading(built.sessions) as session:
-        locked, people = built.lockout.locked(session, HOME_LOCKED)
-        return OfficerBlock(built.alert_service.open_count(session), locked, list(people))
-
-
-def _gaps() -> list[Gap]:
-    """Configuration that silently defeats a rule (idgov check), for administrators only."""
-    built = services()
-    demo = is_demo(built)
-    with reading(built.sessions) as session:
-        return built.gaps.find(session, demo=demo)
+        blocks = home_blocks(built, session, identity, set(profile.roles))
+        return render_template("home.html", profile=profile, blocks=blocks)
 
 
 @bp.get("/account/password")

@@ -1,8 +1,9 @@
 """The audit trail for auditors (/audit): filter, page, read an event, verify, export (AUD-1..4).
 
 Who may open it follows docs/sessions-and-access.md: the `auditor` role reads the trail and
-its exports. Every page only reads; "verify now" is a POST (it runs the whole walk) and, like
-`idgov audit verify`, records nothing.
+its exports. Every page only reads; "verify now" is a POST: it runs the whole walk, then
+records who verified and the outcome (`audit:chain:verified`, AUD-3), which the auditor's home
+page shows as the chain's last verification.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from idgov.audit.browse import Cursor, TrailPage, pretty
+from idgov.audit.chain_state import record_verification
 from idgov.audit.checkpoints import CheckpointClaim, compare_with_checkpoint
 from idgov.audit.context import ACTION_PATTERN
 from idgov.audit.export import AuditExporter, ExportFilter
 from idgov.clock import iso_utc
-from idgov.db import reading
+from idgov.db import reading, transaction
 from idgov.errors import IdgovError, InvalidRequest, NotFound
 from idgov.exports.streams import FORMATS
 from idgov.web.auth import refuse, roles_required
@@ -92,6 +94,8 @@ def verify() -> ResponseReturnValue:
         )
     report = built.verifier.verify(frozenset() if claim is None else frozenset({claim.size}))
     mismatch = None if claim is None else compare_with_checkpoint(report, claim)
+    with transaction(built.sessions) as session:
+        record_verification(session, built.trail, report, mismatch)
     page = render_template(
         "audit/verify.html",
         report=report,

@@ -28,11 +28,10 @@ from idgov.db import reading, transaction
 from idgov.errors import IdgovError, InvalidRequest
 from idgov.web.auth import refuse, roles_required
 from idgov.web.context import services
-from idgov.web.ui.forms import plain_field
+from idgov.web.ui.forms import plain_field, required_reason
 
 bp = Blueprint("host_systems", __name__, url_prefix="/admin/hosts")
 MANAGERS = ("admin",)  # docs/sessions-and-access.md: admin "manage[s] host clients"
-REASON_MAX = 1000
 LINE_MAX = 2000  # one allowed network or return URL
 CALLS_SHOWN = 20
 
@@ -165,14 +164,6 @@ def _change_host(
         return _refused_on_host(client_id, refused, action)
     flash(f"Host {name} {done} with your reason.")
     return redirect(url_for("host_systems.host", client_id=found_id))
-
-
-def required_reason(form: Mapping[str, str]) -> str:
-    """Every change says why; the reason lands in the audit event (AUD-1)."""
-    reason = plain_field(form, "reason", REASON_MAX)
-    if reason is None:
-        raise InvalidRequest("reason: say why (it is kept in the audit trail)", field="reason")
-    return reason
 
 
 def lines(form: Mapping[str, str], field: str, most: int) -> list[str]:

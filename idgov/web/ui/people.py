@@ -31,8 +31,7 @@ from idgov.identity.people_query import (
 from idgov.identity.usernames import MAX_USERNAME, normalize_username
 from idgov.web.auth import roles_required
 from idgov.web.context import services
-from idgov.web.ui.forms import plain_field
-from idgov.web.ui.host_systems import required_reason
+from idgov.web.ui.forms import plain_field, required_reason
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 READERS = ("admin", "security_officer", "auditor")  # GET /api/v1/identities
