@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from idgov.validation.results_plugin import REQUIREMENTS_OPTION, RESULTS_OPTION
-from idgov.validation.shipped import ShippedSuite, run_directory
+from idgov.validation.shipped import ShippedSuite, install_node_packages, run_directory
 
 TEST_DATABASE_ENV = "IDGOV_TEST_DATABASE_URL"  # tests/harness/database.py
 INSTALL_TEST_EXTRA = "pip install --require-hashes -r requirements/test.txt (the `test` extra)"
@@ -81,7 +81,11 @@ def run_oq(suite: ShippedSuite | None, selection: OqSelection, target: URL, log:
     with tempfile.TemporaryDirectory(prefix="idgov-oq-results-") as holder:
         results = Path(holder) / "results.json"
         try:
-            return _run(_command(selection, results), workdir, env, scratch, results, log)
+            missing = install_node_packages(workdir) if copied else []
+            run = _run(_command(selection, results), workdir, env, scratch, results, log)
+            if missing:  # shown beside the status: the tests that need them failed
+                run.reason = "; ".join([run.reason, *missing] if run.reason else missing)
+            return run
         finally:
             if copied:
                 shutil.rmtree(workdir, ignore_errors=True)

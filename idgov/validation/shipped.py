@@ -4,6 +4,7 @@ wheel ships under idgov/validation/suite/ (setup.py's build step puts them there
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
@@ -18,6 +19,9 @@ LOCKS = ("run.txt", "test.txt")
 NOT_SHIPPED = ("node_modules", "__pycache__", ".pytest_cache")
 # What the tests read beside tests/ (setup.py ships the same folders).
 BESIDE_TESTS = ("config", "docs/examples")
+# node's packages the tests use, each pinned by its package-lock.json (the OpenID provider, the
+# accessibility rules): installed into the copy as `make node-test-deps` does in a checkout.
+NODE_PACKAGES = ("tests/oidc_provider", "tests/e2e/axe")
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,27 @@ def run_directory(suite: ShippedSuite, tests: Path | None = None) -> Path:
         if (suite.root / folder).is_dir():
             shutil.copytree(suite.root / folder, scratch / folder, ignore=ignore)
     return scratch
+
+
+def install_node_packages(root: Path) -> list[str]:
+    """`npm ci` in each of NODE_PACKAGES under `root` (a copied suite ships their lock files,
+    not their node_modules); what could not be installed, each with why. Nothing is hidden: a
+    test that needs a missing package fails with its install hint and shows in the matrix."""
+    npm = shutil.which("npm")
+    problems: list[str] = []
+    for folder in NODE_PACKAGES:
+        if not (root / folder / "package-lock.json").is_file():
+            continue
+        if npm is None:
+            problems.append(f"{folder}: npm is not installed (Node.js 20 or later with npm)")
+            continue
+        done = subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=root / folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            problems.append(f"{folder}: npm ci failed: {done.stderr.strip()[-300:]}")
+    return problems
