@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from idgov.errors import PROBLEM_BASE, IdgovError
+from idgov.errors import PROBLEM_BASE, IdgovError, ServiceUnavailable
 
 log = logging.getLogger("idgov.web")
+DATABASE_DOWN = "idgov cannot reach its database right now; try again shortly"
+DATABASE_RETRY_SECONDS = 5
 PROBLEM_TYPES = {
     400: "invalid-request",
     401: "unauthenticated",
@@ -37,6 +40,22 @@ def register_problem_handlers(app: Flask) -> None:
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)  # RFC 9110 10.2.3
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error: DBAPIError) -> Response:
+        # Fail closed (DESIGN.md, rules of the house): a database that cannot be reached, that
+        # refuses a connection (too many clients) or drops one mid-request is a 503 the client
+        # may retry (RFC 9110 section 15.6.4), never a 500; the request's transaction was not
+        # committed. The log names the driver's error class only: no SQL, no parameters.
+        log.error("database unavailable: %s", type(error.orig).__name__)
+        unavailable = ServiceUnavailable(DATABASE_DOWN, retry_after=DATABASE_RETRY_SECONDS)
+        if wants_page():
+            page = render_template("error.html", title=unavailable.title, detail=DATABASE_DOWN)
+            answer = Response(page, status=503, mimetype="text/html")
+            answer.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+            return answer
+        return _idgov_error(unavailable)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
