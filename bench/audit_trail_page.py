@@ -19,23 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
 from bench.chain_fixture import document_approval
-from bench.common import (
-    POSTGRES_SERVER,
-    bench_services,
-    p95,
-    report,
-    scratch_database,
-    signed_in,
-    time_views,
-)
+from bench.common import POSTGRES_SERVER, page_bench, signed_in
 from idgov.audit.canonical import HashedFields, event_hash
 from idgov.audit.models import GENESIS_HASH, AuditHead
 from idgov.wiring import Services
 
-BOUND_MS = 100.0
 START = datetime(2025, 1, 1, tzinfo=UTC)
 STEP = timedelta(seconds=2)
 ACTORS = 5_000
@@ -117,17 +109,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--database-url", default=POSTGRES_SERVER, help="a PostgreSQL server")
     args = parser.parse_args()
-    with scratch_database("postgresql", args.database_url) as url:
-        services = bench_services(url)
-        try:
-            seconds = seed(services, args.events)
-            print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
-            client = signed_in(services, "bench-auditor", "auditor")
-            worst = time_views(client, views(args.events), args.repeats)
-            met = report("audit trail page p95, worst filter", p95(worst), "ms", BOUND_MS, False)
-        finally:
-            services.close()
-    return 0 if met else 1
+
+    def prepare(services: Services) -> tuple[FlaskClient, dict[str, str]]:
+        seconds = seed(services, args.events)
+        print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
+        return signed_in(services, "bench-auditor", "auditor"), views(args.events)
+
+    return page_bench("audit trail page", args.database_url, prepare, args.repeats)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,27 @@ class HashTimer:
 
     def __exit__(self, *_exc: object) -> None:
         PasswordHasher.verify = self._original  # type: ignore[method-assign]
+
+
+PAGE_BOUND_MS = 100.0  # issue 15: console pages p95 under 100 ms server time
+
+
+def page_bench(
+    label: str,
+    database_url: str,
+    prepare: Callable[[Services], tuple[FlaskClient, dict[str, str]]],
+    repeats: int,
+    **settings: Any,
+) -> int:
+    """A console page's bench on a scratch PostgreSQL database: `prepare` seeds it and answers
+    a signed-in client with the views to time; prints each view and the worst p95's ratio to
+    the bound. Exit status 0 when met."""
+    with scratch_database("postgresql", database_url) as url:
+        services = bench_services(url, **settings)
+        try:
+            client, views = prepare(services)
+            worst = time_views(client, views, repeats)
+            met = report(f"{label} p95, worst view", p95(worst), "ms", PAGE_BOUND_MS, False)
+        finally:
+            services.close()
+    return 0 if met else 1

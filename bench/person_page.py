@@ -16,23 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from flask.testing import FlaskClient
+
 from bench.audit_trail_page import seed
-from bench.common import (
-    POSTGRES_SERVER,
-    bench_services,
-    p95,
-    report,
-    scratch_database,
-    signed_in,
-    time_views,
-)
+from bench.common import POSTGRES_SERVER, page_bench, signed_in
 from idgov.db import transaction
 from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity
 from idgov.wiring import Services
 from tests.functional.people import PASSWORD
-
-BOUND_MS = 100.0
 
 
 def registered(services: Services, username: str, roles: tuple[str, ...] = ()) -> str:
@@ -72,28 +64,24 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--database-url", default=POSTGRES_SERVER, help="a PostgreSQL server")
     args = parser.parse_args()
-    with scratch_database("postgresql", args.database_url) as url:
-        services = bench_services(url)
-        try:
-            seconds = seed(services, args.events)
-            print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
-            client = signed_in(services, "bench-admin", "admin")
-            with services.sessions() as session:
-                admin = services.identities.by_username(session, "bench-admin")
-            assert admin is not None
-            verifier = registered(services, "bench-verifier", ("admin",))
-            busy = registered(services, "busy.person")
-            history(services, admin.id, verifier, busy, args.cycles)
-            fresh = registered(services, "new.person")
-            views = {
-                f"{2 * args.cycles} status changes": f"/people/{busy}",
-                "just created": f"/people/{fresh}",
-            }
-            worst = time_views(client, views, args.repeats)
-            met = report("person page p95, worst person", p95(worst), "ms", BOUND_MS, False)
-        finally:
-            services.close()
-    return 0 if met else 1
+
+    def prepare(services: Services) -> tuple[FlaskClient, dict[str, str]]:
+        seconds = seed(services, args.events)
+        print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
+        client = signed_in(services, "bench-admin", "admin")
+        with services.sessions() as session:
+            admin = services.identities.by_username(session, "bench-admin")
+        assert admin is not None
+        verifier = registered(services, "bench-verifier", ("admin",))
+        busy = registered(services, "busy.person")
+        history(services, admin.id, verifier, busy, args.cycles)
+        fresh = registered(services, "new.person")
+        return client, {
+            f"{2 * args.cycles} status changes": f"/people/{busy}",
+            "just created": f"/people/{fresh}",
+        }
+
+    return page_bench("person page", args.database_url, prepare, args.repeats)
 
 
 if __name__ == "__main__":
