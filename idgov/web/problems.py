@@ -14,6 +14,10 @@ from idgov.errors import PROBLEM_BASE, IdgovError, ServiceUnavailable
 log = logging.getLogger("idgov.web")
 DATABASE_DOWN = "idgov cannot reach its database right now; try again shortly"
 DATABASE_RETRY_SECONDS = 5
+DATABASE_CONFLICT = (
+    "a concurrent request conflicted with this one and it was rolled back, nothing changed; "
+    "try again"
+)
 PROBLEM_TYPES = {
     400: "invalid-request",
     401: "unauthenticated",
@@ -48,12 +52,21 @@ def register_problem_handlers(app: Flask) -> None:
         # refuses a connection (too many clients) or drops one mid-request is a 503 the client
         # may retry (RFC 9110 section 15.6.4), never a 500; the request's transaction was not
         # committed. The log names the driver's error class only: no SQL, no parameters.
-        log.error("database unavailable: %s", type(error.orig).__name__)
-        unavailable = ServiceUnavailable(DATABASE_DOWN, retry_after=DATABASE_RETRY_SECONDS)
+        # SQLSTATE class 40 (transaction rollback: a deadlock, a serialization failure) is
+        # not an outage: the database rolled this request back to let a concurrent one
+        # through; said as such, and retryable at once.
+        conflict = str(getattr(error.orig, "sqlstate", "") or "").startswith("40")
+        detail, retry = (
+            (DATABASE_CONFLICT, 1) if conflict else (DATABASE_DOWN, DATABASE_RETRY_SECONDS)
+        )
+        log.error(
+            "database %s: %s", "conflict" if conflict else "unavailable", type(error.orig).__name__
+        )
+        unavailable = ServiceUnavailable(detail, retry_after=retry)
         if wants_page():
-            page = render_template("error.html", title=unavailable.title, detail=DATABASE_DOWN)
+            page = render_template("error.html", title=unavailable.title, detail=detail)
             answer = Response(page, status=503, mimetype="text/html")
-            answer.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+            answer.headers["Retry-After"] = str(retry)
             return answer
         return _idgov_error(unavailable)
 

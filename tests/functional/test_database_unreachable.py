@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from idgov.app import create_app
 from idgov.config import DatabaseSettings, Settings
@@ -42,3 +43,25 @@ def test_an_unreachable_database_is_a_503_to_retry(
     logged = " ".join(record.getMessage() for record in caplog.records)
     assert "database unavailable: OperationalError" in logged
     assert "Correct-Horse-1" not in logged  # no parameters in the log
+
+
+class DeadlockDetected(Exception):
+    """What a driver raises for SQLSTATE 40P01 (psycopg.errors.DeadlockDetected)."""
+
+    sqlstate = "40P01"
+
+
+def test_a_rolled_back_transaction_is_a_503_saying_so_not_an_outage(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(settings)
+
+    @app.get("/test-deadlock")
+    def _deadlock() -> str:
+        raise OperationalError("UPDATE audit_head", {}, DeadlockDetected())
+
+    answer = app.test_client().get("/test-deadlock")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert "concurrent request conflicted" in answer.get_json()["detail"]
+    assert "database conflict: DeadlockDetected" in capfd.readouterr().err  # the JSON log

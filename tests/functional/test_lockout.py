@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from idgov.alerts.models import Alert, AlertDelivery, AuthFailure
 from idgov.audit.models import AuditEvent
@@ -24,6 +26,7 @@ from idgov.identity.creation import NewIdentity
 from idgov.identity.models import Identity, IdentityStatus
 from idgov.wiring import Services
 from tests.functional.hash_gate import hash_gate
+from tests.harness.database import TEST_DB_ENV
 
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
 PASSWORD = "granite-kettle-orbit"
@@ -244,3 +247,52 @@ def test_malformed_usernames_are_refused_like_wrong_passwords(
     services: Services, org: Org, username: object
 ) -> None:
     assert attempt(services, "x", username=username) == "refused"  # type: ignore[arg-type]
+
+
+@pytest.mark.req("LOCK-1")
+@pytest.mark.skipif(not os.environ.get(TEST_DB_ENV), reason="row locks are PostgreSQL's")
+def test_an_attempt_locks_the_identity_before_the_audit_head(services: Services, org: Org) -> None:
+    """Lock order, row then chain head: an attempt that raises an attack alert (an audit
+    append) before it counts the failure must not hold the head while it waits for the
+    identity's row, or two concurrent attempts deadlock (seen in the login storm)."""
+    source = "203.0.113.7"
+    with transaction(services.sessions) as session:
+        lowered = {"source_distinct_usernames_threshold": 2}
+        services.policies.change(session, "lockout", lowered, "tests", "tests")
+    attempt(services, "guess", username="nobody", source=source)  # one name from the source
+    outcomes: list[str] = []
+    with services.sessions() as holder:
+        holder.execute(
+            select(Identity.id).where(Identity.id == org.person).with_for_update(key_share=True)
+        )
+        second = threading.Thread(
+            target=lambda: outcomes.append(attempt(services, "wrong", source=source))
+        )
+        second.start()
+        try:
+            _wait_for_a_lock_wait(services)
+            with services.sessions() as prober:
+                head = text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
+                prober.execute(head)  # LockNotAvailable if the waiting attempt held the head
+                prober.rollback()
+        finally:
+            holder.rollback()
+            second.join(30)
+    assert outcomes == ["refused"]
+    assert count(services, Alert, Alert.kind == "attack-source") == 1
+    assert services.verifier.verify().ok
+
+
+def _wait_for_a_lock_wait(services: Services) -> None:
+    """Until a backend of this database waits for a lock (the second attempt, on the row)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with services.sessions() as session:
+            if session.scalar(waiting):
+                return
+        time.sleep(0.05)
+    raise AssertionError("the second attempt never waited for the identity's row")
