@@ -89,7 +89,9 @@ class TokenOtpVerifier:
         return list(session.scalars(query.with_for_update() if lock else query))
 
     def _refuse(self, session: Session, identity_id: str) -> None:
-        identity = session.get(Identity, identity_id)
+        # The row before the chain head, as sign-in takes them (identity/authentication.py):
+        # the other order deadlocks with a concurrent attempt on the same person.
+        identity = session.get(Identity, identity_id, with_for_update={"key_share": True})
         assert identity is not None
         self._trail.record(
             session, REFUSED, Target("identity", identity_id), new={"result": "wrong-or-reused"}
