@@ -10,12 +10,15 @@ the keyset query and the rendering all count.
 from __future__ import annotations
 
 import argparse
+import math
 import random
+import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +39,7 @@ RARE_ACTOR = "id-rare"  # 20 events spread over the whole trail: the worst case 
 ACTIONS = [f"area{n}:subject:{verb}" for n in range(12) for verb in ("created", "changed")]
 RARE_ACTION = "identity:roles:changed"  # one event in 50,000
 COLUMNS = (*HashedFields.__slots__, "hash")
+SEQ_LINK = re.compile(r'href="/audit/events/([0-9]+)[?"]')
 
 
 def events(count: int) -> Iterator[tuple[object, ...]]:
@@ -103,6 +107,30 @@ def views(count: int) -> dict[str, str]:
     }
 
 
+def newest_in(query: dict[str, list[str]], count: int) -> int:
+    """The newest seq a view older than a cursor or ending at a time lists first: event n of
+    the seeded chain is at START + n * STEP (the bench's sign-in adds events after them)."""
+    if "before" in query:
+        return int(query["before"][0]) - 1
+    until = datetime.fromisoformat(query["until"][0]).replace(tzinfo=UTC)
+    return min(count, math.ceil((until - START) / STEP) - 1)  # until is exclusive
+
+
+def listing_check(count: int) -> Callable[[str, str], None]:
+    """Every view by time or cursor lists events, and a deep or time-only one starts at the
+    right one: a fast page must not be a wrong or empty one (the time spans missing, say)."""
+
+    def check(url: str, page: str) -> None:
+        listed = [int(seq) for seq in SEQ_LINK.findall(page)]
+        query = parse_qs(urlsplit(url).query)
+        if not set(query) - {"since", "until", "before", "after"}:  # every seq range has events
+            assert listed, f"{url} lists no event"
+        if set(query) - {"since"} in ({"before"}, {"until"}):
+            assert listed[0] == newest_in(query, count), (url, listed[0])
+
+    return check
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -113,9 +141,13 @@ def main() -> int:
     def prepare(services: Services) -> tuple[FlaskClient, dict[str, str]]:
         seconds = seed(services, args.events)
         print(f"seeded {args.events:,} chained events in {seconds:.1f} s (COPY, not timed)")
+        with services.engine.connect() as conn:
+            spans = conn.scalar(text("SELECT count(*) FROM audit_time_spans"))
+        print(f"time spans kept by the trigger: {spans:,}")
         return signed_in(services, "bench-auditor", "auditor"), views(args.events)
 
-    return page_bench("audit trail page", args.database_url, prepare, args.repeats)
+    check = listing_check(args.events)
+    return page_bench("audit trail page", args.database_url, prepare, args.repeats, check)
 
 
 if __name__ == "__main__":

@@ -106,10 +106,19 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
 
-def time_view(client: FlaskClient, url: str, repeats: int) -> list[float]:
+# Checks the warm-up answer of a view (its URL and page text): a fast page must be the
+# right page, not an empty one.
+ViewCheck = Callable[[str, str], None]
+
+
+def time_view(
+    client: FlaskClient, url: str, repeats: int, check: ViewCheck | None = None
+) -> list[float]:
     """Milliseconds of each of `repeats` GETs of `url` through the app (after one warm-up:
-    plan cache, pages in memory); every answer must be a 200."""
-    client.get(url)
+    plan cache, pages in memory, and the `check` of its page); every answer must be a 200."""
+    warm = client.get(url)
+    if check is not None:
+        check(url, warm.get_data(as_text=True))
     samples = []
     for _ in range(repeats):
         began = time.perf_counter()
@@ -119,11 +128,13 @@ def time_view(client: FlaskClient, url: str, repeats: int) -> list[float]:
     return samples
 
 
-def time_views(client: FlaskClient, views: dict[str, str], repeats: int) -> list[float]:
+def time_views(
+    client: FlaskClient, views: dict[str, str], repeats: int, check: ViewCheck | None = None
+) -> list[float]:
     """Time each named view, print its p50 and p95; the samples of the slowest (by p95)."""
     worst: list[float] = [0.0, 0.0]
     for name, view in views.items():
-        samples = time_view(client, view, repeats)
+        samples = time_view(client, view, repeats, check)
         print(
             f"  {name}: p50 {statistics.median(samples):.1f} ms, p95 {p95(samples):.1f} ms   {view}"
         )
@@ -179,16 +190,17 @@ def page_bench(
     database_url: str,
     prepare: Callable[[Services], tuple[FlaskClient, dict[str, str]]],
     repeats: int,
+    check: ViewCheck | None = None,
     **settings: Any,
 ) -> int:
     """A console page's bench on a scratch PostgreSQL database: `prepare` seeds it and answers
     a signed-in client with the views to time; prints each view and the worst p95's ratio to
-    the bound. Exit status 0 when met."""
+    the bound. Exit status 0 when met. `check` is given each view's page once."""
     with scratch_database("postgresql", database_url) as url:
         services = bench_services(url, **settings)
         try:
             client, views = prepare(services)
-            worst = time_views(client, views, repeats)
+            worst = time_views(client, views, repeats, check)
             met = report(f"{label} p95, worst view", p95(worst), "ms", PAGE_BOUND_MS, False)
         finally:
             services.close()

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
 from idgov.audit.export import ExportFilter
-from idgov.audit.models import AuditCheckpoint, AuditEvent
+from idgov.audit.models import AuditCheckpoint, AuditEvent, AuditTimeSpan
 from idgov.errors import InvalidRequest, NotFound
 from idgov.exports import queries
 
@@ -107,18 +107,21 @@ class TrailReader:
 
 
 def _window_bounds(session: Session, flt: ExportFilter) -> list[ColumnElement[bool]]:
-    """The lowest and highest seq inside the time window, as extra conditions that change no
-    result: times and sequence numbers rise together (almost: a time is read before the head
-    lock is taken), but the database cannot know it, and would walk the whole trail from
-    the newest event down to an old window. One index-only read of the window on
-    (occurred_at, seq) instead."""
-    window = queries.window(AuditEvent.occurred_at, flt.since, flt.until)
-    if not window:
+    """The seq range of the time window, as an extra condition that changes no result.
+
+    Times and sequence numbers rise together, almost (a time is read before the head lock is
+    taken; an injected clock may go back), and the database cannot know it: it would walk
+    the whole trail from the newest event down to an old window. The spans whose times meet
+    the window (audit_time_spans, a run of 1024 events each, kept by a trigger) hold every
+    event of it, so their lowest and highest seq bound it: a read of one row per span, not
+    of the window's events."""
+    since, until = flt.since, flt.until
+    if since is None and until is None:
         return []
-    # seq + 0: min() and max() of the bare column would be planned as walks of the primary
-    # key, the very walk this avoids.
+    meets = queries.window(AuditTimeSpan.latest, since, None)
+    meets += queries.window(AuditTimeSpan.earliest, None, until)
     low, high = session.execute(
-        select(func.min(AuditEvent.seq + 0), func.max(AuditEvent.seq + 0)).where(*window)
+        select(func.min(AuditTimeSpan.first_seq), func.max(AuditTimeSpan.last_seq)).where(*meets)
     ).one()
     if low is None:
         return [false()]

@@ -1,4 +1,4 @@
-"""Audit tables: the append-only event chain, its head, and signed checkpoints."""
+"""Audit tables: the append-only event chain, its time spans, its head, signed checkpoints."""
 
 from __future__ import annotations
 
@@ -42,6 +42,25 @@ class AuditEvent(Base):
         Index("ix_audit_events_target_seq", "target_type", "target_id", "seq"),
         Index("ix_audit_events_actor_seq", "actor_id", "seq"),
     )
+
+
+class AuditTimeSpan(Base):
+    """The seq and time range of one run of 1024 consecutive events, kept by a database
+    trigger on every insert into audit_events (migration 0014_audit_time_spans).
+
+    Times rise with seq only almost (an event's time is read before the head lock is
+    taken), so a time window's seq range cannot be read off one index probe; the spans
+    whose times meet the window bound it exactly (audit/browse.py). Rows only widen: the
+    database refuses a DELETE or an UPDATE that narrows one (AUD-2), which could hide events
+    from the console's time filter."""
+
+    __tablename__ = "audit_time_spans"
+
+    span: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    earliest: Mapped[datetime] = mapped_column(UTCDateTime)
+    latest: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditHead(Base):
