@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from bench.common import POSTGRES_SERVER, page_bench, signed_in
 from idgov.audit.canonical import HashedFields, event_hash
 from idgov.audit.models import GENESIS_HASH, AuditHead
 from idgov.wiring import Services
+from tests.functional.console_support import SEQ_LINK
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 STEP = timedelta(seconds=2)
@@ -39,7 +39,6 @@ RARE_ACTOR = "id-rare"  # 20 events spread over the whole trail: the worst case 
 ACTIONS = [f"area{n}:subject:{verb}" for n in range(12) for verb in ("created", "changed")]
 RARE_ACTION = "identity:roles:changed"  # one event in 50,000
 COLUMNS = (*HashedFields.__slots__, "hash")
-SEQ_LINK = re.compile(r'href="/audit/events/([0-9]+)[?"]')
 
 
 def events(count: int) -> Iterator[tuple[object, ...]]:

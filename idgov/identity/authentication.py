@@ -103,17 +103,7 @@ class AuthenticationService:
         password_ok = verdict is True and found is not None
         with transaction(self._session_factory) as session:
             policy = self._policies.current(session, LockoutPolicy)
-            # Lock order (no deadlock between concurrent attempts): the identity's row first,
-            # then the audit chain's head. Every path below may append to the trail (an attack
-            # alert before the failure count, the count, the lock) and update this row; taken
-            # the other way round, one attempt holding the head waits for the row while another
-            # holding the row waits for the head. FOR NO KEY UPDATE, the lock an UPDATE of the
-            # counters takes anyway, so foreign keys to the identity are not blocked.
-            identity = (
-                session.get(Identity, found.id, with_for_update={"key_share": True})
-                if found
-                else None
-            )
+            identity = self._lockout.hold(session, found.id) if found else None  # row first
             if identity is None:
                 # Finding 7: the typed name may be a password; only its pseudonym is kept.
                 pseudonym = self._anonymity.pseudonyms.of(name or _printable(username))

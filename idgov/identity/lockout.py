@@ -50,6 +50,17 @@ class LockoutService:
         self._identities = identities
         self._revoker = revoker
 
+    def hold(self, session: Session, identity_id: str) -> Identity | None:
+        """The identity, its row locked for this attempt before anything appends to the trail.
+
+        Lock order (no deadlock between concurrent attempts): the identity's row first, then
+        the audit chain's head. An attempt may append (an attack alert before the failure
+        count, the count, the lock) and update this row; taken the other way round, one
+        attempt holding the head waits for the row while another holding the row waits for
+        the head. FOR NO KEY UPDATE, the lock an UPDATE of the counters takes anyway, so
+        foreign keys to the identity are not blocked."""
+        return session.get(Identity, identity_id, with_for_update={"key_share": True})
+
     def count_failure(
         self, session: Session, identity: Identity, policy: LockoutPolicy, source: str | None
     ) -> FailureCount:

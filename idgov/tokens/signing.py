@@ -13,7 +13,6 @@ from idgov.errors import InvalidCredentials, Locked
 from idgov.identity.authentication import LOCKED_MESSAGE
 from idgov.identity.eligibility import Blocker
 from idgov.identity.lockout import LockoutService
-from idgov.identity.models import Identity
 from idgov.policies.documents import LockoutPolicy
 from idgov.policies.store import PolicyStore
 from idgov.tokens.models import OtpToken
@@ -89,9 +88,7 @@ class TokenOtpVerifier:
         return list(session.scalars(query.with_for_update() if lock else query))
 
     def _refuse(self, session: Session, identity_id: str) -> None:
-        # The row before the chain head, as sign-in takes them (identity/authentication.py):
-        # the other order deadlocks with a concurrent attempt on the same person.
-        identity = session.get(Identity, identity_id, with_for_update={"key_share": True})
+        identity = self._lockout.hold(session, identity_id)  # the row before the chain head
         assert identity is not None
         self._trail.record(
             session, REFUSED, Target("identity", identity_id), new={"result": "wrong-or-reused"}

@@ -4,11 +4,11 @@ the window's events even when times go back (AUD-1, AUD-2)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DatabaseError
 
 from idgov.audit.browse import Cursor
@@ -61,25 +61,21 @@ def spans(services: Services) -> list[tuple[int, int, int, datetime, datetime]]:
 
 def expected_spans(services: Services) -> list[tuple[int, int, int, datetime, datetime]]:
     """The spans recomputed from the events themselves."""
-    span = AuditEvent.seq // SPAN_EVENTS
-    grouped = select(
-        span,
-        func.min(AuditEvent.seq),
-        func.max(AuditEvent.seq),
-        func.min(AuditEvent.occurred_at),
-        func.max(AuditEvent.occurred_at),
-    ).group_by(span)
     with services.sessions() as session:
-        rows = session.execute(grouped.order_by(span)).all()
-    return [(int(a), b, c, _aware(d), _aware(e)) for a, b, c, d, e in rows]
-
-
-def _aware(value: object) -> datetime:
-    """min() over the column comes back as the database gives it (a string on SQLite)."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    assert isinstance(value, datetime)
-    return value.astimezone(UTC)
+        events = session.execute(select(AuditEvent.seq, AuditEvent.occurred_at)).all()
+    grouped: dict[int, list[tuple[int, datetime]]] = {}
+    for seq, when in events:
+        grouped.setdefault(seq // SPAN_EVENTS, []).append((seq, when))
+    return [
+        (
+            span,
+            min(s for s, _ in rows),
+            max(s for s, _ in rows),
+            min(w for _, w in rows),
+            max(w for _, w in rows),
+        )
+        for span, rows in sorted(grouped.items())
+    ]
 
 
 @pytest.mark.req("AUD-1")
